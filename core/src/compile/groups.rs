@@ -1,0 +1,115 @@
+//! Who the principal is in this org: effective groups (default fallback
+//! first, then transitive, cycle-safe), the subjects that apply to it, and
+//! the selectors that select it (DESIGN §1.3, §1.10, §2 step 8).
+
+use std::collections::{HashSet, VecDeque};
+
+use super::org::{Org, Principal};
+use crate::model::{ADMIN_GROUP, ANONYMOUS, Selector, Subject};
+
+/// The principal's standing in the org, computed once per compile.
+pub(super) struct Context<'a> {
+    pub(super) id: &'a str,
+    pub(super) anonymous: bool,
+    pub(super) superuser: bool,
+    pub(super) active: bool,
+    pub(super) member: bool,
+    /// Effective group ids, in breadth-first order.
+    pub(super) groups: Vec<&'a str>,
+    group_set: HashSet<&'a str>,
+}
+
+impl<'a> Context<'a> {
+    pub(super) fn new(org: &Org<'a>, principal: &Principal<'a>) -> Self {
+        let anonymous = principal.id == ANONYMOUS;
+        let groups = if principal.active && !anonymous {
+            effective_groups(org, principal)
+        } else {
+            Vec::new()
+        };
+        Context {
+            id: principal.id,
+            anonymous,
+            superuser: principal.superuser,
+            active: principal.active,
+            member: principal.member,
+            group_set: groups.iter().copied().collect(),
+            groups,
+        }
+    }
+
+    /// Whether an assignment subject applies to the principal.
+    pub(super) fn has_subject(&self, subject: &Subject) -> bool {
+        match subject {
+            Subject::User(id) => self.member && id == self.id,
+            Subject::Group(id) => self.group_set.contains(id.as_str()),
+            Subject::Everyone => true,
+            Subject::Authenticated => !self.anonymous,
+            Subject::Members => self.member,
+        }
+    }
+
+    /// Whether a hidden entry's or cap's selector selects the principal.
+    /// Superusers are never selected.
+    pub(super) fn selected_by(&self, selector: &Selector) -> bool {
+        if self.superuser {
+            return false;
+        }
+        match selector {
+            Selector::Everyone => true,
+            Selector::Anonymous => self.anonymous,
+            Selector::Authenticated => !self.anonymous,
+            Selector::Members => self.member,
+            Selector::User(id) => !self.anonymous && id == self.id,
+            Selector::Group(id) => self.group_set.contains(id.as_str()),
+            Selector::NotGroup(id) => !self.group_set.contains(id.as_str()),
+        }
+    }
+
+    /// Effective group names, sorted, for claims and `group(name)`.
+    pub(super) fn group_names(&self, org: &Org<'_>) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .groups
+            .iter()
+            .filter_map(|id| org.group_name(id))
+            .map(str::to_owned)
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+}
+
+/// Direct groups (or, for a member with none, every default group), then
+/// every group that contains one of them, transitively.
+fn effective_groups<'a>(org: &Org<'a>, principal: &Principal<'a>) -> Vec<&'a str> {
+    let mut seeds: Vec<&'a str> = Vec::new();
+    if principal.member {
+        if let Some(direct) = org.user_groups.get(principal.id) {
+            seeds.extend(direct.iter().copied());
+        }
+        if seeds.is_empty() {
+            seeds.extend(org.default_groups.iter().copied());
+        }
+    }
+    if principal.superuser {
+        seeds.push(ADMIN_GROUP);
+    }
+    let mut seen: HashSet<&'a str> = HashSet::new();
+    let mut order = Vec::new();
+    let mut queue: VecDeque<&'a str> = VecDeque::new();
+    for seed in seeds {
+        if seen.insert(seed) {
+            queue.push_back(seed);
+        }
+    }
+    while let Some(group) = queue.pop_front() {
+        order.push(group);
+        for parent in org.group_parents.get(group).into_iter().flatten() {
+            if seen.insert(parent) {
+                queue.push_back(parent);
+            }
+        }
+    }
+    order
+}

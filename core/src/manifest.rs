@@ -1,0 +1,92 @@
+//! The app's manifest (DESIGN §4): catalog, resource types, built-in roles,
+//! routes and `[admin]` keys, validated as a whole before anything uses it.
+
+mod err;
+mod formula;
+#[cfg(feature = "compile")]
+mod raw;
+#[cfg(feature = "compile")]
+mod validate;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Bits, Catalog, TypeTable};
+use crate::predicate::{Predicate, RoutePattern};
+
+pub use err::ManifestError;
+pub use formula::apply_formula;
+
+/// A validated manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    /// The catalog in canonical order, `requires` resolved.
+    pub catalog: Catalog,
+    /// Permission descriptions, parallel to the catalog.
+    pub descriptions: Vec<Option<String>>,
+    /// Resource types.
+    pub types: TypeTable,
+    /// Built-in roles, in manifest order.
+    pub roles: Vec<BuiltinRole>,
+    /// Routes, in manifest order.
+    pub routes: Vec<Route>,
+    /// Which catalog keys gate the host's admin API; `None`: superusers only.
+    pub admin: Option<AdminKeys>,
+}
+
+/// How reconcile treats a built-in role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RoleMode {
+    /// Recomputed from the manifest on every reconcile.
+    Immutable,
+    /// Seeded once, then owned by the operator.
+    Editable,
+}
+
+/// A built-in role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltinRole {
+    /// The key, also its id and name in every org.
+    pub key: String,
+    /// Immutable or editable.
+    pub mode: RoleMode,
+    /// An org must keep one active direct org-scope holder once it has one.
+    pub guarded: bool,
+    /// The formula's result.
+    pub permissions: Bits,
+}
+
+/// A route: pattern, predicate, and where to send a principal it refuses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route {
+    /// The parsed pattern.
+    pub pattern: RoutePattern,
+    /// The `when` predicate.
+    pub when: Predicate,
+    /// A parameter-free path.
+    pub fallback: String,
+}
+
+/// The `[admin]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminKeys {
+    /// Gates role writes.
+    pub manage_roles: String,
+    /// Gates members, groups, memberships and assignments.
+    pub manage_members: String,
+    /// Gates nodes, hidden entries, caps and settings.
+    pub manage_access: String,
+}
+
+impl Manifest {
+    /// The catalog hash: SHA-256 of the postcard encoding of the catalog
+    /// entries, so any change of key, order or `requires` changes it.
+    pub fn catalog_hash(&self) -> [u8; 32] {
+        crate::snapshot::catalog_hash(self.catalog.entries())
+    }
+
+    /// A built-in role by key.
+    pub fn builtin(&self, key: &str) -> Option<&BuiltinRole> {
+        self.roles.iter().find(|role| role.key == key)
+    }
+}

@@ -1,0 +1,23 @@
+//! The org's data model as the resolver sees it: identifiers, selectors,
+//! subjects and the facts of one org.
+
+mod bits;
+mod catalog;
+mod err;
+mod facts;
+mod ids;
+mod selector;
+mod types;
+
+pub use bits::Bits;
+pub use catalog::{Catalog, CatalogEntry, Permission};
+pub use err::ModelError;
+pub use facts::{
+    AssignmentFact, CapFact, Facts, GroupFact, GroupMemberFact, HiddenFact, NodeFact, RoleFact,
+    UserFact,
+};
+pub use ids::{
+    ADMIN_GROUP, ANONYMOUS, NodeKey, is_valid_node_id, is_valid_type_name, is_valid_user_id,
+};
+pub use selector::{Member, Selector, Subject};
+pub use types::{TypeEntry, TypeTable};

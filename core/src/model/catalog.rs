@@ -1,0 +1,183 @@
+//! The permission catalog in canonical (manifest) order, with the `requires`
+//! closure every effective set goes through.
+
+use serde::{Deserialize, Serialize};
+
+use super::Bits;
+
+/// One catalog permission: its key and the indices it requires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogEntry {
+    /// `resource:action`.
+    pub key: String,
+    /// Catalog indices that must also be held for this one to take effect.
+    pub requires: Vec<u32>,
+}
+
+/// A permission key resolved once to its catalog index, for callers that
+/// check in loops. Only valid for snapshots with the same catalog hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Permission(pub(crate) u32);
+
+impl Permission {
+    /// The catalog index.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// The catalog with a key index for lookups that do not allocate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Catalog {
+    entries: Vec<CatalogEntry>,
+    /// Catalog indices sorted by key.
+    by_key: Vec<u32>,
+}
+
+impl Catalog {
+    /// Builds the lookup index. Callers have validated that keys are unique
+    /// and `requires` indices are in range.
+    pub fn new(entries: Vec<CatalogEntry>) -> Self {
+        let mut by_key: Vec<u32> = (0..entries.len() as u32).collect();
+        by_key.sort_by(|a, b| key_at(&entries, *a).cmp(key_at(&entries, *b)));
+        Catalog { entries, by_key }
+    }
+
+    /// The entries in canonical order.
+    pub fn entries(&self) -> &[CatalogEntry] {
+        &self.entries
+    }
+
+    /// The number of permissions.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the catalog is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Resolves a key; `None` for unknown or deprecated keys.
+    pub fn permission(&self, key: &str) -> Option<Permission> {
+        self.by_key
+            .binary_search_by(|index| key_at(&self.entries, *index).cmp(key))
+            .ok()
+            .and_then(|at| self.by_key.get(at).copied())
+            .map(Permission)
+    }
+
+    /// The key of a catalog index.
+    pub fn key(&self, index: usize) -> &str {
+        self.entries
+            .get(index)
+            .map_or("", |entry| entry.key.as_str())
+    }
+
+    /// The keys of a set, in catalog order.
+    pub fn keys(&self, bits: &Bits) -> Vec<String> {
+        bits.iter()
+            .map(|index| self.key(index).to_owned())
+            .collect()
+    }
+
+    /// Resolves keys to a set, returning the first key not in the catalog.
+    pub fn bits_of<'a, I>(&self, keys: I) -> Result<Bits, &'a str>
+    where
+        I: IntoIterator<Item = &'a str>,
+    {
+        let mut bits = Bits::empty(self.len());
+        for key in keys {
+            let permission = self.permission(key).ok_or(key)?;
+            bits.insert(permission.index());
+        }
+        Ok(bits)
+    }
+
+    /// DESIGN §2 step 11: drop every permission whose requirements are not
+    /// all present, until nothing changes.
+    pub fn close(&self, bits: &Bits) -> Bits {
+        let mut closed = bits.clone();
+        loop {
+            let mut changed = false;
+            for index in closed.iter().collect::<Vec<_>>() {
+                if self.missing_requirement(index, &closed).is_some() {
+                    closed.remove(index);
+                    changed = true;
+                }
+            }
+            if !changed {
+                return closed;
+            }
+        }
+    }
+
+    /// The first requirement of `index` that `bits` lacks, if any.
+    pub fn missing_requirement(&self, index: usize, bits: &Bits) -> Option<usize> {
+        self.entries.get(index).and_then(|entry| {
+            entry
+                .requires
+                .iter()
+                .map(|required| *required as usize)
+                .find(|required| !bits.contains(*required))
+        })
+    }
+
+    /// Whether a set is closed under `requires`; lists what is missing.
+    pub fn missing_requirements(&self, bits: &Bits) -> Vec<(usize, usize)> {
+        bits.iter()
+            .flat_map(|index| {
+                self.entries
+                    .get(index)
+                    .into_iter()
+                    .flat_map(|entry| entry.requires.iter())
+                    .map(|required| *required as usize)
+                    .filter(|required| !bits.contains(*required))
+                    .map(move |required| (index, required))
+            })
+            .collect()
+    }
+}
+
+fn key_at(entries: &[CatalogEntry], index: u32) -> &str {
+    entries
+        .get(index as usize)
+        .map_or("", |entry| entry.key.as_str())
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    fn catalog() -> Catalog {
+        let entry = |key: &str, requires: &[u32]| CatalogEntry {
+            key: key.to_owned(),
+            requires: requires.to_vec(),
+        };
+        Catalog::new(vec![
+            entry("page:read", &[]),
+            entry("page:write", &[0]),
+            entry("page:upload", &[1]),
+            entry("admin:all", &[]),
+        ])
+    }
+
+    #[test]
+    fn lookup_by_key() {
+        let catalog = catalog();
+        assert_eq!(catalog.permission("page:upload"), Some(Permission(2)));
+        assert_eq!(catalog.permission("page:delete"), None);
+        assert_eq!(catalog.bits_of(["page:read", "nope:x"]), Err("nope:x"));
+    }
+
+    #[test]
+    fn closure_strips_transitively() {
+        let catalog = catalog();
+        let bits = catalog
+            .bits_of(["page:write", "page:upload", "admin:all"])
+            .unwrap();
+        let closed = catalog.close(&bits);
+        assert_eq!(catalog.keys(&closed), vec!["admin:all"]);
+        assert_eq!(catalog.missing_requirements(&bits), vec![(1, 0)]);
+    }
+}

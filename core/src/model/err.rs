@@ -1,0 +1,33 @@
+//! Errors for parsing identifiers, selectors and subjects.
+
+use thiserror::Error;
+
+/// A malformed identifier, node key, selector or subject.
+///
+/// Every variant maps to the host's `BAD_REQUEST`.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ModelError {
+    /// A node key that is not `type:id` with a valid type name and id.
+    #[error("`{0}` is not a node key of the form `type:id`")]
+    BadNodeKey(String),
+    /// A user id outside `[A-Za-z0-9._~-]{{1,128}}`, or the reserved `anonymous`.
+    #[error("`{0}` is not a valid user id")]
+    BadUserId(String),
+    /// A selector that is none of the forms of DESIGN §1.10.
+    #[error("`{0}` is not a selector")]
+    BadSelector(String),
+    /// A subject that is not `user:<id>`, `group:<id>` or a pseudo-group.
+    #[error("`{0}` is not an assignment subject")]
+    BadSubject(String),
+    /// A group member that is not `user:<id>` or `group:<id>`.
+    #[error("`{0}` is not a group member")]
+    BadMember(String),
+}
+
+impl ModelError {
+    /// The stable error code.
+    pub fn code(&self) -> &'static str {
+        "BAD_REQUEST"
+    }
+}

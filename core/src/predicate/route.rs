@@ -1,0 +1,165 @@
+//! Route patterns (`/sites/:site/racks`) and matching a concrete route path
+//! against them with DESIGN §2.1's precedence.
+
+use std::cmp::Ordering;
+
+use serde::{Deserialize, Serialize};
+
+use super::PredicateError;
+use crate::model::is_valid_node_id;
+
+/// A parsed route pattern.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutePattern {
+    /// The pattern as written, without a trailing slash.
+    pub path: String,
+    /// Its segments.
+    pub segments: Vec<Segment>,
+}
+
+/// One segment of a route pattern.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Segment {
+    /// Matches itself.
+    Static(String),
+    /// `:name`: matches any one segment and binds it.
+    Param(String),
+}
+
+fn is_static_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'-')
+}
+
+fn is_param_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    matches!(bytes.next(), Some(b'a'..=b'z' | b'_'))
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// Splits a concrete route path into segments: trailing slashes and any
+/// query or fragment are ignored.
+pub(crate) fn split_route(route: &str) -> impl Iterator<Item = &str> {
+    let end = route.find(['?', '#']).unwrap_or(route.len());
+    route
+        .get(..end)
+        .unwrap_or("")
+        .split('/')
+        .filter(|segment| !segment.is_empty())
+}
+
+impl RoutePattern {
+    /// Parses `/a/:b/c`; a pattern must start with `/`.
+    pub fn parse(pattern: &str) -> Result<Self, PredicateError> {
+        let bad = |reason| PredicateError::BadPattern {
+            pattern: pattern.to_owned(),
+            reason,
+        };
+        let body = pattern
+            .strip_prefix('/')
+            .ok_or_else(|| bad("must start with `/`"))?;
+        let body = body.trim_end_matches('/');
+        let mut segments = Vec::new();
+        if !body.is_empty() {
+            for segment in body.split('/') {
+                segments.push(match segment.strip_prefix(':') {
+                    Some(name) if is_param_name(name) => {
+                        if segments.contains(&Segment::Param(name.to_owned())) {
+                            return Err(bad("repeats a parameter"));
+                        }
+                        Segment::Param(name.to_owned())
+                    }
+                    Some(_) => return Err(bad("has a parameter without a valid name")),
+                    None if !segment.is_empty() && segment.bytes().all(is_static_byte) => {
+                        Segment::Static(segment.to_owned())
+                    }
+                    None => return Err(bad("has an empty or invalid segment")),
+                });
+            }
+        }
+        Ok(RoutePattern {
+            path: format!("/{body}"),
+            segments,
+        })
+    }
+
+    /// Whether the pattern has no parameters (a nav item or a fallback).
+    pub fn is_static(&self) -> bool {
+        self.segments
+            .iter()
+            .all(|segment| matches!(segment, Segment::Static(_)))
+    }
+
+    /// The parameter names, in order.
+    pub fn params(&self) -> impl Iterator<Item = &str> {
+        self.segments.iter().filter_map(|segment| match segment {
+            Segment::Param(name) => Some(name.as_str()),
+            Segment::Static(_) => None,
+        })
+    }
+
+    /// Whether the route's segments fit this pattern (parameters unchecked).
+    pub(crate) fn matches(&self, segments: &[&str]) -> bool {
+        self.segments.len() == segments.len()
+            && self
+                .segments
+                .iter()
+                .zip(segments)
+                .all(|(pattern, segment)| match pattern {
+                    Segment::Static(text) => text == segment,
+                    Segment::Param(_) => true,
+                })
+    }
+
+    /// Binds parameters to values; `None` when a value is not a node id.
+    pub(crate) fn bind<'a>(&'a self, segments: &[&'a str]) -> Option<Vec<(&'a str, &'a str)>> {
+        let mut bound = Vec::new();
+        for (pattern, value) in self.segments.iter().zip(segments) {
+            if let Segment::Param(name) = pattern {
+                if !is_valid_node_id(value) {
+                    return None;
+                }
+                bound.push((name.as_str(), *value));
+            }
+        }
+        Some(bound)
+    }
+
+    /// Precedence between two patterns that match the same route: at the
+    /// first segment where they differ, a static segment comes first.
+    pub(crate) fn precedence(&self, other: &RoutePattern) -> Ordering {
+        for (mine, theirs) in self.segments.iter().zip(&other.segments) {
+            match (mine, theirs) {
+                (Segment::Static(_), Segment::Param(_)) => return Ordering::Less,
+                (Segment::Param(_), Segment::Static(_)) => return Ordering::Greater,
+                _ => {}
+            }
+        }
+        Ordering::Equal
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn patterns_parse() {
+        let pattern = RoutePattern::parse("/sites/:site/racks/").unwrap();
+        assert_eq!(pattern.path, "/sites/:site/racks");
+        assert_eq!(pattern.params().collect::<Vec<_>>(), vec!["site"]);
+        assert!(RoutePattern::parse("/").unwrap().is_static());
+        for bad in ["sites", "/a//b", "/:", "/:x/:x", "/a b", "/:Site"] {
+            assert!(RoutePattern::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn static_beats_param_at_first_difference() {
+        let fixed = RoutePattern::parse("/sites/new").unwrap();
+        let param = RoutePattern::parse("/sites/:site").unwrap();
+        assert_eq!(fixed.precedence(&param), Ordering::Less);
+        let route: Vec<&str> = split_route("/sites/new/?tab=1").collect();
+        assert!(fixed.matches(&route) && param.matches(&route));
+        assert_eq!(param.bind(&["sites", "a b"]), None);
+    }
+}

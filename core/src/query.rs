@@ -1,0 +1,17 @@
+//! Queries on an opened snapshot (DESIGN §2): `check` and everything derived
+//! from the same rules. Every answer is a serde type defined here, so every
+//! runtime returns the same JSON.
+
+mod answer;
+mod check;
+mod claims;
+mod explain;
+mod filter;
+mod guard;
+mod path;
+mod snapshot;
+
+pub use answer::{Decision, Diagnostic, Effect, GuardResult};
+pub use explain::{ExplainCap, ExplainGrant, Explanation};
+pub use filter::{FilterItem, FilterPlan, PlanMatcher, PlanRule, Rule};
+pub use snapshot::Snapshot;

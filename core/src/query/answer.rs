@@ -1,0 +1,95 @@
+//! The answer shapes of `check` and `guard`.
+//!
+//! These types are JSON-only (never postcard-encoded), so
+//! `skip_serializing_if` is safe here, unlike in the snapshot payload.
+
+use serde::{Deserialize, Serialize};
+
+/// The three outcomes of a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    /// Permitted.
+    Allow,
+    /// Not permitted.
+    Deny,
+    /// Hidden from the principal: indistinguishable from absent.
+    NotFound,
+}
+
+/// Why a check denied before looking at grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Diagnostic {
+    /// The permission is not in the catalog (unknown or deprecated).
+    UnknownPermission,
+    /// The path is malformed, not type-valid, or contradicts a known parent.
+    InvalidPath,
+    /// The path is outside the snapshot's subtrees.
+    OutsideSnapshot,
+}
+
+impl Diagnostic {
+    /// The stable code, as it appears in JSON.
+    pub fn code(self) -> &'static str {
+        match self {
+            Diagnostic::UnknownPermission => "UNKNOWN_PERMISSION",
+            Diagnostic::InvalidPath => "INVALID_PATH",
+            Diagnostic::OutsideSnapshot => "OUTSIDE_SNAPSHOT",
+        }
+    }
+}
+
+/// The answer of `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Decision {
+    /// The outcome.
+    pub decision: Effect,
+    /// Present when a rule before the grants decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagnostic: Option<Diagnostic>,
+}
+
+impl Decision {
+    pub(crate) const ALLOW: Decision = Decision {
+        decision: Effect::Allow,
+        diagnostic: None,
+    };
+    pub(crate) const DENY: Decision = Decision {
+        decision: Effect::Deny,
+        diagnostic: None,
+    };
+    pub(crate) const NOT_FOUND: Decision = Decision {
+        decision: Effect::NotFound,
+        diagnostic: None,
+    };
+
+    pub(crate) fn deny(diagnostic: Diagnostic) -> Decision {
+        Decision {
+            decision: Effect::Deny,
+            diagnostic: Some(diagnostic),
+        }
+    }
+
+    /// Whether the outcome is `allow`.
+    pub fn is_allow(self) -> bool {
+        self.decision == Effect::Allow
+    }
+}
+
+/// The answer of `guard(route)` (DESIGN §2.1).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum GuardResult {
+    /// The predicate holds.
+    Allow,
+    /// The predicate does not hold (or the principal is inactive).
+    Redirect {
+        /// The route's fallback path.
+        fallback: String,
+    },
+    /// A bound path is hidden from the principal.
+    NotFound,
+    /// No route matches, or a parameter is not a valid node id.
+    NoRoute,
+}

@@ -1,0 +1,129 @@
+//! `check`, `effective` and `can_anywhere`: DESIGN §2 steps 1–12 on the
+//! precompiled sets (steps 8–11 happened when the snapshot was compiled).
+
+use super::path::{Resolved, Walk};
+use super::{Decision, Diagnostic, Snapshot};
+use crate::model::Permission;
+use crate::snapshot::ScopeSets;
+
+/// Where the rules before the grants left a path.
+pub(crate) enum Reached<'a> {
+    /// A rule before step 8 decided.
+    Decided(Decision),
+    /// The sets that decide, and the path walk that found them.
+    Sets(&'a ScopeSets, Walk),
+}
+
+impl Snapshot {
+    /// `check(permission, path, owner?)`. Never allocates.
+    pub fn check<S: AsRef<str>>(
+        &self,
+        permission: &str,
+        path: &[S],
+        owner: Option<&str>,
+    ) -> Decision {
+        if !self.payload.header.principal.active {
+            return Decision::DENY;
+        }
+        match self.permission(permission) {
+            Some(permission) => self.check_permission(permission, path, owner),
+            None => Decision::deny(Diagnostic::UnknownPermission),
+        }
+    }
+
+    /// `check` with a permission handle resolved by [`Snapshot::permission`].
+    pub fn check_permission<S: AsRef<str>>(
+        &self,
+        permission: Permission,
+        path: &[S],
+        owner: Option<&str>,
+    ) -> Decision {
+        if permission.index() >= self.catalog.len() {
+            return Decision::deny(Diagnostic::UnknownPermission);
+        }
+        match self.reach(path) {
+            Reached::Decided(decision) => decision,
+            Reached::Sets(sets, _) => {
+                if self.allows(sets, permission.index(), owner) {
+                    Decision::ALLOW
+                } else {
+                    Decision::DENY
+                }
+            }
+        }
+    }
+
+    /// Steps 1 and 3–7 for a path.
+    pub(crate) fn reach<S: AsRef<str>>(&self, path: &[S]) -> Reached<'_> {
+        let principal = &self.payload.header.principal;
+        if !principal.active {
+            return Reached::Decided(Decision::DENY);
+        }
+        let walk = match self.resolve(path) {
+            Resolved::Invalid => return Reached::Decided(Decision::deny(Diagnostic::InvalidPath)),
+            Resolved::Outside => {
+                return Reached::Decided(Decision::deny(Diagnostic::OutsideSnapshot));
+            }
+            Resolved::Path(walk) => walk,
+        };
+        if principal.superuser {
+            return Reached::Sets(&self.payload.root, walk);
+        }
+        if walk.hidden.is_some() {
+            return Reached::Decided(Decision::NOT_FOUND);
+        }
+        if walk.inconsistent {
+            return Reached::Decided(Decision::deny(Diagnostic::InvalidPath));
+        }
+        Reached::Sets(self.sets(walk.deepest), walk)
+    }
+
+    /// Step 12.
+    pub(crate) fn allows(&self, sets: &ScopeSets, index: usize, owner: Option<&str>) -> bool {
+        sets.plain.contains(index) || (self.owns(owner) && sets.owned.contains(index))
+    }
+
+    /// Whether `owner` is the principal (anonymous owns nothing).
+    pub(crate) fn owns(&self, owner: Option<&str>) -> bool {
+        let principal = &self.payload.header.principal;
+        !principal.anonymous && owner == Some(principal.id.as_str())
+    }
+
+    /// Checks many `(permission, path, owner)` triples at once.
+    pub fn check_many<K, S>(&self, checks: &[(K, Vec<S>, Option<String>)]) -> Vec<Decision>
+    where
+        K: AsRef<str>,
+        S: AsRef<str>,
+    {
+        checks
+            .iter()
+            .map(|(permission, path, owner)| {
+                self.check(permission.as_ref(), path, owner.as_deref())
+            })
+            .collect()
+    }
+
+    /// The keys `check` would allow at `path`, in catalog order. Without an
+    /// owner, owner-only keys are excluded; hidden or invalid paths give none.
+    pub fn effective<S: AsRef<str>>(&self, path: &[S], owner: Option<&str>) -> Vec<String> {
+        match self.reach(path) {
+            Reached::Decided(_) => Vec::new(),
+            Reached::Sets(sets, _) => (0..self.catalog.len())
+                .filter(|index| self.allows(sets, *index, owner))
+                .map(|index| self.catalog.key(index).to_owned())
+                .collect(),
+        }
+    }
+
+    /// Whether `check` (without an owner) allows `permission` at the root or
+    /// at some covered, visible node the snapshot knows.
+    pub fn can_anywhere(&self, permission: &str) -> bool {
+        self.permission(permission)
+            .is_some_and(|permission| self.can_anywhere_permission(permission))
+    }
+
+    /// `can_anywhere` with a permission handle.
+    pub fn can_anywhere_permission(&self, permission: Permission) -> bool {
+        self.anywhere.contains(permission.index())
+    }
+}

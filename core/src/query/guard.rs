@@ -1,0 +1,95 @@
+//! `guard(route)` and `nav()`: the manifest's routes evaluated with the same
+//! predicate the host's middleware uses (DESIGN §2.1).
+
+use super::path::Resolved;
+use super::{GuardResult, Snapshot};
+use crate::manifest::Route;
+use crate::predicate::route::split_route;
+use crate::predicate::{IdSource, PathStep, Predicate};
+
+impl Snapshot {
+    /// The guard decision for a concrete route path such as `/sites/7/racks`.
+    pub fn guard(&self, route: &str) -> GuardResult {
+        let segments: Vec<&str> = split_route(route).collect();
+        let Some(found) = self
+            .payload
+            .routes
+            .iter()
+            .filter(|candidate| candidate.pattern.matches(&segments))
+            .min_by(|a, b| a.pattern.precedence(&b.pattern))
+        else {
+            return GuardResult::NoRoute;
+        };
+        let Some(params) = found.pattern.bind(&segments) else {
+            return GuardResult::NoRoute;
+        };
+        let redirect = || GuardResult::Redirect {
+            fallback: found.fallback.clone(),
+        };
+        let principal = &self.payload.header.principal;
+        if !principal.active {
+            return redirect();
+        }
+        let hidden = found.when.paths().into_iter().any(|steps| {
+            let path = bind_path(steps, &params);
+            !principal.superuser
+                && matches!(self.resolve(&path), Resolved::Path(walk) if walk.hidden.is_some())
+        });
+        if hidden {
+            return GuardResult::NotFound;
+        }
+        if self.holds(&found.when, &params) {
+            GuardResult::Allow
+        } else {
+            redirect()
+        }
+    }
+
+    /// The parameter-free routes whose predicate holds, in manifest order.
+    pub fn nav(&self) -> Vec<String> {
+        self.payload
+            .routes
+            .iter()
+            .filter(|route| route.pattern.is_static() && self.holds(&route.when, &[]))
+            .map(|route: &Route| route.pattern.path.clone())
+            .collect()
+    }
+
+    /// Evaluates a predicate with the route's bound parameters.
+    pub(crate) fn holds(&self, predicate: &Predicate, params: &[(&str, &str)]) -> bool {
+        let principal = &self.payload.header.principal;
+        if !principal.active {
+            return false;
+        }
+        match predicate {
+            Predicate::Can(key) => self.can_anywhere(key),
+            Predicate::CanAt(key, steps) => {
+                self.check(key, &bind_path(steps, params), None).is_allow()
+            }
+            Predicate::Any(items) => items.iter().any(|item| self.holds(item, params)),
+            Predicate::All(items) => items.iter().all(|item| self.holds(item, params)),
+            Predicate::Not(inner) => !self.holds(inner, params),
+            Predicate::Superuser => principal.superuser && self.payload.token_scopes.is_none(),
+            Predicate::Authenticated => !principal.anonymous,
+            Predicate::Group(name) => self.has_group_claim(name),
+        }
+    }
+}
+
+/// `type:id` strings for a bound path; a parameter the route lacks binds to
+/// an empty id, which no path accepts.
+fn bind_path(steps: &[PathStep], params: &[(&str, &str)]) -> Vec<String> {
+    steps
+        .iter()
+        .map(|step| {
+            let id = match &step.id {
+                IdSource::Literal(id) => id.as_str(),
+                IdSource::Param(name) => params
+                    .iter()
+                    .find(|(param, _)| param == name)
+                    .map_or("", |(_, value)| *value),
+            };
+            format!("{}:{id}", step.ty)
+        })
+        .collect()
+}

@@ -1,0 +1,266 @@
+//! An opened snapshot: the payload plus the lookup indexes every query uses.
+//! Building it checks the payload's internal consistency once, so that no
+//! query can index out of range later.
+
+use crate::model::{Bits, Catalog, NodeKey, Permission, TypeTable};
+use crate::snapshot::{FORMAT_VERSION, Header, KnownNode, ScopeSets, SnapshotPayload, VerifyError};
+
+/// Where a known node sits relative to a subtree snapshot's roots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Coverage {
+    /// A strict ancestor of a subtree root: covered only as a chain prefix.
+    Ancestor,
+    /// A subtree root (or any node of a whole-org snapshot).
+    Root,
+    /// Below a subtree root.
+    Inside,
+}
+
+/// A verified, decoded snapshot, ready for queries.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub(crate) payload: SnapshotPayload,
+    pub(crate) catalog: Catalog,
+    pub(crate) types: TypeTable,
+    /// Node indices sorted by (type, id).
+    node_index: Vec<u32>,
+    pub(crate) coverage: Vec<Coverage>,
+    /// `can_anywhere`: root ∪ every known, covered, visible node.
+    pub(crate) anywhere: Bits,
+}
+
+impl PartialEq for Snapshot {
+    fn eq(&self, other: &Self) -> bool {
+        self.payload == other.payload
+    }
+}
+
+fn bad(why: &'static str) -> VerifyError {
+    VerifyError::BadEncoding(why)
+}
+
+impl Snapshot {
+    /// Indexes a payload, refusing one that is internally inconsistent.
+    pub fn new(payload: SnapshotPayload) -> Result<Snapshot, VerifyError> {
+        if payload.header.format_version != FORMAT_VERSION {
+            return Err(VerifyError::WrongFormatVersion(
+                payload.header.format_version,
+            ));
+        }
+        let width = payload.catalog.len();
+        let words = width.div_ceil(64);
+        let bits_ok = |bits: &Bits| bits.words() == words && !bits.has_bits_past(width);
+        let sets_ok = |sets: &ScopeSets| {
+            bits_ok(&sets.plain)
+                && bits_ok(&sets.owned)
+                && sets
+                    .decisive
+                    .is_none_or(|at| (at as usize) < payload.nodes.len())
+        };
+        for entry in &payload.catalog {
+            if entry.requires.iter().any(|r| *r as usize >= width) {
+                return Err(bad("catalog requirement out of range"));
+            }
+        }
+        let catalog = Catalog::new(payload.catalog.clone());
+        if catalog
+            .entries()
+            .iter()
+            .enumerate()
+            .any(|(at, entry)| catalog.permission(&entry.key).map(Permission::index) != Some(at))
+        {
+            return Err(bad("duplicate catalog key"));
+        }
+        let type_count = payload.types.len();
+        if payload.types.iter().any(|ty| {
+            ty.parents
+                .iter()
+                .any(|parent| parent.is_some_and(|p| p as usize >= type_count))
+        }) {
+            return Err(bad("type parent out of range"));
+        }
+        let types = TypeTable::new(payload.types.clone());
+        if !sets_ok(&payload.root)
+            || payload
+                .token_scopes
+                .as_ref()
+                .is_some_and(|scopes| !bits_ok(scopes))
+        {
+            return Err(bad("permission set of the wrong width"));
+        }
+        for (at, node) in payload.nodes.iter().enumerate() {
+            let parent_ok = node.parent.is_none_or(|parent| (parent as usize) < at);
+            if (node.ty as usize) >= type_count || !parent_ok || !sets_ok(&node.sets) {
+                return Err(bad("known node out of range"));
+            }
+        }
+        let mut node_index: Vec<u32> = (0..payload.nodes.len() as u32).collect();
+        node_index.sort_by(|a, b| {
+            node_sort_key(&payload.nodes, *a).cmp(&node_sort_key(&payload.nodes, *b))
+        });
+        if node_index
+            .windows(2)
+            .any(|pair| matches!(pair, [a, b] if node_sort_key(&payload.nodes, *a) == node_sort_key(&payload.nodes, *b)))
+        {
+            return Err(bad("duplicate known node"));
+        }
+        check_provenance(&payload)?;
+        let mut snapshot = Snapshot {
+            payload,
+            catalog,
+            types,
+            node_index,
+            coverage: Vec::new(),
+            anywhere: Bits::default(),
+        };
+        snapshot.coverage = snapshot.coverage()?;
+        snapshot.anywhere = snapshot.anywhere();
+        Ok(snapshot)
+    }
+
+    /// The payload.
+    pub fn payload(&self) -> &SnapshotPayload {
+        &self.payload
+    }
+
+    /// The header.
+    pub fn header(&self) -> &Header {
+        &self.payload.header
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Resolves a key to a handle once, for checks in loops.
+    pub fn permission(&self, key: &str) -> Option<Permission> {
+        self.catalog.permission(key)
+    }
+
+    /// The index of a known node.
+    pub(crate) fn find_node(&self, ty: u32, id: &str) -> Option<u32> {
+        self.node_index
+            .binary_search_by(|at| node_sort_key(&self.payload.nodes, *at).cmp(&(ty, id)))
+            .ok()
+            .and_then(|found| self.node_index.get(found).copied())
+    }
+
+    pub(crate) fn node(&self, at: u32) -> Option<&KnownNode> {
+        self.payload.nodes.get(at as usize)
+    }
+
+    /// The `type:id` of a known node.
+    pub(crate) fn node_key(&self, at: u32) -> Option<NodeKey> {
+        self.node(at).map(|node| NodeKey {
+            ty: self.types.name(node.ty).to_owned(),
+            id: node.id.clone(),
+        })
+    }
+
+    /// The sets at a known node, or at the root.
+    pub(crate) fn sets(&self, at: Option<u32>) -> &ScopeSets {
+        at.and_then(|at| self.node(at))
+            .map_or(&self.payload.root, |node| &node.sets)
+    }
+
+    pub(crate) fn is_subtree(&self) -> bool {
+        self.payload.header.subtrees.is_some()
+    }
+
+    fn coverage(&self) -> Result<Vec<Coverage>, VerifyError> {
+        let nodes = &self.payload.nodes;
+        let Some(subtrees) = &self.payload.header.subtrees else {
+            return Ok(vec![Coverage::Root; nodes.len()]);
+        };
+        let mut coverage = vec![None; nodes.len()];
+        for key in subtrees {
+            let at = self
+                .types
+                .index(&key.ty)
+                .and_then(|ty| self.find_node(ty, &key.id))
+                .ok_or(bad("subtree root is not a known node"))?;
+            if let Some(slot) = coverage.get_mut(at as usize) {
+                *slot = Some(Coverage::Root);
+            }
+        }
+        // Parents come first, so one pass down marks the insides...
+        for at in 0..nodes.len() {
+            let parent = nodes.get(at).and_then(|node| node.parent);
+            let parent_covered = parent
+                .and_then(|p| coverage.get(p as usize).copied().flatten())
+                .is_some_and(|c| c != Coverage::Ancestor);
+            if let Some(slot) = coverage.get_mut(at)
+                && slot.is_none()
+                && parent_covered
+            {
+                *slot = Some(Coverage::Inside);
+            }
+        }
+        // ...and one pass up marks the ancestors.
+        for at in (0..nodes.len()).rev() {
+            let is_marked = coverage.get(at).copied().flatten().is_some();
+            let parent = nodes.get(at).and_then(|node| node.parent);
+            if let Some(slot) = parent.and_then(|p| coverage.get_mut(p as usize))
+                && is_marked
+                && slot.is_none()
+            {
+                *slot = Some(Coverage::Ancestor);
+            }
+        }
+        coverage
+            .into_iter()
+            .map(|c| c.ok_or(bad("known node outside the subtrees")))
+            .collect()
+    }
+
+    fn anywhere(&self) -> Bits {
+        let mut anywhere = Bits::empty(self.catalog.len());
+        if !self.payload.header.principal.active {
+            return anywhere;
+        }
+        anywhere.union_with(&self.payload.root.plain);
+        for node in self.payload.nodes.iter().filter(|node| !node.hidden) {
+            anywhere.union_with(&node.sets.plain);
+        }
+        anywhere
+    }
+}
+
+fn node_sort_key(nodes: &[KnownNode], at: u32) -> (u32, &str) {
+    nodes
+        .get(at as usize)
+        .map_or((u32::MAX, ""), |node| (node.ty, node.id.as_str()))
+}
+
+fn check_provenance(payload: &SnapshotPayload) -> Result<(), VerifyError> {
+    let Some(provenance) = &payload.provenance else {
+        return Ok(());
+    };
+    let width = payload.catalog.len();
+    let words = width.div_ceil(64);
+    let node_ok = |at: Option<u32>| at.is_none_or(|at| (at as usize) < payload.nodes.len());
+    let role_ok = |at: u32| (at as usize) < provenance.roles.len();
+    if provenance.nodes.len() != payload.nodes.len()
+        || provenance
+            .roles
+            .iter()
+            .any(|role| role.permissions.words() != words)
+    {
+        return Err(bad("provenance does not match the nodes"));
+    }
+    for node in std::iter::once(&provenance.root).chain(&provenance.nodes) {
+        let grants_ok = node
+            .grants
+            .iter()
+            .all(|grant| node_ok(grant.scope) && role_ok(grant.role));
+        let caps_ok = node
+            .caps
+            .iter()
+            .all(|cap| node_ok(cap.scope) && cap.allow.words() == words);
+        if !grants_ok || !caps_ok {
+            return Err(bad("provenance out of range"));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,34 @@
+//! Signed permission snapshots (DESIGN §3): the payload schema, its postcard
+//! encoding, the byte-exact envelope, signing and verification. The schema
+//! is written down in `core/FORMAT.md`; keep the two in step.
+
+mod envelope;
+mod err;
+mod keys;
+mod payload;
+#[cfg(feature = "sign")]
+mod sign;
+mod verify;
+
+pub use envelope::{Envelope, MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES, TEXT_PREFIX, from_text, to_text};
+pub use err::VerifyError;
+pub use keys::{Jwk, KeySet};
+pub use payload::{
+    CapUse, FORMAT_VERSION, GrantUse, Header, KnownNode, NodeProvenance, PrincipalInfo, Provenance,
+    ProvenanceRole, ScopeSets, SnapshotPayload,
+};
+#[cfg(feature = "sign")]
+pub use sign::{SignError, SigningKey};
+pub use verify::{Expect, Verifier};
+
+use crate::model::CatalogEntry;
+
+/// The bytes signed are this context immediately followed by the payload.
+pub const SIGNING_CONTEXT: &[u8] = b"tessera/snapshot/v1";
+
+/// SHA-256 of the postcard encoding of the catalog entries.
+pub fn catalog_hash(entries: &[CatalogEntry]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let bytes = postcard::to_allocvec(entries).unwrap_or_default();
+    Sha256::digest(&bytes).into()
+}

@@ -1,0 +1,340 @@
+//! Conformance vectors and the runners that hold every runtime to them.
+//!
+//! A vector file (`tests/vectors/*.json`, format in `tests/vectors/README.md`)
+//! is a manifest, one org's facts and a list of cases. Every runtime
+//! implements [`Runtime`]; [`run_file`] asks it every case and compares.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::Value;
+use tessera_core::{
+    CompileRequest, Expect, Facts, FilterItem, Manifest, NodeKey, SigningKey, Snapshot, Verifier,
+    compile,
+};
+use thiserror::Error;
+
+/// One vector file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VectorFile {
+    /// What the scenario shows.
+    pub description: String,
+    /// A manifest path relative to the repository root.
+    #[serde(default)]
+    pub manifest: Option<String>,
+    /// An inline manifest.
+    #[serde(default)]
+    pub manifest_toml: Option<String>,
+    /// The org's facts.
+    pub facts: Facts,
+    /// The queries.
+    pub cases: Vec<Case>,
+}
+
+/// One query with its expected answer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// What the case shows.
+    pub description: String,
+    /// A user id or `anonymous`.
+    pub principal: String,
+    /// Token scopes; `None`: no limit.
+    #[serde(default)]
+    pub token_scopes: Option<Vec<String>>,
+    /// Subtree roots; `None`: whole org.
+    #[serde(default)]
+    pub under: Option<Vec<NodeKey>>,
+    /// The query.
+    pub query: Query,
+    /// The expected answer, in the core's JSON shapes.
+    pub expect: Value,
+}
+
+/// The arguments of a check or explain.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckArgs {
+    /// The permission key.
+    pub permission: String,
+    /// The path, `type:id` from the top.
+    pub path: Vec<String>,
+    /// The owner of the thing, if any.
+    #[serde(default)]
+    pub owner: Option<String>,
+}
+
+/// The queries a case may ask.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Query {
+    /// `check`.
+    Check(CheckArgs),
+    /// `can_anywhere`.
+    CanAnywhere {
+        /// The permission key.
+        permission: String,
+    },
+    /// `effective`.
+    Effective {
+        /// The path.
+        path: Vec<String>,
+        /// The owner, if any.
+        #[serde(default)]
+        owner: Option<String>,
+    },
+    /// `filter` on in-memory items.
+    Filter {
+        /// The permission key.
+        permission: String,
+        /// The items.
+        items: Vec<FilterItem>,
+    },
+    /// `filter_plan`.
+    FilterPlan {
+        /// The permission key.
+        permission: String,
+    },
+    /// `guard`.
+    Guard {
+        /// A concrete route path.
+        route: String,
+    },
+    /// `nav`.
+    Nav {},
+    /// `claims`.
+    Claims {},
+    /// `explain`; only the fields given in `expect` are compared.
+    Explain(CheckArgs),
+}
+
+/// Why a vector run failed.
+#[derive(Debug, Error)]
+pub enum VectorError {
+    /// The file could not be read or parsed.
+    #[error("{file}: {message}")]
+    Load {
+        /// The file.
+        file: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The runtime could not answer.
+    #[error("{file}: case `{case}`: runtime error: {message}")]
+    Runtime {
+        /// The file.
+        file: String,
+        /// The case description.
+        case: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The runtime answered differently.
+    #[error("{file}: case `{case}`:\n  expected {expected}\n  actual   {actual}")]
+    Mismatch {
+        /// The file.
+        file: String,
+        /// The case description.
+        case: String,
+        /// The expected answer.
+        expected: Value,
+        /// The actual answer.
+        actual: Value,
+    },
+}
+
+/// A runtime the vectors can be run on.
+pub trait Runtime {
+    /// Answers one case of a file as JSON in the core's shapes.
+    fn answer(&mut self, file: &LoadedFile, case: &Case) -> Result<Value, String>;
+}
+
+/// A vector file with its manifest loaded.
+#[derive(Debug)]
+pub struct LoadedFile {
+    /// The file name.
+    pub name: String,
+    /// The parsed file.
+    pub vectors: VectorFile,
+    /// The manifest's TOML text.
+    pub manifest_toml: String,
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from(".."), Path::to_path_buf)
+}
+
+/// Every vector file, sorted by name.
+pub fn vector_files() -> Result<Vec<PathBuf>, VectorError> {
+    let dir = repo_root().join("tests/vectors");
+    let load = |message: String| VectorError::Load {
+        file: dir.display().to_string(),
+        message,
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|err| load(err.to_string()))?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Reads a vector file and its manifest.
+pub fn load_file(path: &Path) -> Result<LoadedFile, VectorError> {
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |name| name.to_string_lossy().into_owned());
+    let load = |message: String| VectorError::Load {
+        file: name.clone(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|err| load(err.to_string()))?;
+    let vectors: VectorFile = serde_json::from_str(&text).map_err(|err| load(err.to_string()))?;
+    let manifest_toml = match (&vectors.manifest, &vectors.manifest_toml) {
+        (Some(file), None) => std::fs::read_to_string(repo_root().join(file))
+            .map_err(|err| load(format!("manifest `{file}`: {err}")))?,
+        (None, Some(inline)) => inline.clone(),
+        _ => {
+            return Err(load(
+                "give exactly one of `manifest` and `manifest_toml`".to_owned(),
+            ));
+        }
+    };
+    Ok(LoadedFile {
+        name,
+        vectors,
+        manifest_toml,
+    })
+}
+
+/// Runs every case of a file; returns the number of cases.
+pub fn run_file(runtime: &mut dyn Runtime, file: &LoadedFile) -> Result<usize, VectorError> {
+    for case in &file.vectors.cases {
+        let actual = runtime
+            .answer(file, case)
+            .map_err(|message| VectorError::Runtime {
+                file: file.name.clone(),
+                case: case.description.clone(),
+                message,
+            })?;
+        if !matches(&case.query, &case.expect, &actual) {
+            return Err(VectorError::Mismatch {
+                file: file.name.clone(),
+                case: case.description.clone(),
+                expected: case.expect.clone(),
+                actual,
+            });
+        }
+    }
+    Ok(file.vectors.cases.len())
+}
+
+/// Exact equality, except `explain`, where only the expected fields count.
+pub fn matches(query: &Query, expected: &Value, actual: &Value) -> bool {
+    match (query, expected) {
+        (Query::Explain(_), Value::Object(fields)) => fields
+            .iter()
+            .all(|(key, value)| actual.get(key).unwrap_or(&Value::Null) == value),
+        _ => expected == actual,
+    }
+}
+
+/// The fixed times and key id every runtime compiles vectors with.
+pub const ISSUED_AT: u64 = 1000;
+/// See [`ISSUED_AT`].
+pub const EXPIRES_AT: u64 = 1300;
+/// See [`ISSUED_AT`].
+pub const KID: &str = "vectors";
+/// The test signing key's seed (test-only; never a real key).
+pub const SEED: [u8; 32] = [7; 32];
+
+/// Compiles, signs and opens the snapshot a case needs.
+pub fn open_snapshot(manifest: &Manifest, facts: &Facts, case: &Case) -> Result<Snapshot, String> {
+    let key = SigningKey::from_seed(KID, &SEED);
+    let request = CompileRequest {
+        principal: &case.principal,
+        token_scopes: case.token_scopes.as_deref(),
+        under: case.under.as_deref(),
+        issued_at: ISSUED_AT,
+        expires_at: EXPIRES_AT,
+        kid: KID,
+        provenance: true,
+    };
+    let payload = compile(manifest, facts, &request).map_err(|err| err.to_string())?;
+    let envelope = key.sign(&payload).map_err(|err| err.to_string())?;
+    let verifier = Verifier::new(
+        tessera_core::KeySet::from_jwks_keys(&[key.jwk()]).map_err(|err| err.to_string())?,
+    );
+    verifier
+        .open(&envelope, ISSUED_AT, Expect::default())
+        .map_err(|err| err.to_string())
+}
+
+/// The native runtime: tessera-core itself.
+#[derive(Debug, Default)]
+pub struct CoreRuntime {
+    manifests: HashMap<String, Manifest>,
+    snapshots: HashMap<String, Snapshot>,
+}
+
+impl Runtime for CoreRuntime {
+    fn answer(&mut self, file: &LoadedFile, case: &Case) -> Result<Value, String> {
+        if !self.manifests.contains_key(&file.name) {
+            let manifest =
+                Manifest::from_toml(&file.manifest_toml).map_err(|err| err.to_string())?;
+            self.manifests.insert(file.name.clone(), manifest);
+        }
+        let manifest = self.manifests.get(&file.name).ok_or("manifest missing")?;
+        let key = format!(
+            "{}|{}|{:?}|{:?}",
+            file.name, case.principal, case.token_scopes, case.under
+        );
+        if !self.snapshots.contains_key(&key) {
+            let snapshot = open_snapshot(manifest, &file.vectors.facts, case)?;
+            self.snapshots.insert(key.clone(), snapshot);
+        }
+        let snapshot = self.snapshots.get(&key).ok_or("snapshot missing")?;
+        Ok(answer(snapshot, &case.query))
+    }
+}
+
+/// A query's answer on an opened snapshot, as JSON.
+pub fn answer(snapshot: &Snapshot, query: &Query) -> Value {
+    let json = |value: Result<Value, serde_json::Error>| value.unwrap_or(Value::Null);
+    match query {
+        Query::Check(args) => json(serde_json::to_value(snapshot.check(
+            &args.permission,
+            &args.path,
+            args.owner.as_deref(),
+        ))),
+        Query::CanAnywhere { permission } => Value::Bool(snapshot.can_anywhere(permission)),
+        Query::Effective { path, owner } => json(serde_json::to_value(
+            snapshot.effective(path, owner.as_deref()),
+        )),
+        Query::Filter { permission, items } => Value::Array(
+            snapshot
+                .filter(permission, items)
+                .into_iter()
+                .map(|item| Value::String(item.id.clone()))
+                .collect(),
+        ),
+        Query::FilterPlan { permission } => {
+            json(serde_json::to_value(snapshot.filter_plan(permission)))
+        }
+        Query::Guard { route } => json(serde_json::to_value(snapshot.guard(route))),
+        Query::Nav {} => json(serde_json::to_value(snapshot.nav())),
+        Query::Claims {} => json(serde_json::to_value(snapshot.claims())),
+        Query::Explain(args) => json(serde_json::to_value(snapshot.explain(
+            &args.permission,
+            &args.path,
+            args.owner.as_deref(),
+        ))),
+    }
+}

@@ -1,0 +1,198 @@
+//! Property tests over random models (DESIGN §2), each stated for the inputs
+//! where the earlier steps of §2 do not already decide: an active principal,
+//! a known permission, a valid and covered path.
+
+use proptest::prelude::*;
+use tessera_core::testing::{Model, ModelQuery, model, model_with_queries};
+use tessera_core::{
+    CompileRequest, Decision, Effect, Expect, KeySet, Manifest, SigningKey, Snapshot, Verifier,
+    compile,
+};
+
+fn open(model: &Model) -> (Manifest, Snapshot) {
+    let manifest = Manifest::from_toml(&model.manifest_toml).unwrap();
+    let snapshot = open_with(&manifest, model);
+    (manifest, snapshot)
+}
+
+fn open_with(manifest: &Manifest, model: &Model) -> Snapshot {
+    let request = CompileRequest {
+        principal: &model.principal,
+        token_scopes: model.token_scopes.as_deref(),
+        under: model.under.as_deref(),
+        issued_at: 10,
+        expires_at: 20,
+        kid: "k",
+        provenance: true,
+    };
+    let payload = compile(manifest, &model.facts, &request).unwrap();
+    Snapshot::new(payload).unwrap()
+}
+
+/// Whether §2's earlier steps leave the decision to the grants.
+fn decided_by_grants(snapshot: &Snapshot, query: &ModelQuery) -> bool {
+    let principal = &snapshot.header().principal;
+    let decision = snapshot.check(&query.permission, &query.path, query.owner.as_deref());
+    principal.active && decision.diagnostic.is_none() && decision.decision != Effect::NotFound
+}
+
+/// Every registered node's chain, plus the empty path.
+fn all_chains(model: &Model) -> Vec<Vec<String>> {
+    let mut chains = vec![Vec::new()];
+    for node in &model.facts.nodes {
+        let mut chain = vec![node.node.to_string()];
+        let mut parent = node.parent.clone();
+        while let Some(key) = parent {
+            chain.insert(0, key.to_string());
+            parent = model
+                .facts
+                .nodes
+                .iter()
+                .find(|n| n.node == key)
+                .and_then(|n| n.parent.clone());
+        }
+        chains.push(chain);
+    }
+    chains
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+    #[test]
+    fn caps_never_add_a_permission((model, queries) in model_with_queries(24)) {
+        let (manifest, capped) = open(&model);
+        let mut uncapped_model = model.clone();
+        uncapped_model.facts.caps.clear();
+        uncapped_model.facts.kiosk = false;
+        let uncapped = open_with(&manifest, &uncapped_model);
+        for query in queries.iter().filter(|q| decided_by_grants(&capped, q)) {
+            let with = capped.check(&query.permission, &query.path, query.owner.as_deref());
+            let without = uncapped.check(&query.permission, &query.path, query.owner.as_deref());
+            prop_assert!(!with.is_allow() || without.is_allow(), "{query:?}: {with:?} vs {without:?}");
+        }
+    }
+
+    #[test]
+    fn superuser_gets_exactly_the_closure_of_its_scopes((mut model, queries) in model_with_queries(24)) {
+        let superuser = model.facts.users.first().map(|u| u.id.clone()).unwrap();
+        if let Some(user) = model.facts.users.first_mut() {
+            user.superuser = true;
+            user.active = true;
+        }
+        model.principal = superuser;
+        let (manifest, snapshot) = open(&model);
+        let expected = match &model.token_scopes {
+            None => tessera_core::Bits::full(manifest.catalog.len()),
+            Some(keys) => manifest.catalog.close(&manifest.catalog.bits_of(keys.iter().map(String::as_str)).unwrap()),
+        };
+        for query in queries.iter().filter(|q| decided_by_grants(&snapshot, q)) {
+            let index = manifest.catalog.permission(&query.permission).unwrap().index();
+            let decision = snapshot.check(&query.permission, &query.path, query.owner.as_deref());
+            prop_assert_eq!(decision.is_allow(), expected.contains(index), "{:?}", query);
+        }
+    }
+
+    #[test]
+    fn anything_under_a_hidden_node_is_not_found((model, queries) in model_with_queries(24)) {
+        let (_, snapshot) = open(&model);
+        let principal = &snapshot.header().principal;
+        prop_assume!(principal.active && !principal.superuser);
+        let hidden: Vec<String> = snapshot
+            .payload()
+            .nodes
+            .iter()
+            .filter(|node| node.hidden)
+            .map(|node| format!("{}:{}", snapshot.payload().types[node.ty as usize].name, node.id))
+            .collect();
+        for chain in all_chains(&model) {
+            let Some(at) = chain.iter().position(|key| hidden.contains(key)) else { continue };
+            let mut below = chain.clone();
+            below.push("item:zz".to_owned());
+            for path in [&chain[..=at], &chain[..], &below[..]] {
+                for query in &queries {
+                    let decision = snapshot.check(&query.permission, path, None);
+                    if decision.diagnostic.is_none() {
+                        prop_assert_eq!(decision.decision, Effect::NotFound, "{:?}", path);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn check_agrees_with_the_filter_plan((model, queries) in model_with_queries(48)) {
+        let (_, snapshot) = open(&model);
+        for query in &queries {
+            let decision = snapshot.check(&query.permission, &query.path, query.owner.as_deref());
+            let plan = snapshot.filter_plan(&query.permission);
+            let by_plan = plan.allows(&query.path, query.owner.as_deref());
+            if decided_by_grants(&snapshot, query) || decision.decision == Effect::NotFound {
+                prop_assert_eq!(decision.is_allow(), by_plan, "{:?} plan {:?}", query, plan);
+            }
+        }
+    }
+
+    #[test]
+    fn can_anywhere_iff_some_path_allows(model in model()) {
+        let (manifest, snapshot) = open(&model);
+        let mut paths = all_chains(&model);
+        for chain in all_chains(&model) {
+            let mut child = chain.clone();
+            child.push("item:new".to_owned());
+            paths.push(child);
+        }
+        for entry in manifest.catalog.entries() {
+            let some_path = paths
+                .iter()
+                .any(|path| snapshot.check(&entry.key, path, None) == Decision { decision: Effect::Allow, diagnostic: None });
+            prop_assert_eq!(snapshot.can_anywhere(&entry.key), some_path, "{}", entry.key);
+        }
+    }
+
+    #[test]
+    fn decode_of_encode_is_identity(model in model()) {
+        let manifest = Manifest::from_toml(&model.manifest_toml).unwrap();
+        let key = SigningKey::from_seed("k", &[1; 32]);
+        let request = CompileRequest {
+            principal: &model.principal,
+            token_scopes: model.token_scopes.as_deref(),
+            under: model.under.as_deref(),
+            issued_at: 10,
+            expires_at: 20,
+            kid: "k",
+            provenance: model.seed % 2 == 0,
+        };
+        let payload = compile(&manifest, &model.facts, &request).unwrap();
+        let envelope = key.sign(&payload).unwrap();
+        let verifier = Verifier::new(KeySet::from_jwks_keys(&[key.jwk()]).unwrap());
+        let opened = verifier.open(&envelope, 10, Expect::default()).unwrap();
+        prop_assert_eq!(opened.payload(), &payload);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, .. ProptestConfig::default() })]
+
+    #[test]
+    fn flipping_any_bit_breaks_verification(model in model(), bit in any::<usize>()) {
+        let manifest = Manifest::from_toml(&model.manifest_toml).unwrap();
+        let key = SigningKey::from_seed("k", &[1; 32]);
+        let request = CompileRequest {
+            principal: &model.principal,
+            token_scopes: None,
+            under: None,
+            issued_at: 10,
+            expires_at: 20,
+            kid: "k",
+            provenance: false,
+        };
+        let envelope = key.sign(&compile(&manifest, &model.facts, &request).unwrap()).unwrap();
+        let verifier = Verifier::new(KeySet::from_jwks_keys(&[key.jwk()]).unwrap());
+        prop_assert!(verifier.open(&envelope, 10, Expect::default()).is_ok());
+        let bit = bit % (envelope.len() * 8);
+        let mut flipped = envelope.clone();
+        flipped[bit / 8] ^= 1 << (bit % 8);
+        prop_assert!(verifier.open(&flipped, 10, Expect::default()).is_err(), "bit {}", bit);
+    }
+}
