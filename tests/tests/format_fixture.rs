@@ -4,6 +4,12 @@
 //! so FORMAT.md, the Rust encoder and the Node decoder cannot drift apart.
 //! Run with `TESSERA_BLESS=1` to rewrite it after a deliberate format change.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test setup fails loudly"
+)]
+
 use tessera_core::{CompileRequest, Facts, Manifest, NodeKey, SigningKey, compile, to_text};
 use tessera_tests::repo_root;
 

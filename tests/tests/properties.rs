@@ -2,6 +2,12 @@
 //! where the earlier steps of §2 do not already decide: an active principal,
 //! a known permission, a valid and covered path.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test setup fails loudly"
+)]
+
 use proptest::prelude::*;
 use tessera_core::testing::{Model, ModelQuery, model, model_with_queries};
 use tessera_core::{

@@ -1,5 +1,11 @@
 //! Runs every conformance vector on tessera-core (native).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test setup fails loudly"
+)]
+
 use tessera_tests::{CoreRuntime, load_file, run_file, vector_files};
 
 /// DESIGN coverage needs at least this many queries across the files.
