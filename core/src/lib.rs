@@ -38,8 +38,8 @@ pub use model::{
 };
 pub use predicate::{IdSource, PathStep, Predicate, PredicateError, RoutePattern, Segment};
 pub use query::{
-    Decision, Diagnostic, Effect, ExplainCap, ExplainGrant, Explanation, FilterItem, FilterPlan,
-    GuardResult, PlanMatcher, PlanRule, Rule, Snapshot,
+    CheckRequest, Decision, Diagnostic, Effect, ExplainCap, ExplainGrant, Explanation, FilterItem,
+    FilterPlan, GuardResult, PlanMatcher, PlanRule, Rule, Snapshot,
 };
 pub use snapshot::{
     CapUse, Envelope, Expect, FORMAT_VERSION, GrantUse, Header, Jwk, KeySet, KnownNode,

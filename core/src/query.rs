@@ -11,7 +11,7 @@ mod guard;
 mod path;
 mod snapshot;
 
-pub use answer::{Decision, Diagnostic, Effect, GuardResult};
+pub use answer::{CheckRequest, Decision, Diagnostic, Effect, GuardResult};
 pub use explain::{ExplainCap, ExplainGrant, Explanation};
 pub use filter::{FilterItem, FilterPlan, PlanMatcher, PlanRule, Rule};
 pub use snapshot::Snapshot;

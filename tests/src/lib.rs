@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 use tessera_core::{
-    CompileRequest, Expect, Facts, FilterItem, Manifest, NodeKey, SigningKey, Snapshot, Verifier,
-    compile,
+    CheckRequest, CompileRequest, Expect, Facts, FilterItem, Manifest, NodeKey, SigningKey,
+    Snapshot, Verifier, compile,
 };
 use thiserror::Error;
 
@@ -53,25 +53,12 @@ pub struct Case {
     pub expect: Value,
 }
 
-/// The arguments of a check or explain.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CheckArgs {
-    /// The permission key.
-    pub permission: String,
-    /// The path, `type:id` from the top.
-    pub path: Vec<String>,
-    /// The owner of the thing, if any.
-    #[serde(default)]
-    pub owner: Option<String>,
-}
-
 /// The queries a case may ask.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Query {
     /// `check`.
-    Check(CheckArgs),
+    Check(CheckRequest),
     /// `can_anywhere`.
     CanAnywhere {
         /// The permission key.
@@ -106,8 +93,13 @@ pub enum Query {
     Nav {},
     /// `claims`.
     Claims {},
+    /// A batch of checks, answered in order.
+    CheckMany {
+        /// The checks.
+        checks: Vec<CheckRequest>,
+    },
     /// `explain`; only the fields given in `expect` are compared.
-    Explain(CheckArgs),
+    Explain(CheckRequest),
 }
 
 /// Why a vector run failed.
@@ -314,6 +306,7 @@ pub fn answer(snapshot: &Snapshot, query: &Query) -> Value {
             &args.path,
             args.owner.as_deref(),
         ))),
+        Query::CheckMany { checks } => json(serde_json::to_value(snapshot.check_many(checks))),
         Query::CanAnywhere { permission } => Value::Bool(snapshot.can_anywhere(permission)),
         Query::Effective { path, owner } => json(serde_json::to_value(
             snapshot.effective(path, owner.as_deref()),

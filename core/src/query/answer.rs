@@ -77,6 +77,19 @@ impl Decision {
     }
 }
 
+/// One question of a batch: the arguments of `check`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRequest {
+    /// The permission key.
+    pub permission: String,
+    /// The path, `type:id` from the top.
+    pub path: Vec<String>,
+    /// The owner of the thing, if any.
+    #[serde(default)]
+    pub owner: Option<String>,
+}
+
 /// The answer of `guard(route)` (DESIGN §2.1).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "decision", rename_all = "snake_case")]

@@ -2,7 +2,7 @@
 //! precompiled sets (steps 8–11 happened when the snapshot was compiled).
 
 use super::path::{Resolved, Walk};
-use super::{Decision, Diagnostic, Snapshot};
+use super::{CheckRequest, Decision, Diagnostic, Snapshot};
 use crate::model::Permission;
 use crate::snapshot::ScopeSets;
 
@@ -89,17 +89,11 @@ impl Snapshot {
         !principal.anonymous && owner == Some(principal.id.as_str())
     }
 
-    /// Checks many `(permission, path, owner)` triples at once.
-    pub fn check_many<K, S>(&self, checks: &[(K, Vec<S>, Option<String>)]) -> Vec<Decision>
-    where
-        K: AsRef<str>,
-        S: AsRef<str>,
-    {
+    /// Answers a batch of checks, in order.
+    pub fn check_many(&self, checks: &[CheckRequest]) -> Vec<Decision> {
         checks
             .iter()
-            .map(|(permission, path, owner)| {
-                self.check(permission.as_ref(), path, owner.as_deref())
-            })
+            .map(|request| self.check(&request.permission, &request.path, request.owner.as_deref()))
             .collect()
     }
 
