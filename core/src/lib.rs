@@ -17,6 +17,7 @@
 
 #[cfg(feature = "compile")]
 mod compile;
+pub mod ffi;
 mod manifest;
 mod model;
 mod predicate;
@@ -39,7 +40,7 @@ pub use model::{
 pub use predicate::{IdSource, PathStep, Predicate, PredicateError, RoutePattern, Segment};
 pub use query::{
     CheckRequest, Decision, Diagnostic, Effect, ExplainCap, ExplainGrant, Explanation, FilterItem,
-    FilterPlan, GuardResult, PlanMatcher, PlanRule, Rule, Snapshot,
+    FilterPlan, GuardResult, PlanMatcher, PlanRule, Rule, Snapshot, path_text_segments,
 };
 pub use snapshot::{
     CapUse, Envelope, Expect, FORMAT_VERSION, GrantUse, Header, Jwk, KeySet, KnownNode,

@@ -14,4 +14,5 @@ mod snapshot;
 pub use answer::{CheckRequest, Decision, Diagnostic, Effect, GuardResult};
 pub use explain::{ExplainCap, ExplainGrant, Explanation};
 pub use filter::{FilterItem, FilterPlan, PlanMatcher, PlanRule, Rule};
+pub use path::path_text_segments;
 pub use snapshot::Snapshot;

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::Value;
+use tessera_core::ffi::Query;
 use tessera_core::{
-    CheckRequest, CompileRequest, Expect, Facts, FilterItem, Manifest, NodeKey, SigningKey,
-    Snapshot, Verifier, compile,
+    CompileRequest, Expect, Facts, Manifest, NodeKey, SigningKey, Snapshot, Verifier, compile,
 };
 use thiserror::Error;
 
@@ -51,55 +51,6 @@ pub struct Case {
     pub query: Query,
     /// The expected answer, in the core's JSON shapes.
     pub expect: Value,
-}
-
-/// The queries a case may ask.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum Query {
-    /// `check`.
-    Check(CheckRequest),
-    /// `can_anywhere`.
-    CanAnywhere {
-        /// The permission key.
-        permission: String,
-    },
-    /// `effective`.
-    Effective {
-        /// The path.
-        path: Vec<String>,
-        /// The owner, if any.
-        #[serde(default)]
-        owner: Option<String>,
-    },
-    /// `filter` on in-memory items.
-    Filter {
-        /// The permission key.
-        permission: String,
-        /// The items.
-        items: Vec<FilterItem>,
-    },
-    /// `filter_plan`.
-    FilterPlan {
-        /// The permission key.
-        permission: String,
-    },
-    /// `guard`.
-    Guard {
-        /// A concrete route path.
-        route: String,
-    },
-    /// `nav`.
-    Nav {},
-    /// `claims`.
-    Claims {},
-    /// A batch of checks, answered in order.
-    CheckMany {
-        /// The checks.
-        checks: Vec<CheckRequest>,
-    },
-    /// `explain`; only the fields given in `expect` are compared.
-    Explain(CheckRequest),
 }
 
 /// Why a vector run failed.
@@ -293,41 +244,6 @@ impl Runtime for CoreRuntime {
             self.snapshots.insert(key.clone(), snapshot);
         }
         let snapshot = self.snapshots.get(&key).ok_or("snapshot missing")?;
-        Ok(answer(snapshot, &case.query))
-    }
-}
-
-/// A query's answer on an opened snapshot, as JSON.
-pub fn answer(snapshot: &Snapshot, query: &Query) -> Value {
-    let json = |value: Result<Value, serde_json::Error>| value.unwrap_or(Value::Null);
-    match query {
-        Query::Check(args) => json(serde_json::to_value(snapshot.check(
-            &args.permission,
-            &args.path,
-            args.owner.as_deref(),
-        ))),
-        Query::CheckMany { checks } => json(serde_json::to_value(snapshot.check_many(checks))),
-        Query::CanAnywhere { permission } => Value::Bool(snapshot.can_anywhere(permission)),
-        Query::Effective { path, owner } => json(serde_json::to_value(
-            snapshot.effective(path, owner.as_deref()),
-        )),
-        Query::Filter { permission, items } => Value::Array(
-            snapshot
-                .filter(permission, items)
-                .into_iter()
-                .map(|item| Value::String(item.id.clone()))
-                .collect(),
-        ),
-        Query::FilterPlan { permission } => {
-            json(serde_json::to_value(snapshot.filter_plan(permission)))
-        }
-        Query::Guard { route } => json(serde_json::to_value(snapshot.guard(route))),
-        Query::Nav {} => json(serde_json::to_value(snapshot.nav())),
-        Query::Claims {} => json(serde_json::to_value(snapshot.claims())),
-        Query::Explain(args) => json(serde_json::to_value(snapshot.explain(
-            &args.permission,
-            &args.path,
-            args.owner.as_deref(),
-        ))),
+        Ok(snapshot.answer(&case.query))
     }
 }

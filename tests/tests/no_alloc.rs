@@ -33,6 +33,13 @@ fn check_does_not_allocate() {
             );
             allowed += usize::from(snapshot.check_permission(reboot, path, None).is_allow());
             allowed += usize::from(snapshot.check("no:such", path, None).is_allow());
+            let text = "site:1,rack:1,miner:11";
+            allowed += usize::from(snapshot.check_text("miner:reboot", text, None).is_allow());
+            allowed += usize::from(
+                snapshot
+                    .check_permission_text(reboot, text, None)
+                    .is_allow(),
+            );
         }
     });
     assert_eq!(counted.count_total, 0, "check allocated {counted:?}");

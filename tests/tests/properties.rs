@@ -140,6 +140,20 @@ proptest! {
     }
 
     #[test]
+    fn text_paths_answer_like_slices((model, queries) in model_with_queries(32)) {
+        let (_, snapshot) = open(&model);
+        for query in queries.iter().filter(|q| q.path.iter().all(|s| !s.is_empty() && !s.contains(','))) {
+            let text = query.path.join(",");
+            let owner = query.owner.as_deref();
+            prop_assert_eq!(
+                snapshot.check_text(&query.permission, &text, owner),
+                snapshot.check(&query.permission, &query.path, owner),
+                "{:?}", query
+            );
+        }
+    }
+
+    #[test]
     fn can_anywhere_iff_some_path_allows(model in model()) {
         let (manifest, snapshot) = open(&model);
         let mut paths = all_chains(&model);

@@ -1,7 +1,7 @@
 //! `check`, `effective` and `can_anywhere`: DESIGN §2 steps 1–12 on the
 //! precompiled sets (steps 8–11 happened when the snapshot was compiled).
 
-use super::path::{Resolved, Walk};
+use super::path::{Resolved, Walk, path_text_segments, segments};
 use super::{CheckRequest, Decision, Diagnostic, Snapshot};
 use crate::model::Permission;
 use crate::snapshot::ScopeSets;
@@ -31,11 +31,42 @@ impl Snapshot {
         }
     }
 
+    /// `check` with the path in its text form (`site:1,rack:3`), so a
+    /// binding passes one string instead of an array.
+    pub fn check_text(&self, permission: &str, path: &str, owner: Option<&str>) -> Decision {
+        if !self.payload.header.principal.active {
+            return Decision::DENY;
+        }
+        match self.permission(permission) {
+            Some(permission) => self.decide(permission, path_text_segments(path), owner),
+            None => Decision::deny(Diagnostic::UnknownPermission),
+        }
+    }
+
+    /// [`Snapshot::check_text`] with a permission handle.
+    pub fn check_permission_text(
+        &self,
+        permission: Permission,
+        path: &str,
+        owner: Option<&str>,
+    ) -> Decision {
+        self.decide(permission, path_text_segments(path), owner)
+    }
+
     /// `check` with a permission handle resolved by [`Snapshot::permission`].
     pub fn check_permission<S: AsRef<str>>(
         &self,
         permission: Permission,
         path: &[S],
+        owner: Option<&str>,
+    ) -> Decision {
+        self.decide(permission, segments(path), owner)
+    }
+
+    fn decide<'p>(
+        &self,
+        permission: Permission,
+        path: impl IntoIterator<Item = &'p str>,
         owner: Option<&str>,
     ) -> Decision {
         if permission.index() >= self.catalog.len() {
@@ -54,7 +85,7 @@ impl Snapshot {
     }
 
     /// Steps 1 and 3–7 for a path.
-    pub(crate) fn reach<S: AsRef<str>>(&self, path: &[S]) -> Reached<'_> {
+    pub(crate) fn reach<'p>(&self, path: impl IntoIterator<Item = &'p str>) -> Reached<'_> {
         let principal = &self.payload.header.principal;
         if !principal.active {
             return Reached::Decided(Decision::DENY);
@@ -100,7 +131,7 @@ impl Snapshot {
     /// The keys `check` would allow at `path`, in catalog order. Without an
     /// owner, owner-only keys are excluded; hidden or invalid paths give none.
     pub fn effective<S: AsRef<str>>(&self, path: &[S], owner: Option<&str>) -> Vec<String> {
-        match self.reach(path) {
+        match self.reach(segments(path)) {
             Reached::Decided(_) => Vec::new(),
             Reached::Sets(sets, _) => (0..self.catalog.len())
                 .filter(|index| self.allows(sets, *index, owner))

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::check::Reached;
+use super::path::{Resolved, segments};
 use super::{Decision, Diagnostic, Effect, Snapshot};
 use crate::model::Bits;
 use crate::snapshot::NodeProvenance;
@@ -72,10 +73,10 @@ impl Snapshot {
         let Some(index) = self.permission(permission).map(|p| p.index()) else {
             return explanation;
         };
-        let walk = match self.reach(path) {
+        let walk = match self.reach(segments(path)) {
             Reached::Sets(_, walk) => walk,
             Reached::Decided(_) => {
-                if let super::path::Resolved::Path(walk) = self.resolve(path) {
+                if let Resolved::Path(walk) = self.resolve(segments(path)) {
                     explanation.hidden_node = walk
                         .hidden
                         .and_then(|at| self.node_key(at))

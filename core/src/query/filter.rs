@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::Snapshot;
-use super::path::Resolved;
+use super::path::{Resolved, segments};
 use super::snapshot::Coverage;
 use crate::model::NodeKey;
 use crate::snapshot::ScopeSets;
@@ -189,7 +189,7 @@ impl Snapshot {
         items
             .iter()
             .filter(|item| {
-                let valid = match self.resolve(&item.path) {
+                let valid = match self.resolve(segments(&item.path)) {
                     Resolved::Path(walk) => {
                         self.payload.header.principal.superuser || !walk.inconsistent
                     }

@@ -1,7 +1,7 @@
 //! `guard(route)` and `nav()`: the manifest's routes evaluated with the same
 //! predicate the host's middleware uses (DESIGN §2.1).
 
-use super::path::Resolved;
+use super::path::{Resolved, segments};
 use super::{GuardResult, Snapshot};
 use crate::manifest::Route;
 use crate::predicate::route::split_route;
@@ -10,17 +10,17 @@ use crate::predicate::{IdSource, PathStep, Predicate};
 impl Snapshot {
     /// The guard decision for a concrete route path such as `/sites/7/racks`.
     pub fn guard(&self, route: &str) -> GuardResult {
-        let segments: Vec<&str> = split_route(route).collect();
+        let route_segments: Vec<&str> = split_route(route).collect();
         let Some(found) = self
             .payload
             .routes
             .iter()
-            .filter(|candidate| candidate.pattern.matches(&segments))
+            .filter(|candidate| candidate.pattern.matches(&route_segments))
             .min_by(|a, b| a.pattern.precedence(&b.pattern))
         else {
             return GuardResult::NoRoute;
         };
-        let Some(params) = found.pattern.bind(&segments) else {
+        let Some(params) = found.pattern.bind(&route_segments) else {
             return GuardResult::NoRoute;
         };
         let redirect = || GuardResult::Redirect {
@@ -33,7 +33,7 @@ impl Snapshot {
         let hidden = found.when.paths().into_iter().any(|steps| {
             let path = bind_path(steps, &params);
             !principal.superuser
-                && matches!(self.resolve(&path), Resolved::Path(walk) if walk.hidden.is_some())
+                && matches!(self.resolve(segments(&path)), Resolved::Path(walk) if walk.hidden.is_some())
         });
         if hidden {
             return GuardResult::NotFound;

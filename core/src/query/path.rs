@@ -28,7 +28,7 @@ pub(crate) struct Walk {
 }
 
 impl Snapshot {
-    pub(crate) fn resolve<S: AsRef<str>>(&self, path: &[S]) -> Resolved {
+    pub(crate) fn resolve<'p>(&self, path: impl IntoIterator<Item = &'p str>) -> Resolved {
         // The previous node: `Some(None)` is the root, `None` an unknown node.
         let mut previous: Option<Option<u32>> = Some(None);
         let mut previous_ty = None;
@@ -39,8 +39,10 @@ impl Snapshot {
         };
         let mut has_root = false;
         let mut chain_prefix = true;
+        let mut empty = true;
         for segment in path {
-            let Some((ty, id)) = NodeKey::split(segment.as_ref()) else {
+            empty = false;
+            let Some((ty, id)) = NodeKey::split(segment) else {
                 return Resolved::Invalid;
             };
             let Some(ty) = self.types.index(ty) else {
@@ -70,11 +72,23 @@ impl Snapshot {
             }
             previous = Some(Some(at));
         }
-        let covered = !self.is_subtree() || path.is_empty() || has_root || chain_prefix;
+        let covered = !self.is_subtree() || empty || has_root || chain_prefix;
         if covered {
             Resolved::Path(walk)
         } else {
             Resolved::Outside
         }
     }
+}
+
+/// A path given as a slice of `type:id` strings.
+pub(crate) fn segments<S: AsRef<str>>(path: &[S]) -> impl Iterator<Item = &str> + Clone {
+    path.iter().map(AsRef::as_ref)
+}
+
+/// A path in its text form: `type:id` segments joined by `,` (the form of
+/// the host's `?path=` parameter and of the JS bindings' fast path); the
+/// empty string is the org root.
+pub fn path_text_segments(text: &str) -> impl Iterator<Item = &str> + Clone {
+    text.split(',').filter(move |_| !text.is_empty())
 }

@@ -1,0 +1,154 @@
+//! The JSON surface every binding shares (DESIGN §2: "all query results have
+//! one serde shape"). The wasm module, the Node addon, the raw-ABI parity
+//! module and the conformance runners all answer queries through here, so
+//! no binding carries a rule of its own.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use thiserror::Error;
+
+use crate::query::{CheckRequest, FilterItem, Snapshot};
+use crate::snapshot::VerifyError;
+
+/// A query in its JSON form: `{"check": {...}}`, `{"nav": {}}`, ...
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Query {
+    /// `check`.
+    Check(CheckRequest),
+    /// A batch of checks, answered in order.
+    CheckMany {
+        /// The checks.
+        checks: Vec<CheckRequest>,
+    },
+    /// `can_anywhere`.
+    CanAnywhere {
+        /// The permission key.
+        permission: String,
+    },
+    /// `effective`.
+    Effective {
+        /// The path.
+        path: Vec<String>,
+        /// The owner, if any.
+        #[serde(default)]
+        owner: Option<String>,
+    },
+    /// `filter` on in-memory items: the ids kept, in input order.
+    Filter {
+        /// The permission key.
+        permission: String,
+        /// The items.
+        items: Vec<FilterItem>,
+    },
+    /// `filter_plan`.
+    FilterPlan {
+        /// The permission key.
+        permission: String,
+    },
+    /// `guard`.
+    Guard {
+        /// A concrete route path.
+        route: String,
+    },
+    /// `nav`.
+    Nav {},
+    /// `claims`.
+    Claims {},
+    /// `explain`.
+    Explain(CheckRequest),
+}
+
+/// A failure at the binding boundary, with the stable code bindings throw.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{message}")]
+pub struct FfiError {
+    /// `BAD_ARGUMENT`, or a [`VerifyError`] code.
+    pub code: &'static str,
+    /// A one-line message.
+    pub message: String,
+}
+
+impl FfiError {
+    /// A malformed argument (bad JSON, a time that is not a whole number of
+    /// seconds, ...).
+    pub fn bad_argument(message: impl Into<String>) -> Self {
+        FfiError {
+            code: "BAD_ARGUMENT",
+            message: message.into(),
+        }
+    }
+}
+
+impl From<VerifyError> for FfiError {
+    fn from(err: VerifyError) -> Self {
+        FfiError {
+            code: err.code(),
+            message: err.to_string(),
+        }
+    }
+}
+
+/// A JS number of seconds as `u64`: finite, whole, in `0..=2^53`.
+pub fn seconds_from_f64(seconds: f64) -> Result<u64, FfiError> {
+    const MAX_SAFE: f64 = 9_007_199_254_740_992.0;
+    if seconds.is_finite() && seconds.fract() == 0.0 && (0.0..=MAX_SAFE).contains(&seconds) {
+        Ok(seconds as u64)
+    } else {
+        Err(FfiError::bad_argument(format!(
+            "`{seconds}` is not a whole number of unix seconds"
+        )))
+    }
+}
+
+fn to_value<T: Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+impl Snapshot {
+    /// Answers a query as JSON, in the core's shapes.
+    pub fn answer(&self, query: &Query) -> Value {
+        match query {
+            Query::Check(args) => {
+                to_value(&self.check(&args.permission, &args.path, args.owner.as_deref()))
+            }
+            Query::CheckMany { checks } => to_value(&self.check_many(checks)),
+            Query::CanAnywhere { permission } => Value::Bool(self.can_anywhere(permission)),
+            Query::Effective { path, owner } => to_value(&self.effective(path, owner.as_deref())),
+            Query::Filter { permission, items } => Value::Array(
+                self.filter(permission, items)
+                    .into_iter()
+                    .map(|item| Value::String(item.id.clone()))
+                    .collect(),
+            ),
+            Query::FilterPlan { permission } => to_value(&self.filter_plan(permission)),
+            Query::Guard { route } => to_value(&self.guard(route)),
+            Query::Nav {} => to_value(&self.nav()),
+            Query::Claims {} => to_value(&self.claims()),
+            Query::Explain(args) => {
+                to_value(&self.explain(&args.permission, &args.path, args.owner.as_deref()))
+            }
+        }
+    }
+
+    /// [`Snapshot::answer`] from and to JSON text.
+    pub fn answer_json(&self, query: &str) -> Result<String, FfiError> {
+        let query: Query =
+            serde_json::from_str(query).map_err(|err| FfiError::bad_argument(err.to_string()))?;
+        serde_json::to_string(&self.answer(&query))
+            .map_err(|err| FfiError::bad_argument(err.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn seconds_must_be_whole_and_safe() {
+        assert_eq!(seconds_from_f64(1_700_000_000.0), Ok(1_700_000_000));
+        for bad in [f64::NAN, f64::INFINITY, -1.0, 1.5, 1e300] {
+            assert_eq!(seconds_from_f64(bad).unwrap_err().code, "BAD_ARGUMENT");
+        }
+    }
+}
