@@ -335,6 +335,13 @@ fn queries(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("depth4_1000_scopes", "handle_deny"), |b| {
         b.iter(|| snapshot.check_permission(black_box(reboot), black_box(&denied), None));
     });
+    // Where the time goes: the same handle check on each prefix of the path.
+    for depth in 0..=allowed.len() {
+        let prefix = &allowed[..depth];
+        group.bench_function(BenchmarkId::new("by_depth_1000_scopes", depth), |b| {
+            b.iter(|| snapshot.check_permission(black_box(reboot), black_box(prefix), None));
+        });
+    }
     group.finish();
 
     let mut group = c.benchmark_group("can_anywhere");

@@ -9,7 +9,7 @@ mod known;
 mod org;
 mod sets;
 
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, Route};
 use crate::model::{ANONYMOUS, Facts, NodeKey};
 use crate::snapshot::{FORMAT_VERSION, Header, PrincipalInfo, SnapshotPayload};
 
@@ -72,9 +72,13 @@ pub fn compile(
         request.provenance,
     );
     let subtrees = request.under.map(|keys| {
-        let mut keys = keys.to_vec();
-        keys.dedup();
-        keys
+        let mut unique: Vec<NodeKey> = Vec::with_capacity(keys.len());
+        for key in keys {
+            if !unique.contains(key) {
+                unique.push(key.clone());
+            }
+        }
+        unique
     });
     Ok(SnapshotPayload {
         header: Header {
@@ -100,9 +104,9 @@ pub fn compile(
         root: compiled.root,
         nodes: compiled.nodes,
         token_scopes,
-        routes: manifest.routes.clone(),
+        routes: manifest.routes.iter().map(Route::source).collect(),
         groups: context.group_names(&org),
-        roles: compiled.root_roles,
+        root_roles: compiled.root_roles,
         provenance: compiled.provenance,
     })
 }

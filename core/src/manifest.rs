@@ -11,7 +11,7 @@ mod validate;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Bits, Catalog, TypeTable};
-use crate::predicate::{Predicate, RoutePattern};
+use crate::predicate::{Predicate, PredicateError, RoutePattern};
 
 pub use err::ManifestError;
 pub use formula::apply_formula;
@@ -57,7 +57,7 @@ pub struct BuiltinRole {
 }
 
 /// A route: pattern, predicate, and where to send a principal it refuses.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
     /// The parsed pattern.
     pub pattern: RoutePattern,
@@ -78,11 +78,44 @@ pub struct AdminKeys {
     pub manage_access: String,
 }
 
+impl Route {
+    /// The text form carried in snapshots.
+    pub fn source(&self) -> RouteSource {
+        RouteSource {
+            path: self.pattern.path.clone(),
+            when: self.when.to_string(),
+            fallback: self.fallback.clone(),
+        }
+    }
+
+    /// Parses a route carried in a snapshot. The manifest validated it when
+    /// it was compiled; this only re-checks the syntax, with the parser's
+    /// depth limit, so a decoded payload can never nest deeper than that.
+    pub fn from_source(source: &RouteSource) -> Result<Route, PredicateError> {
+        Ok(Route {
+            pattern: RoutePattern::parse(&source.path)?,
+            when: source.when.parse()?,
+            fallback: source.fallback.clone(),
+        })
+    }
+}
+
+/// A route as text, the way snapshots carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteSource {
+    /// The pattern, e.g. `/sites/:site/racks`.
+    pub path: String,
+    /// The predicate in its canonical text form.
+    pub when: String,
+    /// The fallback path.
+    pub fallback: String,
+}
+
 impl Manifest {
     /// The catalog hash: SHA-256 of the postcard encoding of the catalog
     /// entries, so any change of key, order or `requires` changes it.
     pub fn catalog_hash(&self) -> [u8; 32] {
-        crate::snapshot::catalog_hash(self.catalog.entries())
+        self.catalog.hash()
     }
 
     /// A built-in role by key.

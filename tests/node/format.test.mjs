@@ -149,7 +149,7 @@ function fromText(text) {
 // ---------------------------------------------------------------------------
 // Payload (FORMAT.md §6), one function per type, fields in order.
 
-const bits = (c) => c.seq((c) => c.u64());
+const bits = (c) => c.seq((c) => c.u8());
 const nodeKey = (c) => {
   const text = c.str();
   if (!/^[a-z][a-z0-9_]*:[A-Za-z0-9._~-]{1,128}$/.test(text)) throw new Error(`bad node key ${text}`);
@@ -195,35 +195,7 @@ const knownNode = (c) => ({
   sets: scopeSets(c),
 });
 
-const segment = (c) =>
-  c.enumOf('Segment', [
-    (c) => ({ Static: c.str() }), // 0
-    (c) => ({ Param: c.str() }), // 1
-  ]);
-
-const routePattern = (c) => ({ path: c.str(), segments: c.seq(segment) });
-
-const idSource = (c) =>
-  c.enumOf('IdSource', [
-    (c) => ({ Param: c.str() }), // 0
-    (c) => ({ Literal: c.str() }), // 1
-  ]);
-
-const pathStep = (c) => ({ ty: c.str(), id: idSource(c) });
-
-const predicate = (c) =>
-  c.enumOf('Predicate', [
-    (c) => ({ Can: c.str() }), // 0
-    (c) => ({ CanAt: [c.str(), c.seq(pathStep)] }), // 1 (tuple variant)
-    (c) => ({ Any: c.seq(predicate) }), // 2
-    (c) => ({ All: c.seq(predicate) }), // 3
-    (c) => ({ Not: predicate(c) }), // 4 (Box<Predicate> = Predicate)
-    () => 'Superuser', // 5
-    () => 'Authenticated', // 6
-    (c) => ({ Group: c.str() }), // 7
-  ]);
-
-const route = (c) => ({ pattern: routePattern(c), when: predicate(c), fallback: c.str() });
+const route = (c) => ({ path: c.str(), when: c.str(), fallback: c.str() });
 
 const grantUse = (c) => ({
   subject: c.str(),
@@ -258,7 +230,7 @@ function decodePayload(bytes) {
   out.token_scopes = c.option(bits);
   out.routes = c.seq(route);
   out.groups = c.seq((c) => c.str());
-  out.roles = c.seq((c) => c.str());
+  out.root_roles = c.seq((c) => c.str());
   out.provenance = c.option(provenance);
   c.end();
   return { payload: out, catalogBytes: bytes.subarray(catalogStart, catalogEnd) };
@@ -402,5 +374,5 @@ test('primitives: varint limits match postcard', () => {
   assert.equal(new Cursor(Buffer.from([0xac, 0x02])).u32(), 300);
   assert.throws(() => new Cursor(Buffer.from([0x02])).bool(), /bool/);
   assert.throws(() => new Cursor(Buffer.from([0x02])).option((c) => c.u8()), /option/);
-  assert.throws(() => predicate(new Cursor(Buffer.from([0x08]))), /unknown variant/);
+  assert.throws(() => new Cursor(Buffer.from([0x02])).enumOf('Two', [() => 0, () => 1]), /unknown variant/);
 });

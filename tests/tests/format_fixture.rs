@@ -18,7 +18,7 @@ const FACTS: &str = r#"{
   "revision": 42,
   "users": [{"id": "alice", "name": "Alice Example"}],
   "members": ["alice"],
-  "groups": [{"id": "techs", "name": "Field Techs"}],
+  "groups": [{"id": "members", "name": "members", "default": true}, {"id": "techs", "name": "Field Techs"}],
   "group_members": [{"group": "techs", "member": "user:alice"}],
   "nodes": [
     {"node": "site:1", "parent": null},

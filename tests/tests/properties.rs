@@ -132,7 +132,7 @@ proptest! {
         for query in &queries {
             let decision = snapshot.check(&query.permission, &query.path, query.owner.as_deref());
             let plan = snapshot.filter_plan(&query.permission);
-            let by_plan = plan.allows(&query.path, query.owner.as_deref());
+            let by_plan = plan.matcher().allows(&query.path, query.owner.as_deref());
             if decided_by_grants(&snapshot, query) || decision.decision == Effect::NotFound {
                 prop_assert_eq!(decision.is_allow(), by_plan, "{:?} plan {:?}", query, plan);
             }

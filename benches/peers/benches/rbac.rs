@@ -431,6 +431,21 @@ fn rbac(c: &mut Criterion) {
             cedar / key
         ));
     }
+    // Cedar's floor on this machine: the one policy that decides the allow
+    // case, alone in its set.
+    let one: PolicySet = r#"permit(principal in Group::"night_shift", action in Action::"role:REBOOTER", resource in Rack::"4-3");"#
+        .parse()
+        .unwrap();
+    let request = cedar_request("miner:reboot", &cases[0].1);
+    assert_eq!(
+        authorizer
+            .is_authorized(&request, &one, &entities)
+            .decision(),
+        Decision::Allow
+    );
+    group.bench_function("allow/cedar_is_authorized_1_policy", |b| {
+        b.iter(|| authorizer.is_authorized(black_box(&request), &one, &entities));
+    });
     group.finish();
     for line in summary {
         eprintln!("ratio (plain timing, median of 15 rounds) {line}");

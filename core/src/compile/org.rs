@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::CompileError;
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, RoleMode};
 use crate::model::{
     ADMIN_GROUP, ANONYMOUS, AssignmentFact, Bits, CapFact, Facts, HiddenFact, Member, NodeKey,
     Selector, Subject, is_valid_node_id, is_valid_user_id,
@@ -108,6 +108,11 @@ impl<'a> Org<'a> {
                 self.default_groups.push(&group.id);
             }
         }
+        // DESIGN §1.3: an org always has a default group, so a group-less
+        // member never falls through to "no group, no restriction".
+        if self.default_groups.is_empty() {
+            return Err(invalid("the org has no default group".to_owned()));
+        }
         for edge in &self.facts.group_members {
             if !self.group_names.contains_key(edge.group.as_str()) || edge.group == ADMIN_GROUP {
                 return Err(invalid(format!(
@@ -201,11 +206,14 @@ impl<'a> Org<'a> {
         let catalog = &self.manifest.catalog;
         for role in &self.facts.roles {
             // Keys no longer in the catalog are deprecated: they grant nothing.
-            let mut permissions = Bits::empty(catalog.len());
-            for key in &role.permissions {
-                if let Some(permission) = catalog.permission(key) {
-                    permissions.insert(permission.index());
-                }
+            let mut permissions =
+                catalog.bits_of_known(role.permissions.iter().map(String::as_str));
+            // An immutable built-in is whatever the manifest says, whatever a
+            // stale or tampered row says (reconcile repairs the row).
+            if let Some(builtin) = self.manifest.builtin(&role.id)
+                && builtin.mode == RoleMode::Immutable
+            {
+                permissions = builtin.permissions.clone();
             }
             let name = role.name.as_deref().unwrap_or(&role.id);
             if self
@@ -217,15 +225,10 @@ impl<'a> Org<'a> {
             }
         }
         for builtin in &self.manifest.roles {
-            if !self.roles.contains_key(builtin.key.as_str()) {
-                self.roles.insert(
-                    &builtin.key,
-                    Role {
-                        name: &builtin.key,
-                        permissions: builtin.permissions.clone(),
-                    },
-                );
-            }
+            self.roles.entry(&builtin.key).or_insert_with(|| Role {
+                name: &builtin.key,
+                permissions: builtin.permissions.clone(),
+            });
         }
         Ok(())
     }

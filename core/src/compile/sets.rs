@@ -39,6 +39,8 @@ struct Policy<'o, 'a> {
     known: HashMap<usize, u32>,
     /// Role id → provenance role index, filled as roles are used.
     roles: HashMap<&'a str, u32>,
+    /// Whether to record provenance (opt-in: it is the bulkiest part).
+    tracing: bool,
 }
 
 pub(super) fn compile_sets(
@@ -48,7 +50,7 @@ pub(super) fn compile_sets(
     token_scopes: Option<&Bits>,
     provenance: bool,
 ) -> Compiled {
-    let mut policy = Policy::new(org, context, known, token_scopes);
+    let mut policy = Policy::new(org, context, known, token_scopes, provenance);
     let mut root_provenance = NodeProvenance {
         grants: Vec::new(),
         caps: Vec::new(),
@@ -98,6 +100,7 @@ impl<'o, 'a> Policy<'o, 'a> {
         context: &'o Context<'a>,
         known: &[usize],
         token_scopes: Option<&'o Bits>,
+        tracing: bool,
     ) -> Self {
         let facts = org.facts;
         let mut grants: BTreeMap<&'a Subject, HashMap<Option<usize>, Vec<usize>>> = BTreeMap::new();
@@ -122,13 +125,7 @@ impl<'o, 'a> Policy<'o, 'a> {
                     let allow = org
                         .manifest
                         .catalog
-                        .bits_of(
-                            cap.allow
-                                .iter()
-                                .map(String::as_str)
-                                .filter(|key| org.manifest.catalog.permission(key).is_some()),
-                        )
-                        .unwrap_or_default();
+                        .bits_of_known(cap.allow.iter().map(String::as_str));
                     caps.push(Cap {
                         id: cap.id.clone().unwrap_or_else(|| format!("cap-{at}")),
                         scope: cap.scope.as_ref().and_then(|key| org.node(key)),
@@ -164,6 +161,7 @@ impl<'o, 'a> Policy<'o, 'a> {
                 .map(|(i, at)| (*at, i as u32))
                 .collect(),
             roles: HashMap::new(),
+            tracing,
         }
     }
 
@@ -182,6 +180,8 @@ impl<'o, 'a> Policy<'o, 'a> {
         if self.context.active && self.context.superuser {
             granted = Bits::full(width);
         } else if self.context.active {
+            // `grant` needs `&mut self` (role indices) while the grants are
+            // read: take them out for the loop and put them back after.
             let grants = std::mem::take(&mut self.grants);
             for (subject, scopes) in &grants {
                 let Some((depth, indices)) = chain
@@ -209,11 +209,13 @@ impl<'o, 'a> Policy<'o, 'a> {
                 if chain.contains(&cap.scope) {
                     granted.intersect_with(&cap.allow);
                     owned.intersect_with(&cap.allow);
-                    trace.caps.push(CapUse {
-                        id: cap.id.clone(),
-                        scope: cap.scope.and_then(|at| self.known.get(&at).copied()),
-                        allow: cap.allow.clone(),
-                    });
+                    if self.tracing {
+                        trace.caps.push(CapUse {
+                            id: cap.id.clone(),
+                            scope: cap.scope.and_then(|at| self.known.get(&at).copied()),
+                            allow: cap.allow.clone(),
+                        });
+                    }
                 }
             }
         }
@@ -255,6 +257,9 @@ impl<'o, 'a> Policy<'o, 'a> {
             owned.union_with(&role.permissions);
         } else {
             granted.union_with(&role.permissions);
+        }
+        if !self.tracing {
+            return;
         }
         let next = self.roles.len() as u32;
         let role_index = *self.roles.entry(assignment.role.as_str()).or_insert(next);

@@ -15,14 +15,19 @@ pub struct CatalogEntry {
 }
 
 /// A permission key resolved once to its catalog index, for callers that
-/// check in loops. Only valid for snapshots with the same catalog hash.
+/// check in loops. It carries a tag of the catalog it was resolved in, so a
+/// handle used on a snapshot with another catalog answers
+/// `UNKNOWN_PERMISSION` instead of checking some other key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Permission(pub(crate) u32);
+pub struct Permission {
+    index: u32,
+    catalog: u64,
+}
 
 impl Permission {
     /// The catalog index.
     pub fn index(self) -> usize {
-        self.0 as usize
+        self.index as usize
     }
 }
 
@@ -32,6 +37,8 @@ pub struct Catalog {
     entries: Vec<CatalogEntry>,
     /// Catalog indices sorted by key.
     by_key: Vec<u32>,
+    /// See [`crate::catalog_hash`].
+    hash: [u8; 32],
 }
 
 impl Catalog {
@@ -40,7 +47,28 @@ impl Catalog {
     pub fn new(entries: Vec<CatalogEntry>) -> Self {
         let mut by_key: Vec<u32> = (0..entries.len() as u32).collect();
         by_key.sort_by(|a, b| key_at(&entries, *a).cmp(key_at(&entries, *b)));
-        Catalog { entries, by_key }
+        let hash = crate::snapshot::catalog_hash(&entries);
+        Catalog {
+            entries,
+            by_key,
+            hash,
+        }
+    }
+
+    /// The catalog hash.
+    pub fn hash(&self) -> [u8; 32] {
+        self.hash
+    }
+
+    /// The tag handles carry: the first 8 bytes of the hash.
+    fn tag(&self) -> u64 {
+        let [a, b, c, d, e, f, g, h, ..] = self.hash;
+        u64::from_le_bytes([a, b, c, d, e, f, g, h])
+    }
+
+    /// Whether a handle was resolved in this catalog.
+    pub fn owns(&self, permission: Permission) -> bool {
+        permission.catalog == self.tag() && permission.index() < self.entries.len()
     }
 
     /// The entries in canonical order.
@@ -64,7 +92,10 @@ impl Catalog {
             .binary_search_by(|index| key_at(&self.entries, *index).cmp(key))
             .ok()
             .and_then(|at| self.by_key.get(at).copied())
-            .map(Permission)
+            .map(|index| Permission {
+                index,
+                catalog: self.tag(),
+            })
     }
 
     /// The key of a catalog index.
@@ -94,14 +125,27 @@ impl Catalog {
         Ok(bits)
     }
 
+    /// The set of the keys that are in the catalog; the others are
+    /// deprecated and grant (or allow) nothing.
+    pub fn bits_of_known<'a, I>(&self, keys: I) -> Bits
+    where
+        I: IntoIterator<Item = &'a str>,
+    {
+        let mut bits = Bits::empty(self.len());
+        for permission in keys.into_iter().filter_map(|key| self.permission(key)) {
+            bits.insert(permission.index());
+        }
+        bits
+    }
+
     /// DESIGN §2 step 11: drop every permission whose requirements are not
     /// all present, until nothing changes.
     pub fn close(&self, bits: &Bits) -> Bits {
         let mut closed = bits.clone();
         loop {
             let mut changed = false;
-            for index in closed.iter().collect::<Vec<_>>() {
-                if self.missing_requirement(index, &closed).is_some() {
+            for index in 0..self.len() {
+                if closed.contains(index) && self.missing_requirement(index, &closed).is_some() {
                     closed.remove(index);
                     changed = true;
                 }
@@ -165,7 +209,13 @@ mod test {
     #[test]
     fn lookup_by_key() {
         let catalog = catalog();
-        assert_eq!(catalog.permission("page:upload"), Some(Permission(2)));
+        assert_eq!(
+            catalog.permission("page:upload").map(Permission::index),
+            Some(2)
+        );
+        let other = Catalog::new(catalog.entries()[..3].to_vec());
+        assert!(!other.owns(catalog.permission("page:read").unwrap()));
+        assert!(catalog.owns(catalog.permission("page:read").unwrap()));
         assert_eq!(catalog.permission("page:delete"), None);
         assert_eq!(catalog.bits_of(["page:read", "nope:x"]), Err("nope:x"));
     }

@@ -11,9 +11,6 @@ pub enum ModelError {
     /// A node key that is not `type:id` with a valid type name and id.
     #[error("`{0}` is not a node key of the form `type:id`")]
     BadNodeKey(String),
-    /// A user id outside `[A-Za-z0-9._~-]{{1,128}}`, or the reserved `anonymous`.
-    #[error("`{0}` is not a valid user id")]
-    BadUserId(String),
     /// A selector that is none of the forms of DESIGN §1.10.
     #[error("`{0}` is not a selector")]
     BadSelector(String),

@@ -1,5 +1,7 @@
 //! The predicate tree.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 /// A route predicate. Keys and types are kept as text: the manifest has
@@ -76,6 +78,44 @@ impl Predicate {
             }
             Predicate::Not(inner) => inner.visit(f),
             _ => {}
+        }
+    }
+}
+
+/// The canonical text form; parsing it gives the same predicate back.
+impl fmt::Display for Predicate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |f: &mut fmt::Formatter<'_>, name: &str, items: &[Predicate]| {
+            write!(f, "{name}(")?;
+            for (at, item) in items.iter().enumerate() {
+                if at > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{item}")?;
+            }
+            f.write_str(")")
+        };
+        match self {
+            Predicate::Can(key) => f.write_str(key),
+            Predicate::CanAt(key, path) => {
+                write!(f, "{key}@")?;
+                for (at, step) in path.iter().enumerate() {
+                    if at > 0 {
+                        f.write_str("/")?;
+                    }
+                    match &step.id {
+                        IdSource::Param(param) => write!(f, "{}:{{{param}}}", step.ty)?,
+                        IdSource::Literal(id) => write!(f, "{}:{id}", step.ty)?,
+                    }
+                }
+                Ok(())
+            }
+            Predicate::Any(items) => list(f, "any", items),
+            Predicate::All(items) => list(f, "all", items),
+            Predicate::Not(inner) => write!(f, "not({inner})"),
+            Predicate::Superuser => f.write_str("superuser"),
+            Predicate::Authenticated => f.write_str("authenticated"),
+            Predicate::Group(name) => write!(f, "group({name})"),
         }
     }
 }

@@ -278,6 +278,20 @@ mod test {
     }
 
     #[test]
+    fn display_round_trips() {
+        for text in [
+            "miner:read",
+            "rack:read@site:{site}/rack:7",
+            "not(any(superuser, authenticated, group(Field Techs)))",
+            "all(a:b, any(c:d@x:{y}, not(e:f)))",
+        ] {
+            let predicate = parse(text);
+            assert_eq!(predicate.to_string(), text);
+            assert_eq!(parse(&predicate.to_string()), predicate);
+        }
+    }
+
+    #[test]
     fn deep_nesting_is_refused_not_overflowed() {
         let text = format!("{}a:b{}", "not(".repeat(10_000), ")".repeat(10_000));
         assert!(matches!(

@@ -36,15 +36,20 @@ fn is_param_name(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
-/// Splits a concrete route path into segments: trailing slashes and any
-/// query or fragment are ignored.
-pub(crate) fn split_route(route: &str) -> impl Iterator<Item = &str> {
+/// Splits a concrete route path into segments. It must start with `/`;
+/// trailing slashes and any query or fragment are ignored; an empty inner
+/// segment (`/sites//7`) matches nothing.
+pub(crate) fn split_route(route: &str) -> Option<Vec<&str>> {
     let end = route.find(['?', '#']).unwrap_or(route.len());
-    route
-        .get(..end)
-        .unwrap_or("")
-        .split('/')
-        .filter(|segment| !segment.is_empty())
+    let body = route.get(..end)?.strip_prefix('/')?.trim_end_matches('/');
+    if body.is_empty() {
+        return Some(Vec::new());
+    }
+    let segments: Vec<&str> = body.split('/').collect();
+    segments
+        .iter()
+        .all(|segment| !segment.is_empty())
+        .then_some(segments)
 }
 
 impl RoutePattern {
@@ -158,7 +163,10 @@ mod test {
         let fixed = RoutePattern::parse("/sites/new").unwrap();
         let param = RoutePattern::parse("/sites/:site").unwrap();
         assert_eq!(fixed.precedence(&param), Ordering::Less);
-        let route: Vec<&str> = split_route("/sites/new/?tab=1").collect();
+        let route = split_route("/sites/new/?tab=1").unwrap();
+        assert_eq!(split_route("sites/new"), None);
+        assert_eq!(split_route("/sites//new"), None);
+        assert_eq!(split_route("/"), Some(vec![]));
         assert!(fixed.matches(&route) && param.matches(&route));
         assert_eq!(param.bind(&["sites", "a b"]), None);
     }

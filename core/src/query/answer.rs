@@ -40,7 +40,8 @@ impl Diagnostic {
     }
 }
 
-/// The answer of `check`.
+/// The answer of `check`: `{"decision": "deny", "diagnostic": "INVALID_PATH"}`,
+/// the very object the host's `POST /v1/check` answers (plus its revision).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Decision {
     /// The outcome.

@@ -10,6 +10,8 @@ use crate::snapshot::ScopeSets;
 pub(crate) enum Reached<'a> {
     /// A rule before step 8 decided.
     Decided(Decision),
+    /// Step 6: this known node of the path is hidden (`not_found`).
+    Hidden(u32),
     /// The sets that decide, and the path walk that found them.
     Sets(&'a ScopeSets, Walk),
 }
@@ -22,23 +24,25 @@ impl Snapshot {
         path: &[S],
         owner: Option<&str>,
     ) -> Decision {
-        if !self.payload.header.principal.active {
-            return Decision::DENY;
-        }
-        match self.permission(permission) {
-            Some(permission) => self.check_permission(permission, path, owner),
-            None => Decision::deny(Diagnostic::UnknownPermission),
-        }
+        self.decide_key(permission, segments(path), owner)
     }
 
     /// `check` with the path in its text form (`site:1,rack:3`), so a
     /// binding passes one string instead of an array.
     pub fn check_text(&self, permission: &str, path: &str, owner: Option<&str>) -> Decision {
-        if !self.payload.header.principal.active {
-            return Decision::DENY;
-        }
+        self.decide_key(permission, path_text_segments(path), owner)
+    }
+
+    /// Steps 1 and 2 for a key, then the rest.
+    fn decide_key<'p>(
+        &self,
+        permission: &str,
+        path: impl IntoIterator<Item = &'p str>,
+        owner: Option<&str>,
+    ) -> Decision {
         match self.permission(permission) {
-            Some(permission) => self.decide(permission, path_text_segments(path), owner),
+            Some(permission) => self.decide(permission, path, owner),
+            None if !self.payload.header.principal.active => Decision::DENY,
             None => Decision::deny(Diagnostic::UnknownPermission),
         }
     }
@@ -69,11 +73,15 @@ impl Snapshot {
         path: impl IntoIterator<Item = &'p str>,
         owner: Option<&str>,
     ) -> Decision {
-        if permission.index() >= self.catalog.len() {
+        if !self.payload.header.principal.active {
+            return Decision::DENY;
+        }
+        if !self.catalog.owns(permission) {
             return Decision::deny(Diagnostic::UnknownPermission);
         }
         match self.reach(path) {
             Reached::Decided(decision) => decision,
+            Reached::Hidden(_) => Decision::NOT_FOUND,
             Reached::Sets(sets, _) => {
                 if self.allows(sets, permission.index(), owner) {
                     Decision::ALLOW
@@ -100,8 +108,8 @@ impl Snapshot {
         if principal.superuser {
             return Reached::Sets(&self.payload.root, walk);
         }
-        if walk.hidden.is_some() {
-            return Reached::Decided(Decision::NOT_FOUND);
+        if let Some(hidden) = walk.hidden {
+            return Reached::Hidden(hidden);
         }
         if walk.inconsistent {
             return Reached::Decided(Decision::deny(Diagnostic::InvalidPath));
@@ -132,7 +140,7 @@ impl Snapshot {
     /// owner, owner-only keys are excluded; hidden or invalid paths give none.
     pub fn effective<S: AsRef<str>>(&self, path: &[S], owner: Option<&str>) -> Vec<String> {
         match self.reach(segments(path)) {
-            Reached::Decided(_) => Vec::new(),
+            Reached::Decided(_) | Reached::Hidden(_) => Vec::new(),
             Reached::Sets(sets, _) => (0..self.catalog.len())
                 .filter(|index| self.allows(sets, *index, owner))
                 .map(|index| self.catalog.key(index).to_owned())

@@ -21,7 +21,7 @@ impl Snapshot {
                 claims.push(format!("groups.{group}"));
             }
         }
-        for role in &self.payload.roles {
+        for role in &self.payload.root_roles {
             claims.push(format!("roles.{role}"));
         }
         if principal.superuser && !scoped {

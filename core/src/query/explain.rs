@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::check::Reached;
-use super::path::{Resolved, segments};
+use super::path::segments;
 use super::{Decision, Diagnostic, Effect, Snapshot};
 use crate::model::Bits;
 use crate::snapshot::NodeProvenance;
@@ -75,15 +75,11 @@ impl Snapshot {
         };
         let walk = match self.reach(segments(path)) {
             Reached::Sets(_, walk) => walk,
-            Reached::Decided(_) => {
-                if let Resolved::Path(walk) = self.resolve(segments(path)) {
-                    explanation.hidden_node = walk
-                        .hidden
-                        .and_then(|at| self.node_key(at))
-                        .map(|k| k.to_string());
-                }
+            Reached::Hidden(at) => {
+                explanation.hidden_node = self.node_key(at).map(|key| key.to_string());
                 return explanation;
             }
+            Reached::Decided(_) => return explanation,
         };
         let principal = &self.payload.header.principal;
         let scope = if principal.superuser {
@@ -97,7 +93,6 @@ impl Snapshot {
             .and_then(|at| self.node_key(at))
             .map(|key| key.to_string());
         self.trace(&mut explanation, scope, index, self.owns(owner));
-        debug_assert_eq!(explanation.decision, decision.decision);
         explanation
     }
 

@@ -82,11 +82,6 @@ impl FilterPlan {
             .collect();
         PlanMatcher { plan: self, rules }
     }
-
-    /// Evaluates the plan on one path (see [`PlanMatcher::allows`]).
-    pub fn allows<S: AsRef<str>>(&self, path: &[S], owner: Option<&str>) -> bool {
-        self.matcher().allows(path, owner)
-    }
 }
 
 impl PlanMatcher<'_> {
@@ -154,7 +149,7 @@ impl Snapshot {
             let exact = coverage == Some(Coverage::Ancestor) && !hidden;
             let listed = hidden
                 || exact
-                || coverage == Some(Coverage::Root) && self.is_subtree()
+                || coverage == Some(Coverage::SubtreeRoot) && self.is_subtree()
                 || rule != above;
             if listed && let Some(key) = self.node_key(at as u32) {
                 plan.rules.push(PlanRule {

@@ -1,7 +1,8 @@
 //! `guard(route)` and `nav()`: the manifest's routes evaluated with the same
 //! predicate the host's middleware uses (DESIGN §2.1).
 
-use super::path::{Resolved, segments};
+use super::check::Reached;
+use super::path::segments;
 use super::{GuardResult, Snapshot};
 use crate::manifest::Route;
 use crate::predicate::route::split_route;
@@ -10,9 +11,10 @@ use crate::predicate::{IdSource, PathStep, Predicate};
 impl Snapshot {
     /// The guard decision for a concrete route path such as `/sites/7/racks`.
     pub fn guard(&self, route: &str) -> GuardResult {
-        let route_segments: Vec<&str> = split_route(route).collect();
+        let Some(route_segments) = split_route(route) else {
+            return GuardResult::NoRoute;
+        };
         let Some(found) = self
-            .payload
             .routes
             .iter()
             .filter(|candidate| candidate.pattern.matches(&route_segments))
@@ -32,8 +34,7 @@ impl Snapshot {
         }
         let hidden = found.when.paths().into_iter().any(|steps| {
             let path = bind_path(steps, &params);
-            !principal.superuser
-                && matches!(self.resolve(segments(&path)), Resolved::Path(walk) if walk.hidden.is_some())
+            matches!(self.reach(segments(&path)), Reached::Hidden(_))
         });
         if hidden {
             return GuardResult::NotFound;
@@ -47,8 +48,7 @@ impl Snapshot {
 
     /// The parameter-free routes whose predicate holds, in manifest order.
     pub fn nav(&self) -> Vec<String> {
-        self.payload
-            .routes
+        self.routes
             .iter()
             .filter(|route| route.pattern.is_static() && self.holds(&route.when, &[]))
             .map(|route: &Route| route.pattern.path.clone())

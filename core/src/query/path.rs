@@ -63,7 +63,7 @@ impl Snapshot {
                 walk.hidden = Some(at);
             }
             let coverage = self.coverage.get(at as usize).copied();
-            has_root |= coverage == Some(Coverage::Root);
+            has_root |= coverage == Some(Coverage::SubtreeRoot);
             chain_prefix &= consistent && coverage != Some(Coverage::Inside);
             if consistent && !walk.inconsistent {
                 walk.deepest = Some(at);

@@ -2,6 +2,7 @@
 //! Building it checks the payload's internal consistency once, so that no
 //! query can index out of range later.
 
+use crate::manifest::Route;
 use crate::model::{Bits, Catalog, NodeKey, Permission, TypeTable};
 use crate::snapshot::{FORMAT_VERSION, Header, KnownNode, ScopeSets, SnapshotPayload, VerifyError};
 
@@ -11,7 +12,7 @@ pub(crate) enum Coverage {
     /// A strict ancestor of a subtree root: covered only as a chain prefix.
     Ancestor,
     /// A subtree root (or any node of a whole-org snapshot).
-    Root,
+    SubtreeRoot,
     /// Below a subtree root.
     Inside,
 }
@@ -25,6 +26,8 @@ pub struct Snapshot {
     /// Node indices sorted by (type, id).
     node_index: Vec<u32>,
     pub(crate) coverage: Vec<Coverage>,
+    /// The routes, parsed.
+    pub(crate) routes: Vec<Route>,
     /// `can_anywhere`: root ∪ every known, covered, visible node.
     pub(crate) anywhere: Bits,
 }
@@ -41,6 +44,10 @@ fn bad(why: &'static str) -> VerifyError {
 
 impl Snapshot {
     /// Indexes a payload, refusing one that is internally inconsistent.
+    // INVARIANT: after this, every set has the catalog's width, every node,
+    // type, role and requirement index is in range, every parent precedes
+    // its child, and every route parses; the queries rely on it and never
+    // index out of range (they still use checked access throughout).
     pub fn new(payload: SnapshotPayload) -> Result<Snapshot, VerifyError> {
         if payload.header.format_version != FORMAT_VERSION {
             return Err(VerifyError::WrongFormatVersion(
@@ -48,8 +55,7 @@ impl Snapshot {
             ));
         }
         let width = payload.catalog.len();
-        let words = width.div_ceil(64);
-        let bits_ok = |bits: &Bits| bits.words() == words && !bits.has_bits_past(width);
+        let bits_ok = |bits: &Bits| bits.fits(width);
         let sets_ok = |sets: &ScopeSets| {
             bits_ok(&sets.plain)
                 && bits_ok(&sets.owned)
@@ -63,6 +69,9 @@ impl Snapshot {
             }
         }
         let catalog = Catalog::new(payload.catalog.clone());
+        if catalog.hash() != payload.header.catalog_hash {
+            return Err(bad("catalog hash does not match the catalog"));
+        }
         if catalog
             .entries()
             .iter()
@@ -105,12 +114,19 @@ impl Snapshot {
             return Err(bad("duplicate known node"));
         }
         check_provenance(&payload)?;
+        let routes = payload
+            .routes
+            .iter()
+            .map(Route::from_source)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| bad("route does not parse"))?;
         let mut snapshot = Snapshot {
             payload,
             catalog,
             types,
             node_index,
             coverage: Vec::new(),
+            routes,
             anywhere: Bits::default(),
         };
         snapshot.coverage = snapshot.coverage()?;
@@ -171,7 +187,7 @@ impl Snapshot {
     fn coverage(&self) -> Result<Vec<Coverage>, VerifyError> {
         let nodes = &self.payload.nodes;
         let Some(subtrees) = &self.payload.header.subtrees else {
-            return Ok(vec![Coverage::Root; nodes.len()]);
+            return Ok(vec![Coverage::SubtreeRoot; nodes.len()]);
         };
         let mut coverage = vec![None; nodes.len()];
         for key in subtrees {
@@ -181,7 +197,7 @@ impl Snapshot {
                 .and_then(|ty| self.find_node(ty, &key.id))
                 .ok_or(bad("subtree root is not a known node"))?;
             if let Some(slot) = coverage.get_mut(at as usize) {
-                *slot = Some(Coverage::Root);
+                *slot = Some(Coverage::SubtreeRoot);
             }
         }
         // Parents come first, so one pass down marks the insides...
@@ -238,14 +254,13 @@ fn check_provenance(payload: &SnapshotPayload) -> Result<(), VerifyError> {
         return Ok(());
     };
     let width = payload.catalog.len();
-    let words = width.div_ceil(64);
     let node_ok = |at: Option<u32>| at.is_none_or(|at| (at as usize) < payload.nodes.len());
     let role_ok = |at: u32| (at as usize) < provenance.roles.len();
     if provenance.nodes.len() != payload.nodes.len()
         || provenance
             .roles
             .iter()
-            .any(|role| role.permissions.words() != words)
+            .any(|role| !role.permissions.fits(width))
     {
         return Err(bad("provenance does not match the nodes"));
     }
@@ -257,7 +272,7 @@ fn check_provenance(payload: &SnapshotPayload) -> Result<(), VerifyError> {
         let caps_ok = node
             .caps
             .iter()
-            .all(|cap| node_ok(cap.scope) && cap.allow.words() == words);
+            .all(|cap| node_ok(cap.scope) && cap.allow.fits(width));
         if !grants_ok || !caps_ok {
             return Err(bad("provenance out of range"));
         }

@@ -13,9 +13,9 @@ use super::VerifyError;
 pub const MAX_ENVELOPE_BYTES: usize = 1 << 20;
 /// The text form's prefix.
 pub const TEXT_PREFIX: &str = "tss1.";
-/// The largest text form accepted: the prefix plus the base64 length of
-/// [`MAX_ENVELOPE_BYTES`].
-pub const MAX_TEXT_BYTES: usize = TEXT_PREFIX.len() + MAX_ENVELOPE_BYTES.div_ceil(3) * 4;
+/// The largest text form accepted: the prefix plus the unpadded base64
+/// length of [`MAX_ENVELOPE_BYTES`].
+pub const MAX_TEXT_BYTES: usize = TEXT_PREFIX.len() + (MAX_ENVELOPE_BYTES * 4).div_ceil(3);
 
 /// A decoded envelope, borrowing from the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

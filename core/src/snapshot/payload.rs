@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::manifest::Route;
+use crate::manifest::RouteSource;
 use crate::model::{Bits, CatalogEntry, NodeKey, TypeEntry};
 
 /// The payload format this crate writes and reads. It is the first field
@@ -26,12 +26,14 @@ pub struct SnapshotPayload {
     pub nodes: Vec<KnownNode>,
     /// The token scopes the sets were compiled under, if any.
     pub token_scopes: Option<Bits>,
-    /// The manifest's routes with their predicates.
-    pub routes: Vec<Route>,
+    /// The manifest's routes, predicates in canonical text form (parsed,
+    /// with a depth limit, when the snapshot is opened).
+    pub routes: Vec<RouteSource>,
     /// Effective group names (pseudo-groups excluded), sorted.
     pub groups: Vec<String>,
-    /// Names of the roles held at the org root (owner-only excluded), sorted.
-    pub roles: Vec<String>,
+    /// Names of the roles P holds at the org root through any subject
+    /// (owner-only excluded), sorted: the `roles.*` claims.
+    pub root_roles: Vec<String>,
     /// Where each set came from, for `explain` (opt-in).
     pub provenance: Option<Provenance>,
 }
@@ -83,7 +85,10 @@ pub struct ScopeSets {
     pub plain: Bits,
     /// `closure(G ∪ G_own)`: what an owner may do.
     pub owned: Bits,
-    /// The decisive node (index into `nodes`), `None` for the org root.
+    /// The decisive node for `explain` (index into `nodes`, `None`: the org
+    /// root): the deepest of the nodes whose assignments the subjects of
+    /// step 8 used, an owner-only or empty-role assignment included, since
+    /// using it is what narrowed the wider grant away.
     pub decisive: Option<u32>,
 }
 
@@ -94,7 +99,10 @@ pub struct KnownNode {
     pub ty: u32,
     /// The node id.
     pub id: String,
-    /// Index into `nodes` (always smaller than this node's), `None`: root.
+    /// Index into `nodes`, `None`: root.
+    // INVARIANT: smaller than this node's own index (parents come first);
+    // `Snapshot::new` refuses a payload where it is not, and every walk up
+    // the tree relies on it to terminate.
     pub parent: Option<u32>,
     /// Hidden for the principal, directly or through an ancestor.
     pub hidden: bool,
