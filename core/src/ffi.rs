@@ -59,6 +59,34 @@ pub enum Query {
     Explain(CheckRequest),
 }
 
+/// What a binding shows of a snapshot's header (`org`, `principal`,
+/// `expiresAt`, ...): plain numbers and strings, the catalog hash in hex.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotInfo {
+    /// The org id.
+    pub org: String,
+    /// The principal id (`anonymous` for public access).
+    pub principal: String,
+    /// The principal's display name.
+    pub principal_name: String,
+    /// Whether the principal is a superuser.
+    pub superuser: bool,
+    /// Whether the principal is anonymous.
+    pub anonymous: bool,
+    /// Unix seconds.
+    pub issued_at: u64,
+    /// Unix seconds.
+    pub expires_at: u64,
+    /// The org's store revision.
+    pub revision: u64,
+    /// The catalog hash, lowercase hex.
+    pub catalog_hash: String,
+    /// The signing key id.
+    pub kid: String,
+    /// The subtree roots, or null for the whole org.
+    pub subtrees: Option<Vec<String>>,
+}
+
 /// A failure at the binding boundary, with the stable code bindings throw.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{message}")]
@@ -129,6 +157,36 @@ impl Snapshot {
                 to_value(&self.explain(&args.permission, &args.path, args.owner.as_deref()))
             }
         }
+    }
+
+    /// The header as a binding shows it.
+    pub fn info(&self) -> SnapshotInfo {
+        let header = self.header();
+        SnapshotInfo {
+            org: header.org.clone(),
+            principal: header.principal.id.clone(),
+            principal_name: header.principal.name.clone(),
+            superuser: header.principal.superuser,
+            anonymous: header.principal.anonymous,
+            issued_at: header.issued_at,
+            expires_at: header.expires_at,
+            revision: header.revision,
+            catalog_hash: header
+                .catalog_hash
+                .iter()
+                .map(|byte| format!("{byte:02x}"))
+                .collect(),
+            kid: header.kid.clone(),
+            subtrees: header
+                .subtrees
+                .as_ref()
+                .map(|keys| keys.iter().map(ToString::to_string).collect()),
+        }
+    }
+
+    /// [`Snapshot::info`] as JSON text.
+    pub fn header_json(&self) -> Result<String, FfiError> {
+        serde_json::to_string(&self.info()).map_err(|err| FfiError::bad_argument(err.to_string()))
     }
 
     /// [`Snapshot::answer`] from and to JSON text.

@@ -6,6 +6,7 @@ mod catalog;
 mod err;
 mod facts;
 mod ids;
+mod index;
 mod selector;
 mod types;
 
@@ -19,5 +20,6 @@ pub use facts::{
 pub use ids::{
     ADMIN_GROUP, ANONYMOUS, NodeKey, is_valid_node_id, is_valid_type_name, is_valid_user_id,
 };
+pub(crate) use index::{HashIndex, hash_key};
 pub use selector::{Member, Selector, Subject};
 pub use types::{TypeEntry, TypeTable};

@@ -19,7 +19,8 @@ const read = (name) => fs.readFileSync(path.join(fixtures, name));
 const SIGNING_CONTEXT = Buffer.from('tessera/snapshot/v1', 'ascii');
 const TEXT_PREFIX = 'tss1.';
 const MAX_ENVELOPE_BYTES = 1 << 20;
-const MAX_TEXT_BYTES = TEXT_PREFIX.length + Math.ceil(MAX_ENVELOPE_BYTES / 3) * 4;
+// The prefix plus the unpadded base64 length of MAX_ENVELOPE_BYTES: 1,398,107.
+const MAX_TEXT_BYTES = TEXT_PREFIX.length + Math.ceil((MAX_ENVELOPE_BYTES * 4) / 3);
 
 // ---------------------------------------------------------------------------
 // Cursor: the postcard primitives of FORMAT.md §5.

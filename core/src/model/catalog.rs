@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Bits;
+use super::{Bits, HashIndex, hash_key};
 
 /// One catalog permission: its key and the indices it requires.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,18 +35,23 @@ impl Permission {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Catalog {
     entries: Vec<CatalogEntry>,
-    /// Catalog indices sorted by key.
-    by_key: Vec<u32>,
+    /// Catalog indices by key.
+    by_key: HashIndex,
     /// See [`crate::catalog_hash`].
     hash: [u8; 32],
 }
 
 impl Catalog {
     /// Builds the lookup index. Callers have validated that keys are unique
-    /// and `requires` indices are in range.
+    /// and `requires` indices are in range; with a duplicate key, lookups
+    /// find its first position.
     pub fn new(entries: Vec<CatalogEntry>) -> Self {
-        let mut by_key: Vec<u32> = (0..entries.len() as u32).collect();
-        by_key.sort_by(|a, b| key_at(&entries, *a).cmp(key_at(&entries, *b)));
+        let by_key = HashIndex::build(
+            entries.len(),
+            |at| hash_key(key_at(&entries, at)),
+            |_, _| false,
+        )
+        .unwrap_or_default();
         let hash = crate::snapshot::catalog_hash(&entries);
         Catalog {
             entries,
@@ -89,9 +94,7 @@ impl Catalog {
     /// Resolves a key; `None` for unknown or deprecated keys.
     pub fn permission(&self, key: &str) -> Option<Permission> {
         self.by_key
-            .binary_search_by(|index| key_at(&self.entries, *index).cmp(key))
-            .ok()
-            .and_then(|at| self.by_key.get(at).copied())
+            .find(hash_key(key), |at| key_at(&self.entries, at) == key)
             .map(|index| Permission {
                 index,
                 catalog: self.tag(),

@@ -18,15 +18,12 @@ pub struct TypeEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TypeTable {
     entries: Vec<TypeEntry>,
-    by_name: Vec<u32>,
 }
 
 impl TypeTable {
-    /// Builds the name index.
+    /// Wraps the entries.
     pub fn new(entries: Vec<TypeEntry>) -> Self {
-        let mut by_name: Vec<u32> = (0..entries.len() as u32).collect();
-        by_name.sort_by(|a, b| name_at(&entries, *a).cmp(name_at(&entries, *b)));
-        TypeTable { entries, by_name }
+        TypeTable { entries }
     }
 
     /// The entries in manifest order.
@@ -34,12 +31,14 @@ impl TypeTable {
         &self.entries
     }
 
-    /// The index of a type name.
+    /// The index of a type name. A manifest declares a handful of types,
+    /// where a scan beats any index.
+    #[inline]
     pub fn index(&self, name: &str) -> Option<u32> {
-        self.by_name
-            .binary_search_by(|index| name_at(&self.entries, *index).cmp(name))
-            .ok()
-            .and_then(|at| self.by_name.get(at).copied())
+        self.entries
+            .iter()
+            .position(|entry| entry.name == name)
+            .map(|at| at as u32)
     }
 
     /// The name of a type index.

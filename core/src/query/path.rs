@@ -3,7 +3,7 @@
 
 use super::Snapshot;
 use super::snapshot::Coverage;
-use crate::model::NodeKey;
+use crate::model::is_valid_node_id;
 
 /// What a path turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,17 +42,27 @@ impl Snapshot {
         let mut empty = true;
         for segment in path {
             empty = false;
-            let Some((ty, id)) = NodeKey::split(segment) else {
-                return Resolved::Invalid;
-            };
-            let Some(ty) = self.types.index(ty) else {
-                return Resolved::Invalid;
+            // A known node's `type:id` is valid by construction
+            // (`Snapshot::new` checks), so one hash lookup of the whole
+            // segment replaces parsing it; only unknown nodes are parsed.
+            let known = self.find_node(segment);
+            let ty = match known.and_then(|at| self.node(at)) {
+                Some(node) => node.ty,
+                None => {
+                    let Some((ty, id)) = segment.split_once(':') else {
+                        return Resolved::Invalid;
+                    };
+                    match self.types.index(ty) {
+                        Some(ty) if is_valid_node_id(id) => ty,
+                        _ => return Resolved::Invalid,
+                    }
+                }
             };
             if !self.types.allows(previous_ty, ty) {
                 return Resolved::Invalid;
             }
             previous_ty = Some(ty);
-            let Some(at) = self.find_node(ty, id) else {
+            let Some(at) = known else {
                 previous = None;
                 chain_prefix = false;
                 continue;

@@ -3,7 +3,10 @@
 //! query can index out of range later.
 
 use crate::manifest::Route;
-use crate::model::{Bits, Catalog, NodeKey, Permission, TypeTable};
+use crate::model::{
+    Bits, Catalog, HashIndex, NodeKey, Permission, TypeTable, hash_key, is_valid_node_id,
+    is_valid_type_name,
+};
 use crate::snapshot::{FORMAT_VERSION, Header, KnownNode, ScopeSets, SnapshotPayload, VerifyError};
 
 /// Where a known node sits relative to a subtree snapshot's roots.
@@ -23,8 +26,10 @@ pub struct Snapshot {
     pub(crate) payload: SnapshotPayload,
     pub(crate) catalog: Catalog,
     pub(crate) types: TypeTable,
-    /// Node indices sorted by (type, id).
-    node_index: Vec<u32>,
+    /// Each known node's `type:id`, parallel to `payload.nodes`.
+    node_keys: Vec<String>,
+    /// Known nodes by `type:id`.
+    node_index: HashIndex,
     pub(crate) coverage: Vec<Coverage>,
     /// The routes, parsed.
     pub(crate) routes: Vec<Route>,
@@ -88,6 +93,11 @@ impl Snapshot {
         }) {
             return Err(bad("type parent out of range"));
         }
+        if payload.types.iter().any(|ty| !is_valid_type_name(&ty.name))
+            || payload.nodes.iter().any(|node| !is_valid_node_id(&node.id))
+        {
+            return Err(bad("invalid type name or node id"));
+        }
         let types = TypeTable::new(payload.types.clone());
         if !sets_ok(&payload.root)
             || payload
@@ -103,16 +113,18 @@ impl Snapshot {
                 return Err(bad("known node out of range"));
             }
         }
-        let mut node_index: Vec<u32> = (0..payload.nodes.len() as u32).collect();
-        node_index.sort_by(|a, b| {
-            node_sort_key(&payload.nodes, *a).cmp(&node_sort_key(&payload.nodes, *b))
-        });
-        if node_index
-            .windows(2)
-            .any(|pair| matches!(pair, [a, b] if node_sort_key(&payload.nodes, *a) == node_sort_key(&payload.nodes, *b)))
-        {
-            return Err(bad("duplicate known node"));
-        }
+        let node_keys: Vec<String> = payload
+            .nodes
+            .iter()
+            .map(|node| format!("{}:{}", types.name(node.ty), node.id))
+            .collect();
+        let key_at = |at: u32| node_keys.get(at as usize).map_or("", String::as_str);
+        let node_index = HashIndex::build(
+            node_keys.len(),
+            |at| hash_key(key_at(at)),
+            |a, b| key_at(a) == key_at(b),
+        )
+        .map_err(|_| bad("duplicate known node"))?;
         check_provenance(&payload)?;
         let routes = payload
             .routes
@@ -124,6 +136,7 @@ impl Snapshot {
             payload,
             catalog,
             types,
+            node_keys,
             node_index,
             coverage: Vec::new(),
             routes,
@@ -155,11 +168,14 @@ impl Snapshot {
     }
 
     /// The index of a known node.
-    pub(crate) fn find_node(&self, ty: u32, id: &str) -> Option<u32> {
-        self.node_index
-            .binary_search_by(|at| node_sort_key(&self.payload.nodes, *at).cmp(&(ty, id)))
-            .ok()
-            .and_then(|found| self.node_index.get(found).copied())
+    /// The index of the known node `type:id`.
+    #[inline]
+    pub(crate) fn find_node(&self, key: &str) -> Option<u32> {
+        self.node_index.find(hash_key(key), |at| {
+            self.node_keys
+                .get(at as usize)
+                .is_some_and(|known| known == key)
+        })
     }
 
     pub(crate) fn node(&self, at: u32) -> Option<&KnownNode> {
@@ -192,9 +208,7 @@ impl Snapshot {
         let mut coverage = vec![None; nodes.len()];
         for key in subtrees {
             let at = self
-                .types
-                .index(&key.ty)
-                .and_then(|ty| self.find_node(ty, &key.id))
+                .find_node(&key.to_string())
                 .ok_or(bad("subtree root is not a known node"))?;
             if let Some(slot) = coverage.get_mut(at as usize) {
                 *slot = Some(Coverage::SubtreeRoot);
@@ -241,12 +255,6 @@ impl Snapshot {
         }
         anywhere
     }
-}
-
-fn node_sort_key(nodes: &[KnownNode], at: u32) -> (u32, &str) {
-    nodes
-        .get(at as usize)
-        .map_or((u32::MAX, ""), |node| (node.ty, node.id.as_str()))
 }
 
 fn check_provenance(payload: &SnapshotPayload) -> Result<(), VerifyError> {
