@@ -123,10 +123,15 @@ pub fn seconds_from_f64(seconds: f64) -> Result<u64, FfiError> {
     if seconds.is_finite() && seconds.fract() == 0.0 && (0.0..=MAX_SAFE).contains(&seconds) {
         Ok(seconds as u64)
     } else {
-        Err(FfiError::bad_argument(format!(
-            "`{seconds}` is not a whole number of unix seconds"
-        )))
+        // No float formatting here: it would pull ~20 KB into the wasm bundle.
+        Err(FfiError::bad_argument(
+            "time must be a whole, non-negative number of unix seconds",
+        ))
     }
+}
+
+fn hex_digit(nibble: u8) -> char {
+    char::from_digit(u32::from(nibble), 16).unwrap_or('0')
 }
 
 fn to_value<T: Serialize>(value: &T) -> Value {
@@ -174,7 +179,7 @@ impl Snapshot {
             catalog_hash: header
                 .catalog_hash
                 .iter()
-                .map(|byte| format!("{byte:02x}"))
+                .flat_map(|byte| [hex_digit(byte >> 4), hex_digit(byte & 0xf)])
                 .collect(),
             kid: header.kid.clone(),
             subtrees: header

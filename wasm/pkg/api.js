@@ -24,8 +24,11 @@ function guarded(fn) {
     return fn();
   } catch (err) {
     if (err instanceof TesseraError) throw err;
-    const code = err && typeof err.code === 'string' ? err.code : 'INTERNAL';
-    throw new TesseraError(code, err && err.message ? err.message : String(err));
+    // The module throws `Error("CODE: message")` with a stable upper-case code.
+    const text = err && typeof err.message === 'string' ? err.message : String(err);
+    const match = /^([A-Z][A-Z_]*): (.*)$/s.exec(text);
+    if (match) throw new TesseraError(match[1], match[2]);
+    throw new TesseraError('INTERNAL', text);
   }
 }
 
@@ -42,6 +45,13 @@ function pathText(path) {
     if (typeof segment !== 'string' || segment === '' || segment.includes(',')) return '\u0000';
   }
   return path.join(',');
+}
+
+/** A path as an array of strings (for the calls that take one). */
+function pathArray(path) {
+  if (path === undefined || path === null) return [];
+  if (!Array.isArray(path)) throw badArgument('path must be an array of "type:id" strings');
+  return path.map(String);
 }
 
 function ownerArg(owner) {
@@ -82,10 +92,6 @@ export function makeApi(raw) {
     get kid() { return this._info.kid; }
     get subtrees() { return this._info.subtrees; }
 
-    _answer(query) {
-      return JSON.parse(guarded(() => this._raw.answer(JSON.stringify(query))));
-    }
-
     /** Resolves a key to a handle once; `undefined` for unknown keys. */
     permission(key) {
       const handle = this._raw.permission(String(key));
@@ -106,12 +112,16 @@ export function makeApi(raw) {
     /** `[{decision, diagnostic?}]` for `[{permission, path?, owner?}]`, in order. */
     checkMany(checks) {
       if (!Array.isArray(checks)) throw badArgument('checks must be an array');
-      const list = checks.map((c) => ({
-        permission: c && c.permission instanceof Permission ? c.permission.key : String(c && c.permission),
-        path: c && c.path ? [...c.path].map(String) : [],
-        owner: c ? ownerArg(c.owner) ?? null : null,
-      }));
-      return this._answer({ check_many: { checks: list } });
+      const permissions = [];
+      const paths = [];
+      const owners = [];
+      for (const c of checks) {
+        if (!c || typeof c !== 'object') throw badArgument('each check must be {permission, path?, owner?}');
+        permissions.push(c.permission instanceof Permission ? c.permission.key : String(c.permission));
+        paths.push(pathText(c.path));
+        owners.push(ownerArg(c.owner) ?? '');
+      }
+      return JSON.parse(guarded(() => this._raw.checkMany(permissions, paths, owners)));
     }
 
     canAnywhere(permission) {
@@ -120,42 +130,39 @@ export function makeApi(raw) {
     }
 
     effective(path, owner) {
-      return this._answer({ effective: { path: path ? [...path].map(String) : [], owner: ownerArg(owner) ?? null } });
+      return guarded(() => this._raw.effective(pathArray(path), ownerArg(owner)));
     }
 
     /** The items `check(permission, pathOf(item), ownerOf?.(item))` allows, in order. */
     filter(permission, items, pathOf, ownerOf) {
       if (!Array.isArray(items)) throw badArgument('items must be an array');
       if (typeof pathOf !== 'function') throw badArgument('pathOf must be a function');
-      const listed = items.map((item, index) => ({
-        id: String(index),
-        path: [...pathOf(item)].map(String),
-        owner: ownerOf ? ownerArg(ownerOf(item)) ?? null : null,
-      }));
-      const kept = this._answer({ filter: { permission: String(permission), items: listed } });
-      return kept.map((id) => items[Number(id)]);
+      const paths = items.map((item) => pathText(pathOf(item)));
+      const owners = items.map((item) => (ownerOf ? ownerArg(ownerOf(item)) ?? '' : ''));
+      const kept = guarded(() => this._raw.filterTexts(String(permission), paths, owners));
+      return Array.from(kept, (at) => items[at]);
     }
 
     filterPlan(permission) {
-      return this._answer({ filter_plan: { permission: String(permission) } });
+      return JSON.parse(guarded(() => this._raw.filterPlan(String(permission))));
     }
 
     /** `{decision: 'allow' | 'not_found' | 'no_route'}` or `{decision: 'redirect', fallback}`. */
     guard(route) {
-      return this._answer({ guard: { route: String(route) } });
+      return JSON.parse(guarded(() => this._raw.guard(String(route))));
     }
 
     nav() {
-      return this._answer({ nav: {} });
+      return guarded(() => this._raw.nav());
     }
 
     claims() {
-      return this._answer({ claims: {} });
+      return guarded(() => this._raw.claims());
     }
 
     explain(permission, path, owner) {
       const key = permission instanceof Permission ? permission.key : String(permission);
-      return this._answer({ explain: { permission: key, path: path ? [...path].map(String) : [], owner: ownerArg(owner) ?? null } });
+      return JSON.parse(guarded(() => this._raw.explain(key, pathArray(path), ownerArg(owner))));
     }
 
     /** Frees the wasm memory now rather than at garbage collection. */
@@ -171,8 +178,25 @@ export function makeApi(raw) {
 
     /** A verifier trusting a JWKS (`{"keys": [{kid, kty: "OKP", crv: "Ed25519", x}]}`). */
     static fromJwks(jwks) {
-      const text = typeof jwks === 'string' ? jwks : JSON.stringify(jwks);
-      return new TesseraVerifier(guarded(() => raw.RawVerifier.fromJwks(text)));
+      let doc = jwks;
+      if (typeof jwks === 'string') {
+        try {
+          doc = JSON.parse(jwks);
+        } catch (err) {
+          throw new TesseraError('BAD_KEY_SET', `key set is not JSON: ${err.message}`);
+        }
+      }
+      const keys = doc && Array.isArray(doc.keys) ? doc.keys : null;
+      if (!keys || !keys.every((key) => key && typeof key === 'object')) {
+        throw new TesseraError('BAD_KEY_SET', 'key set must be {"keys": [{kid, kty, crv, x}, ...]}');
+      }
+      const field = (name) =>
+        keys.map((key) => {
+          if (typeof key[name] !== 'string') throw new TesseraError('BAD_KEY_SET', `every key needs a string "${name}"`);
+          return key[name];
+        });
+      const [kids, ktys, crvs, xs] = ['kid', 'kty', 'crv', 'x'].map(field);
+      return new TesseraVerifier(guarded(() => raw.RawVerifier.fromKeys(kids, ktys, crvs, xs)));
     }
 
     /**

@@ -3,18 +3,15 @@
 //! hand-written JS in `wasm/pkg/api.js` turns these into the public API.
 
 use tessera_core::ffi::{FfiError, seconds_from_f64};
-use tessera_core::{Effect, Expect, Permission, Snapshot, Verifier};
+use tessera_core::{Effect, Expect, Jwk, KeySet, Permission, Snapshot, Verifier};
 use wasm_bindgen::prelude::*;
 
-/// Turns an error into a thrown JS `Error` with a stable `code` property.
+/// Turns an error into a thrown JS `Error` whose message starts with the
+/// stable code (`CODE: message`); `api.js` rethrows it as a `TesseraError`
+/// with that `code` property. (Setting the property here needs `js-sys`,
+/// which costs the bundle more than the rest of the error handling.)
 fn throw(err: FfiError) -> JsValue {
-    let error = js_sys::Error::new(&err.message);
-    let _ = js_sys::Reflect::set(
-        &error,
-        &JsValue::from_str("code"),
-        &JsValue::from_str(err.code),
-    );
-    error.into()
+    JsError::new(&format!("{}: {}", err.code, err.message)).into()
 }
 
 /// A key set to open snapshots with.
@@ -23,11 +20,28 @@ pub struct RawVerifier(Verifier);
 
 #[wasm_bindgen]
 impl RawVerifier {
-    /// Parses a JWKS document.
-    #[wasm_bindgen(js_name = fromJwks)]
-    pub fn from_jwks(jwks: &str) -> Result<RawVerifier, JsValue> {
-        Verifier::from_jwks(jwks)
-            .map(RawVerifier)
+    /// A verifier from a JWKS's keys, as parallel arrays of their fields.
+    /// The JS side parses the JSON text (`JSON.parse`), which keeps a JSON
+    /// parser, and the float formatting its errors need, out of the bundle;
+    /// every key check (`kty`, `crv`, `x`, duplicate `kid`) is the core's.
+    #[wasm_bindgen(js_name = fromKeys)]
+    pub fn from_keys(
+        kids: Vec<String>,
+        ktys: Vec<String>,
+        crvs: Vec<String>,
+        xs: Vec<String>,
+    ) -> Result<RawVerifier, JsValue> {
+        let field = |list: &[String], at: usize| list.get(at).cloned().unwrap_or_default();
+        let keys: Vec<Jwk> = (0..kids.len())
+            .map(|at| Jwk {
+                kid: field(&kids, at),
+                kty: field(&ktys, at),
+                crv: field(&crvs, at),
+                x: field(&xs, at),
+            })
+            .collect();
+        KeySet::from_jwks_keys(&keys)
+            .map(|keys| RawVerifier(Verifier::new(keys)))
             .map_err(|err| throw(err.into()))
     }
 
@@ -90,6 +104,16 @@ fn effect_code(effect: Effect) -> u8 {
     }
 }
 
+/// Serializes an answer; the core's shapes serialize infallibly.
+fn json<T: serde::Serialize>(value: &T) -> Result<String, JsValue> {
+    serde_json::to_string(value).map_err(|err| throw(FfiError::bad_argument(err.to_string())))
+}
+
+/// An owner from JS: `undefined` or `""` is "no owner" (no user id is empty).
+fn owner(owner: &Option<String>) -> Option<&str> {
+    owner.as_deref().filter(|owner| !owner.is_empty())
+}
+
 #[wasm_bindgen]
 impl RawSnapshot {
     /// `check` with the path in text form (`site:1,rack:3`).
@@ -117,6 +141,27 @@ impl RawSnapshot {
         )
     }
 
+    /// A batch of checks (parallel arrays; `""` owner: none), as JSON
+    /// `[{decision, diagnostic?}]`.
+    #[wasm_bindgen(js_name = checkMany)]
+    pub fn check_many(
+        &self,
+        permissions: Vec<String>,
+        paths: Vec<String>,
+        owners: Vec<String>,
+    ) -> Result<String, JsValue> {
+        let decisions: Vec<_> = permissions
+            .iter()
+            .enumerate()
+            .map(|(at, permission)| {
+                let path = paths.get(at).map_or("", String::as_str);
+                let owner = owners.get(at).map(String::as_str).filter(|o| !o.is_empty());
+                self.0.check_text(permission, path, owner)
+            })
+            .collect();
+        json(&decisions)
+    }
+
     /// Resolves a key to a handle; `undefined` for keys not in the catalog.
     pub fn permission(&self, key: &str) -> Option<RawPermission> {
         self.0.permission(key).map(RawPermission)
@@ -128,13 +173,59 @@ impl RawSnapshot {
         self.0.can_anywhere(permission)
     }
 
-    /// Any query of `tessera_core::ffi::Query`, JSON in and out.
-    pub fn answer(&self, query: &str) -> Result<String, JsValue> {
-        self.0.answer_json(query).map_err(throw)
+    /// `effective`, keys in catalog order.
+    pub fn effective(&self, path: Vec<String>, owner: Option<String>) -> Vec<String> {
+        self.0.effective(&path, self::owner(&owner))
+    }
+
+    /// `filter`: the positions kept, for paths in text form and owners.
+    #[wasm_bindgen(js_name = filterTexts)]
+    pub fn filter_texts(
+        &self,
+        permission: &str,
+        paths: Vec<String>,
+        owners: Vec<String>,
+    ) -> Vec<u32> {
+        let owners: Vec<Option<String>> = owners
+            .into_iter()
+            .map(|owner| (!owner.is_empty()).then_some(owner))
+            .collect();
+        self.0.filter_texts(permission, &paths, &owners)
+    }
+
+    /// `filter_plan` as JSON.
+    #[wasm_bindgen(js_name = filterPlan)]
+    pub fn filter_plan(&self, permission: &str) -> Result<String, JsValue> {
+        json(&self.0.filter_plan(permission))
+    }
+
+    /// `guard` as JSON.
+    pub fn guard(&self, route: &str) -> Result<String, JsValue> {
+        json(&self.0.guard(route))
+    }
+
+    /// `nav`.
+    pub fn nav(&self) -> Vec<String> {
+        self.0.nav()
+    }
+
+    /// `claims`.
+    pub fn claims(&self) -> Vec<String> {
+        self.0.claims()
+    }
+
+    /// `explain` as JSON.
+    pub fn explain(
+        &self,
+        permission: &str,
+        path: Vec<String>,
+        owner: Option<String>,
+    ) -> Result<String, JsValue> {
+        json(&self.0.explain(permission, &path, self::owner(&owner)))
     }
 
     /// The header as JSON (org, principal, times, revision, subtrees).
     pub fn header(&self) -> Result<String, JsValue> {
-        self.0.header_json().map_err(throw)
+        json(&self.0.info())
     }
 }

@@ -46,13 +46,19 @@ impl Catalog {
     /// and `requires` indices are in range; with a duplicate key, lookups
     /// find its first position.
     pub fn new(entries: Vec<CatalogEntry>) -> Self {
+        let hash = crate::snapshot::catalog_hash(&entries);
+        Catalog::with_hash(entries, hash)
+    }
+
+    /// A catalog whose hash is already known (a verified snapshot's header
+    /// carries it, signed), so opening a snapshot need not hash again.
+    pub fn with_hash(entries: Vec<CatalogEntry>, hash: [u8; 32]) -> Self {
         let by_key = HashIndex::build(
             entries.len(),
             |at| hash_key(key_at(&entries, at)),
             |_, _| false,
         )
         .unwrap_or_default();
-        let hash = crate::snapshot::catalog_hash(&entries);
         Catalog {
             entries,
             by_key,

@@ -2,14 +2,12 @@
 //! default plus rules on known nodes, so a list can be filtered in memory
 //! or turned into a SQL `WHERE` over the app's own columns.
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 
 use super::Snapshot;
-use super::path::{Resolved, segments};
+use super::path::{Resolved, path_text_segments, segments};
 use super::snapshot::Coverage;
-use crate::model::NodeKey;
+use crate::model::{HashIndex, NodeKey, hash_key};
 use crate::snapshot::ScopeSets;
 
 /// What a plan says about the things at and below a node.
@@ -69,18 +67,29 @@ pub struct FilterItem {
 #[derive(Debug)]
 pub struct PlanMatcher<'a> {
     plan: &'a FilterPlan,
-    rules: HashMap<(&'a str, &'a str), &'a PlanRule>,
+    /// Each rule's node as `type:id`, parallel to `plan.rules`.
+    keys: Vec<String>,
+    /// Rules by `type:id`.
+    index: HashIndex,
 }
 
 impl FilterPlan {
     /// Indexes the rules once.
     pub fn matcher(&self) -> PlanMatcher<'_> {
-        let rules = self
+        let keys: Vec<String> = self
             .rules
             .iter()
-            .map(|rule| ((rule.node.ty.as_str(), rule.node.id.as_str()), rule))
+            .map(|rule| rule.node.to_string())
             .collect();
-        PlanMatcher { plan: self, rules }
+        let key_at = |at: u32| keys.get(at as usize).map_or("", String::as_str);
+        // A plan lists each node once; were one listed twice, the first wins.
+        let index = HashIndex::build(keys.len(), |at| hash_key(key_at(at)), |_, _| false)
+            .unwrap_or_default();
+        PlanMatcher {
+            plan: self,
+            keys,
+            index,
+        }
     }
 }
 
@@ -89,20 +98,35 @@ impl PlanMatcher<'_> {
     /// `hidden` anywhere on its path excludes it. The plan knows nothing of
     /// path validity: [`Snapshot::filter`] checks that first.
     pub fn allows<S: AsRef<str>>(&self, path: &[S], owner: Option<&str>) -> bool {
+        self.allows_segments(segments(path), owner)
+    }
+
+    /// [`PlanMatcher::allows`] over any sequence of `type:id` segments.
+    pub(crate) fn allows_segments<'p>(
+        &self,
+        path: impl IntoIterator<Item = &'p str>,
+        owner: Option<&str>,
+    ) -> bool {
         let plan = self.plan;
-        let mut rule = if path.is_empty() {
+        let mut segments = path.into_iter().peekable();
+        let mut rule = if segments.peek().is_none() {
             plan.org
         } else {
             plan.default
         };
-        let last = path.len().saturating_sub(1);
-        for (position, segment) in path.iter().enumerate() {
-            let found = NodeKey::split(segment.as_ref()).and_then(|key| self.rules.get(&key));
+        while let Some(segment) = segments.next() {
+            let last = segments.peek().is_none();
+            let found = self
+                .index
+                .find(hash_key(segment), |at| {
+                    self.keys.get(at as usize).is_some_and(|key| key == segment)
+                })
+                .and_then(|at| plan.rules.get(at as usize));
             if let Some(found) = found {
                 if found.rule == Rule::Hidden {
                     return false;
                 }
-                if !found.exact || position == last {
+                if !found.exact || last {
                     rule = found.rule;
                 }
             }
@@ -183,15 +207,41 @@ impl Snapshot {
         let matcher = plan.matcher();
         items
             .iter()
-            .filter(|item| {
-                let valid = match self.resolve(segments(&item.path)) {
-                    Resolved::Path(walk) => {
-                        self.payload.header.principal.superuser || !walk.inconsistent
-                    }
-                    Resolved::Invalid | Resolved::Outside => false,
-                };
-                valid && matcher.allows(&item.path, item.owner.as_deref())
-            })
+            .filter(|item| self.keeps(&matcher, segments(&item.path), item.owner.as_deref()))
             .collect()
+    }
+
+    /// `filter` for bindings: paths in text form (`site:1,rack:3`), owners
+    /// parallel to them; returns the positions kept, in order.
+    pub fn filter_texts<P: AsRef<str>>(
+        &self,
+        permission: &str,
+        paths: &[P],
+        owners: &[Option<String>],
+    ) -> Vec<u32> {
+        let plan = self.filter_plan(permission);
+        let matcher = plan.matcher();
+        (0..paths.len())
+            .filter(|at| {
+                let path = paths.get(*at).map_or("", |path| path.as_ref());
+                let owner = owners.get(*at).and_then(Option::as_deref);
+                self.keeps(&matcher, path_text_segments(path), owner)
+            })
+            .map(|at| at as u32)
+            .collect()
+    }
+
+    /// A valid, covered path (step 7 for non-superusers too) that the plan allows.
+    fn keeps<'p>(
+        &self,
+        matcher: &PlanMatcher<'_>,
+        path: impl IntoIterator<Item = &'p str> + Clone,
+        owner: Option<&str>,
+    ) -> bool {
+        let valid = match self.resolve(path.clone()) {
+            Resolved::Path(walk) => self.payload.header.principal.superuser || !walk.inconsistent,
+            Resolved::Invalid | Resolved::Outside => false,
+        };
+        valid && matcher.allows_segments(path, owner)
     }
 }
