@@ -198,10 +198,9 @@ pub const KID: &str = "vectors";
 /// The test signing key's seed (test-only; never a real key).
 pub const SEED: [u8; 32] = [7; 32];
 
-/// Compiles, signs and opens the snapshot a case needs.
-pub fn open_snapshot(manifest: &Manifest, facts: &Facts, case: &Case) -> Result<Snapshot, String> {
-    let key = SigningKey::from_seed(KID, &SEED);
-    let request = CompileRequest {
+/// The compile request every runtime uses for a case.
+pub fn vector_request(case: &Case) -> CompileRequest<'_> {
+    CompileRequest {
         principal: &case.principal,
         token_scopes: case.token_scopes.as_deref(),
         under: case.under.as_deref(),
@@ -209,12 +208,34 @@ pub fn open_snapshot(manifest: &Manifest, facts: &Facts, case: &Case) -> Result<
         expires_at: EXPIRES_AT,
         kid: KID,
         provenance: true,
-    };
-    let payload = compile(manifest, facts, &request).map_err(|err| err.to_string())?;
-    let envelope = key.sign(&payload).map_err(|err| err.to_string())?;
-    let verifier = Verifier::new(
-        tessera_core::KeySet::from_jwks_keys(&[key.jwk()]).map_err(|err| err.to_string())?,
-    );
+    }
+}
+
+/// The vectors' (test-only) signing key.
+pub fn vector_key() -> SigningKey {
+    SigningKey::from_seed(KID, &SEED)
+}
+
+/// The JWKS of [`vector_key`].
+pub fn vector_jwks() -> String {
+    let jwk = serde_json::to_string(&vector_key().jwk()).unwrap_or_default();
+    format!("{{\"keys\":[{jwk}]}}")
+}
+
+/// Compiles and signs with [`vector_key`]: the envelope bytes.
+pub fn sign_request(
+    manifest: &Manifest,
+    facts: &Facts,
+    request: &CompileRequest<'_>,
+) -> Result<Vec<u8>, String> {
+    let payload = compile(manifest, facts, request).map_err(|err| err.to_string())?;
+    vector_key().sign(&payload).map_err(|err| err.to_string())
+}
+
+/// Compiles, signs and opens the snapshot a case needs.
+pub fn open_snapshot(manifest: &Manifest, facts: &Facts, case: &Case) -> Result<Snapshot, String> {
+    let envelope = sign_request(manifest, facts, &vector_request(case))?;
+    let verifier = Verifier::from_jwks(&vector_jwks()).map_err(|err| err.to_string())?;
     verifier
         .open(&envelope, ISSUED_AT, Expect::default())
         .map_err(|err| err.to_string())

@@ -19,10 +19,10 @@ use std::path::PathBuf;
 use serde_json::Value;
 use tessera_core::ffi::Query;
 use tessera_core::testing::{model_from_seed, queries_from_seed};
-use tessera_core::{CheckRequest, CompileRequest, Facts, Manifest, SigningKey, compile};
+use tessera_core::{CheckRequest, CompileRequest, Manifest, compile};
 use tessera_tests::{
-    Case, EXPIRES_AT, ISSUED_AT, KID, LoadedFile, Runtime, SEED, load_file, repo_root, run_file,
-    vector_files,
+    Case, ISSUED_AT, KID, LoadedFile, Runtime, load_file, repo_root, run_file, sign_request,
+    vector_files, vector_jwks, vector_request,
 };
 use wasmtime::{Engine, Instance, Memory, Module, Store, TypedFunc};
 
@@ -117,17 +117,6 @@ impl Abi {
     }
 }
 
-/// Compiles and signs natively; returns the envelope and the JWKS.
-fn signed(manifest: &Manifest, facts: &Facts, request: &CompileRequest<'_>) -> (Vec<u8>, String) {
-    let key = SigningKey::from_seed(KID, &SEED);
-    let payload = compile(manifest, facts, request).unwrap();
-    let jwks = format!(
-        "{{\"keys\":[{}]}}",
-        serde_json::to_string(&key.jwk()).unwrap()
-    );
-    (key.sign(&payload).unwrap(), jwks)
-}
-
 /// The vectors' runtime: snapshots compiled natively, opened and queried in wasm.
 struct WasmRuntime {
     abi: Abi,
@@ -145,26 +134,13 @@ impl Runtime for WasmRuntime {
             None => {
                 let manifest =
                     Manifest::from_toml(&file.manifest_toml).map_err(|err| err.to_string())?;
-                let request = vector_request(case);
-                let (envelope, jwks) = signed(&manifest, &file.vectors.facts, &request);
-                let handle = self.abi.open(&jwks, &envelope, ISSUED_AT)?;
+                let envelope = sign_request(&manifest, &file.vectors.facts, &vector_request(case))?;
+                let handle = self.abi.open(&vector_jwks(), &envelope, ISSUED_AT)?;
                 self.handles.insert(key, handle);
                 handle
             }
         };
         Ok(self.abi.answer(handle, &case.query))
-    }
-}
-
-fn vector_request(case: &Case) -> CompileRequest<'_> {
-    CompileRequest {
-        principal: &case.principal,
-        token_scopes: case.token_scopes.as_deref(),
-        under: case.under.as_deref(),
-        issued_at: ISSUED_AT,
-        expires_at: EXPIRES_AT,
-        kid: KID,
-        provenance: true,
     }
 }
 
@@ -238,8 +214,8 @@ fn random_models_answer_the_same_natively_and_in_wasmtime() {
         let native =
             tessera_core::Snapshot::new(compile(&manifest, &model.facts, &request).unwrap())
                 .unwrap();
-        let (envelope, jwks) = signed(&manifest, &model.facts, &request);
-        let handle = abi.open(&jwks, &envelope, 10).unwrap();
+        let envelope = sign_request(&manifest, &model.facts, &request).unwrap();
+        let handle = abi.open(&vector_jwks(), &envelope, 10).unwrap();
         let checks = queries_from_seed(&model, seed ^ 0xabcd, CHECKS_PER_MODEL);
         let paths: Vec<Vec<String>> = checks
             .iter()

@@ -55,14 +55,12 @@ impl RawVerifier {
         principal: Option<String>,
     ) -> Result<RawSnapshot, JsValue> {
         let now = seconds_from_f64(now).map_err(throw)?;
-        let expect = Expect {
-            org: org.as_deref(),
-            principal: principal.as_deref(),
-        };
-        self.0
-            .open(bytes, now, expect)
-            .map(RawSnapshot)
-            .map_err(|err| throw(err.into()))
+        let expect = expect(&org, &principal);
+        Ok(RawSnapshot(
+            self.0
+                .open(bytes, now, expect)
+                .map_err(|err| throw(err.into()))?,
+        ))
     }
 
     /// Opens the `tss1.` text form at `now` (unix seconds).
@@ -75,14 +73,19 @@ impl RawVerifier {
         principal: Option<String>,
     ) -> Result<RawSnapshot, JsValue> {
         let now = seconds_from_f64(now).map_err(throw)?;
-        let expect = Expect {
-            org: org.as_deref(),
-            principal: principal.as_deref(),
-        };
-        self.0
-            .open_text(text, now, expect)
-            .map(RawSnapshot)
-            .map_err(|err| throw(err.into()))
+        let expect = expect(&org, &principal);
+        Ok(RawSnapshot(
+            self.0
+                .open_text(text, now, expect)
+                .map_err(|err| throw(err.into()))?,
+        ))
+    }
+}
+
+fn expect<'a>(org: &'a Option<String>, principal: &'a Option<String>) -> Expect<'a> {
+    Expect {
+        org: org.as_deref(),
+        principal: principal.as_deref(),
     }
 }
 

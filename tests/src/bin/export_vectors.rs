@@ -12,8 +12,10 @@ use std::collections::HashMap;
 use std::process::ExitCode;
 
 use serde_json::{Value, json};
-use tessera_core::{CompileRequest, Manifest, SigningKey, compile, to_text};
-use tessera_tests::{EXPIRES_AT, ISSUED_AT, KID, SEED, load_file, vector_files};
+use tessera_core::{Manifest, to_text};
+use tessera_tests::{
+    EXPIRES_AT, ISSUED_AT, load_file, sign_request, vector_files, vector_jwks, vector_request,
+};
 
 fn main() -> ExitCode {
     let Some(out) = std::env::args().nth(1) else {
@@ -36,7 +38,6 @@ fn main() -> ExitCode {
 }
 
 fn export() -> Result<String, String> {
-    let key = SigningKey::from_seed(KID, &SEED);
     let mut files = Vec::new();
     for path in vector_files().map_err(|err| err.to_string())? {
         let file = load_file(&path).map_err(|err| err.to_string())?;
@@ -50,18 +51,8 @@ fn export() -> Result<String, String> {
                 case.principal, case.token_scopes, case.under
             );
             if !snapshots.contains_key(&cache_key) {
-                let request = CompileRequest {
-                    principal: &case.principal,
-                    token_scopes: case.token_scopes.as_deref(),
-                    under: case.under.as_deref(),
-                    issued_at: ISSUED_AT,
-                    expires_at: EXPIRES_AT,
-                    kid: KID,
-                    provenance: true,
-                };
-                let payload = compile(&manifest, &file.vectors.facts, &request)
+                let envelope = sign_request(&manifest, &file.vectors.facts, &vector_request(case))
                     .map_err(|err| format!("{}: {}: {err}", file.name, case.description))?;
-                let envelope = key.sign(&payload).map_err(|err| err.to_string())?;
                 snapshots.insert(cache_key.clone(), to_text(&envelope));
             }
             cases.push(json!({
@@ -74,7 +65,7 @@ fn export() -> Result<String, String> {
         files.push(json!({ "name": file.name, "cases": Value::Array(cases) }));
     }
     let document = json!({
-        "jwks": { "keys": [key.jwk()] },
+        "jwks": serde_json::from_str::<Value>(&vector_jwks()).map_err(|err| err.to_string())?,
         "now": ISSUED_AT,
         "expires_at": EXPIRES_AT,
         "files": files,
