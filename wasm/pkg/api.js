@@ -95,7 +95,7 @@ export function makeApi(raw) {
     /** Resolves a key to a handle once; `undefined` for unknown keys. */
     permission(key) {
       const handle = this._raw.permission(String(key));
-      return handle === undefined ? undefined : new Permission(String(key), handle);
+      return handle === undefined || handle === null ? undefined : new Permission(String(key), handle);
     }
 
     /** `'allow' | 'deny' | 'not_found'`. */

@@ -8,6 +8,10 @@
 //! Handles are small positive integers; 0 means "failed, see
 //! `tessera_last_error`".
 
+// A raw ABI cannot be written without `unsafe` (pointers in and out of the
+// module's memory); this test-only crate is the one place that allows it.
+#![allow(unsafe_code, reason = "a raw ABI exchanges pointers with its host")]
+
 use std::cell::RefCell;
 
 use tessera_core::{Expect, Snapshot, Verifier};

@@ -1,0 +1,73 @@
+// @tessera/node (the napi addon) against the conformance vectors, and its
+// parity with @tessera/web: the same exports, and identical answers to the
+// same queries on the same snapshots.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import * as addon from '../../bindings-node/pkg/node.js';
+import * as web from '../../wasm/pkg/node.js';
+import { answer, loadVectors, runAll } from './vector-runner.mjs';
+
+const vectors = loadVectors();
+
+test('every vector file passes through @tessera/node', () => {
+  const counts = runAll(addon, vectors);
+  const total = counts.reduce((sum, [, count]) => sum + count, 0);
+  console.log(`node total: ${total} queries in ${counts.length} files`);
+  assert.ok(total >= 150);
+});
+
+test('both packages export the same names and methods', () => {
+  assert.deepEqual(Object.keys(addon).sort(), Object.keys(web).sort());
+  const methods = (cls) => Object.getOwnPropertyNames(cls.prototype).sort();
+  for (const name of ['TesseraVerifier', 'Snapshot', 'Permission', 'TesseraError']) {
+    assert.deepEqual(methods(addon[name]), methods(web[name]), name);
+  }
+  assert.deepEqual(Object.getOwnPropertyNames(addon.TesseraVerifier).sort(), Object.getOwnPropertyNames(web.TesseraVerifier).sort());
+});
+
+test('the addon and the wasm module answer identically', () => {
+  const verifiers = [addon, web].map((api) => api.TesseraVerifier.fromJwks(vectors.jwks));
+  let compared = 0;
+  for (const file of vectors.files) {
+    const byText = new Map();
+    for (const vector of file.cases) {
+      if (!byText.has(vector.snapshot)) {
+        byText.set(vector.snapshot, verifiers.map((v) => v.open(vector.snapshot, vectors.now)));
+      }
+      const [fromAddon, fromWeb] = byText.get(vector.snapshot);
+      assert.deepEqual(answer(fromAddon, vector.query), answer(fromWeb, vector.query), vector.description);
+      compared += 1;
+    }
+  }
+  console.log(`addon/wasm parity: ${compared} identical answers`);
+});
+
+test('refusals carry the same codes as in @tessera/web', () => {
+  const text = vectors.files[0].cases[0].snapshot;
+  const bytes = new Uint8Array(Buffer.from(text.slice(5), 'base64url'));
+  const tampered = bytes.slice();
+  tampered[40] ^= 1;
+  const inputs = [
+    [tampered, vectors.now],
+    [bytes, vectors.expires_at],
+    [bytes.slice(0, 10), vectors.now],
+    [bytes, Number.NaN],
+    ['tss2.AAAA', vectors.now],
+    [new Uint8Array((1 << 20) + 1), vectors.now],
+  ];
+  for (const [input, now] of inputs) {
+    const codes = [addon, web].map((api) => {
+      try {
+        api.TesseraVerifier.fromJwks(vectors.jwks).open(input, now);
+        return 'opened';
+      } catch (err) {
+        assert.ok(err instanceof api.TesseraError);
+        return err.code;
+      }
+    });
+    assert.notEqual(codes[0], 'opened');
+    assert.equal(codes[0], codes[1]);
+  }
+});
