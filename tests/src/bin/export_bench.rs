@@ -170,7 +170,11 @@ fn expand(permissions: &[&str]) -> Vec<String> {
             keys.push(entry);
         }
     }
-    keys.retain(|key| !permissions.iter().any(|p| p.strip_prefix('-') == Some(*key)));
+    keys.retain(|key| {
+        !permissions
+            .iter()
+            .any(|p| p.strip_prefix('-') == Some(*key))
+    });
     CATALOG
         .iter()
         .filter(|key| keys.contains(key))
@@ -200,7 +204,10 @@ fn facts_json() -> Value {
             for h in 0..SHELVES {
                 nodes.push(json!({"node": shelf(s, r, h), "parent": rack(s, r)}));
             }
-            let role = ROLES.get((s + r) % ROLES.len()).copied().unwrap_or("VIEWER");
+            let role = ROLES
+                .get((s + r) % ROLES.len())
+                .copied()
+                .unwrap_or("VIEWER");
             assignments.push(json!({"subject": "group:techs", "role": role, "scope": rack(s, r)}));
         }
         if s % 3 == 0 {
@@ -321,7 +328,8 @@ fn export(out: &Path) -> Result<(), String> {
         ("snapshot_100.txt", &bench_manifest),
         ("snapshot_nav.txt", &nav_manifest),
     ] {
-        let payload = compile(manifest, &facts, &request).map_err(|err| format!("{name}: {err}"))?;
+        let payload =
+            compile(manifest, &facts, &request).map_err(|err| format!("{name}: {err}"))?;
         let envelope = key.sign(&payload).map_err(|err| format!("{name}: {err}"))?;
         let opened = verifier
             .open(&envelope, ISSUED_AT, Expect::default())
