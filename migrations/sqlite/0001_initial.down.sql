@@ -1,0 +1,16 @@
+DROP TABLE meta;
+DROP TABLE api_tokens;
+DROP TABLE signing_keys;
+DROP TABLE audit;
+DROP TABLE caps;
+DROP TABLE hidden;
+DROP TABLE assignments;
+DROP TABLE role_permissions;
+DROP TABLE roles;
+DROP TABLE catalog;
+DROP TABLE nodes;
+DROP TABLE group_members;
+DROP TABLE groups;
+DROP TABLE members;
+DROP TABLE users;
+DROP TABLE orgs;
