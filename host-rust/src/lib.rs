@@ -6,6 +6,10 @@
 //! connection and reconcile are here; the admin service, the snapshot
 //! builder and the key ring come next.
 
+mod orgs;
+mod reconcile;
 mod store;
 
+pub use orgs::create_org;
+pub use reconcile::{ReconcileReport, reconcile};
 pub use store::{Backend, Store, StoreError};

@@ -6,6 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
 import http from 'node:http';
 import { after, before, test } from 'node:test';
 
@@ -241,7 +242,8 @@ test('routeGuard applies the manifest routes: allow, redirect (403 + fallback), 
 test('keysUrl: fetched on first use, refreshed on an unknown kid at most once per 30 s', async () => {
   const path = `/fetched/api${miner(2, 2, 21)}`;
   // The host publishes another key set: the first request fetches it, in vain.
-  served = JSON.parse(readFileSync(`${root}/examples/fleet-web/data/jwks.json`, 'utf8'));
+  const { x } = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' });
+  served = { keys: [{ kid: 'other', kty: 'OKP', crv: 'Ed25519', x }] };
   let answer = await call(path, { snapshot: alice });
   assert.deepEqual([answer.status, answer.code, keyFetches['/v1/keys']], [401, 'UNKNOWN_KEY', 1]);
 
@@ -266,6 +268,12 @@ test('keysUrl: fetched on first use, refreshed on an unknown kid at most once pe
   assert.deepEqual([answer.status, answer.code, keyFetches['/v1/keys']], [401, 'UNKNOWN_KEY', 2]);
   assert.equal((await call(path, { snapshot: alice })).status, 200);
 
+  // Concurrent unknown kids after the interval share one fetch.
+  clock += 30;
+  const answers = await Promise.all([1, 2, 3].map(() => call(path, { snapshot: unknownKid(alice) })));
+  assert.deepEqual(answers.map((a) => a.code), ['UNKNOWN_KEY', 'UNKNOWN_KEY', 'UNKNOWN_KEY']);
+  assert.equal(keyFetches['/v1/keys'], 3);
+
   // Keys known from a static `jwks` never cause a fetch.
   assert.equal((await call(`/pinned/api${miner(2, 2, 21)}`, { snapshot: alice })).status, 200);
   assert.equal(keyFetches['/pinned/v1/keys'], 0);
@@ -282,4 +290,20 @@ test('the fleet demo snapshots on the real clock: root allowed, carol denied, vi
   assert.equal((await call(path, { snapshot: demo('carol.txt') })).status, 403);
   assert.equal((await call(path, { snapshot: demo('vic.txt') })).status, 404);
   assert.equal((await call(`/demo/api${miner(1, 1, 11)}`, { snapshot: demo('vic.txt') })).status, 403);
+});
+
+test('the examples/fleet-node app with the demo snapshots', { skip: !hasDemo && 'no demo data' }, async () => {
+  const { app: example } = await import('../../examples/fleet-node/server.mjs');
+  const base = await listen(example);
+  const send = async (method, path, user) => {
+    const response = await fetch(`${base}${path}`, { method, headers: { 'tessera-snapshot': demo(`${user}.txt`) } });
+    return [response.status, await response.json()];
+  };
+  const reboot = `/api${miner(2, 2, 21)}`;
+  assert.deepEqual(await send('POST', reboot, 'root'), [200, { rebooting: 'miner:21', by: 'root' }]);
+  assert.equal((await send('POST', reboot, 'carol'))[0], 403);
+  assert.equal((await send('POST', reboot, 'vic'))[0], 404);
+  assert.deepEqual((await send('GET', '/api/miners', 'vic'))[1].map((m) => m.id), ['11']);
+  assert.deepEqual(await send('GET', '/app/settings/users', 'root'), [200, { page: '/settings/users' }]);
+  assert.deepEqual((await send('GET', '/app/settings/users', 'carol'))[1].error.details, { fallback: '/' });
 });
