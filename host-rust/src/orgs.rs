@@ -16,14 +16,16 @@ pub async fn create_org(
     name: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO orgs (id, name, revision, kiosk, created_at) VALUES ($1, $2, 1, FALSE, $3)")
-        .bind(id)
-        .bind(name)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
     sqlx::query(
-        "INSERT INTO groups (org_id, id, name, name_key, is_default) VALUES ($1, 'admin', 'admin', 'admin', FALSE), ($1, 'members', 'members', 'members', TRUE)",
+        "INSERT INTO orgs (id, name, revision, kiosk, created_at) VALUES ($1, $2, 1, 0, $3)",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO groups (org_id, id, name, name_key, is_default) VALUES ($1, 'admin', 'admin', 'admin', 0), ($1, 'members', 'members', 'members', 1)",
     )
     .bind(id)
     .execute(&mut **tx)

@@ -34,7 +34,11 @@ pub struct ReconcileReport {
 }
 
 /// Reconciles the manifest into the store. `now` is unix seconds.
-pub async fn reconcile(store: &Store, manifest: &Manifest, now: i64) -> Result<ReconcileReport, StoreError> {
+pub async fn reconcile(
+    store: &Store,
+    manifest: &Manifest,
+    now: i64,
+) -> Result<ReconcileReport, StoreError> {
     let mut tx = match store.backend() {
         // SQLite: take the write lock up front, so two reconciles serialize.
         Backend::Sqlite => store.pool().begin_with("BEGIN IMMEDIATE").await?,
@@ -72,25 +76,36 @@ async fn upsert_catalog(
     manifest: &Manifest,
     report: &mut ReconcileReport,
 ) -> Result<bool, StoreError> {
-    let stored: Vec<(String, i64, String, Option<String>, bool)> =
+    let stored: Vec<(String, i64, String, Option<String>, i64)> =
         sqlx::query_as("SELECT key, position, requires, description, deprecated FROM catalog")
             .fetch_all(&mut **tx)
             .await?;
     let stored: BTreeMap<String, (i64, String, Option<String>, bool)> = stored
         .into_iter()
-        .map(|(key, position, requires, description, deprecated)| (key, (position, requires, description, deprecated)))
+        .map(|(key, position, requires, description, deprecated)| {
+            (key, (position, requires, description, deprecated != 0))
+        })
         .collect();
     let catalog = &manifest.catalog;
     for (position, entry) in catalog.entries().iter().enumerate() {
-        let requires: Vec<&str> = entry.requires.iter().map(|r| catalog.key(*r as usize)).collect();
+        let requires: Vec<&str> = entry
+            .requires
+            .iter()
+            .map(|r| catalog.key(*r as usize))
+            .collect();
         let requires = serde_json::to_string(&requires).unwrap_or_else(|_| "[]".to_owned());
         let description = manifest.descriptions.get(position).cloned().flatten();
-        let wanted = (position as i64, requires.clone(), description.clone(), false);
+        let wanted = (
+            position as i64,
+            requires.clone(),
+            description.clone(),
+            false,
+        );
         match stored.get(&entry.key) {
             Some(current) if *current == wanted => {}
             Some(_) => {
                 sqlx::query(
-                    "UPDATE catalog SET position = $1, requires = $2, description = $3, deprecated = FALSE WHERE key = $4",
+                    "UPDATE catalog SET position = $1, requires = $2, description = $3, deprecated = 0 WHERE key = $4",
                 )
                 .bind(position as i64)
                 .bind(requires)
@@ -101,7 +116,7 @@ async fn upsert_catalog(
                 report.writes += 1;
             }
             None => {
-                sqlx::query("INSERT INTO catalog (key, position, requires, description, deprecated) VALUES ($1, $2, $3, $4, FALSE)")
+                sqlx::query("INSERT INTO catalog (key, position, requires, description, deprecated) VALUES ($1, $2, $3, $4, 0)")
                     .bind(&entry.key)
                     .bind(position as i64)
                     .bind(requires)
@@ -114,7 +129,7 @@ async fn upsert_catalog(
     }
     for (key, (_, _, _, deprecated)) in &stored {
         if !deprecated && catalog.permission(key).is_none() {
-            sqlx::query("UPDATE catalog SET deprecated = TRUE WHERE key = $1")
+            sqlx::query("UPDATE catalog SET deprecated = 1 WHERE key = $1")
                 .bind(key)
                 .execute(&mut **tx)
                 .await?;
@@ -122,9 +137,10 @@ async fn upsert_catalog(
         }
     }
     let hash = hex(&manifest.catalog_hash());
-    let current: Option<(String,)> = sqlx::query_as("SELECT value FROM meta WHERE key = 'catalog_hash'")
-        .fetch_optional(&mut **tx)
-        .await?;
+    let current: Option<(String,)> =
+        sqlx::query_as("SELECT value FROM meta WHERE key = 'catalog_hash'")
+            .fetch_optional(&mut **tx)
+            .await?;
     let changed = current.as_ref().is_none_or(|(value,)| *value != hash);
     if changed {
         let sql = if current.is_some() {
@@ -147,13 +163,18 @@ pub(crate) async fn reconcile_roles(
     report: &mut ReconcileReport,
 ) -> Result<bool, StoreError> {
     let before = report.writes;
-    let existing: Vec<(String,)> = sqlx::query_as("SELECT builtin FROM roles WHERE org_id = $1 AND builtin IS NOT NULL")
-        .bind(org)
-        .fetch_all(&mut **tx)
-        .await?;
+    let existing: Vec<(String,)> =
+        sqlx::query_as("SELECT builtin FROM roles WHERE org_id = $1 AND builtin IS NOT NULL")
+            .bind(org)
+            .fetch_all(&mut **tx)
+            .await?;
     let existing: BTreeSet<String> = existing.into_iter().map(|(key,)| key).collect();
     for role in &manifest.roles {
-        let wanted: BTreeSet<String> = manifest.catalog.keys(&role.permissions).into_iter().collect();
+        let wanted: BTreeSet<String> = manifest
+            .catalog
+            .keys(&role.permissions)
+            .into_iter()
+            .collect();
         if !existing.contains(&role.key) {
             let mode = match role.mode {
                 RoleMode::Immutable => "immutable",
@@ -169,11 +190,13 @@ pub(crate) async fn reconcile_roles(
             report.writes += 1;
             set_permissions(tx, org, &role.key, &BTreeSet::new(), &wanted, report).await?;
         } else if role.mode == RoleMode::Immutable {
-            let held: Vec<(String,)> = sqlx::query_as("SELECT permission FROM role_permissions WHERE org_id = $1 AND role_id = $2")
-                .bind(org)
-                .bind(&role.key)
-                .fetch_all(&mut **tx)
-                .await?;
+            let held: Vec<(String,)> = sqlx::query_as(
+                "SELECT permission FROM role_permissions WHERE org_id = $1 AND role_id = $2",
+            )
+            .bind(org)
+            .bind(&role.key)
+            .fetch_all(&mut **tx)
+            .await?;
             let held: BTreeSet<String> = held.into_iter().map(|(key,)| key).collect();
             set_permissions(tx, org, &role.key, &held, &wanted, report).await?;
         }
@@ -191,21 +214,25 @@ async fn set_permissions(
     report: &mut ReconcileReport,
 ) -> Result<(), StoreError> {
     for key in held.difference(wanted) {
-        sqlx::query("DELETE FROM role_permissions WHERE org_id = $1 AND role_id = $2 AND permission = $3")
-            .bind(org)
-            .bind(role)
-            .bind(key)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "DELETE FROM role_permissions WHERE org_id = $1 AND role_id = $2 AND permission = $3",
+        )
+        .bind(org)
+        .bind(role)
+        .bind(key)
+        .execute(&mut **tx)
+        .await?;
         report.writes += 1;
     }
     for key in wanted.difference(held) {
-        sqlx::query("INSERT INTO role_permissions (org_id, role_id, permission) VALUES ($1, $2, $3)")
-            .bind(org)
-            .bind(role)
-            .bind(key)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO role_permissions (org_id, role_id, permission) VALUES ($1, $2, $3)",
+        )
+        .bind(org)
+        .bind(role)
+        .bind(key)
+        .execute(&mut **tx)
+        .await?;
         report.writes += 1;
     }
     Ok(())
@@ -218,10 +245,11 @@ async fn bump(
     now: i64,
     report: &mut ReconcileReport,
 ) -> Result<(), StoreError> {
-    let (revision,): (i64,) = sqlx::query_as("UPDATE orgs SET revision = revision + 1 WHERE id = $1 RETURNING revision")
-        .bind(org)
-        .fetch_one(&mut **tx)
-        .await?;
+    let (revision,): (i64,) =
+        sqlx::query_as("UPDATE orgs SET revision = revision + 1 WHERE id = $1 RETURNING revision")
+            .bind(org)
+            .fetch_one(&mut **tx)
+            .await?;
     sqlx::query("INSERT INTO audit (org_id, actor, action, target, revision, at) VALUES ($1, NULL, 'reconcile', $1, $2, $3)")
         .bind(org)
         .bind(revision)

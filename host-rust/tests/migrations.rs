@@ -17,7 +17,7 @@ async fn seed(store: &tessera_host::Store) {
         "INSERT INTO orgs (id, name, created_at) VALUES ('a', 'A', 1), ('b', 'B', 1)",
         "INSERT INTO users (id, name) VALUES ('alice', 'Alice')",
         "INSERT INTO members (org_id, user_id) VALUES ('a', 'alice')",
-        "INSERT INTO groups (org_id, id, name, name_key, is_default) VALUES ('a', 'g', 'G', 'g', TRUE), ('b', 'h', 'H', 'h', TRUE)",
+        "INSERT INTO groups (org_id, id, name, name_key, is_default) VALUES ('a', 'g', 'G', 'g', 1), ('b', 'h', 'H', 'h', 1)",
         "INSERT INTO nodes (org_id, type, id) VALUES ('a', 'site', '1'), ('b', 'site', '2')",
     ];
     for statement in sql {
@@ -57,7 +57,7 @@ both_backends!(
                 "INSERT INTO nodes (org_id, type, id, parent_type, parent_id) VALUES ('b', 'rack', '9', 'site', '1')",
                 // reserved names and shapes
                 "INSERT INTO users (id, name) VALUES ('anonymous', 'x')",
-                "INSERT INTO groups (org_id, id, name, name_key, is_default) VALUES ('a', 'admin', 'admin', 'admin', TRUE)",
+                "INSERT INTO groups (org_id, id, name, name_key, is_default) VALUES ('a', 'admin', 'admin', 'admin', 1)",
                 "INSERT INTO groups (org_id, id, name, name_key) VALUES ('a', 'g2', ' g ', 'g')",
             ];
             for statement in cross_org {

@@ -1,4 +1,6 @@
--- Tessera's store (DESIGN §1, §5). Every org-scoped table carries org_id and
+-- Tessera's store (DESIGN §1, §5). Flags are INTEGER 0/1 in both
+-- dialects: sqlx's Any driver reads integers the same way from both.
+-- Every org-scoped table carries org_id and
 -- refers to other org-scoped rows through composite keys (id, org_id), so a
 -- row can never point into another org: tenant isolation is the schema's,
 -- not only the code's.
@@ -18,15 +20,15 @@ CREATE TABLE orgs (
     id         TEXT PRIMARY KEY,
     name       TEXT NOT NULL,
     revision   BIGINT NOT NULL DEFAULT 1,
-    kiosk      BOOLEAN NOT NULL DEFAULT FALSE,
+    kiosk      INTEGER NOT NULL DEFAULT 0 CHECK (kiosk IN (0, 1)),
     created_at BIGINT NOT NULL
 );
 
 CREATE TABLE users (
     id        TEXT PRIMARY KEY CHECK (id <> 'anonymous'),
     name      TEXT NOT NULL,
-    superuser BOOLEAN NOT NULL DEFAULT FALSE,
-    active    BOOLEAN NOT NULL DEFAULT TRUE
+    superuser INTEGER NOT NULL DEFAULT 0 CHECK (superuser IN (0, 1)),
+    active    INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1))
 );
 
 CREATE TABLE members (
@@ -42,11 +44,11 @@ CREATE TABLE groups (
     id         TEXT NOT NULL,
     name       TEXT NOT NULL,
     name_key   TEXT NOT NULL,
-    is_default BOOLEAN NOT NULL DEFAULT FALSE,
+    is_default INTEGER NOT NULL DEFAULT 0 CHECK (is_default IN (0, 1)),
     PRIMARY KEY (org_id, id),
     UNIQUE (org_id, name_key),
     -- The reserved `admin` group (members: exactly the superusers) is never a default group.
-    CHECK (id <> 'admin' OR is_default = FALSE)
+    CHECK (id <> 'admin' OR is_default = 0)
 );
 
 CREATE TABLE group_members (
@@ -83,7 +85,7 @@ CREATE TABLE catalog (
     position    INTEGER NOT NULL,
     requires    TEXT NOT NULL,
     description TEXT,
-    deprecated  BOOLEAN NOT NULL DEFAULT FALSE
+    deprecated  INTEGER NOT NULL DEFAULT 0 CHECK (deprecated IN (0, 1))
 );
 
 CREATE TABLE roles (
@@ -120,7 +122,7 @@ CREATE TABLE assignments (
     scope_type    TEXT,
     scope_id      TEXT,
     scope_key     TEXT NOT NULL,
-    owner_only    BOOLEAN NOT NULL DEFAULT FALSE,
+    owner_only    INTEGER NOT NULL DEFAULT 0 CHECK (owner_only IN (0, 1)),
     created_at    BIGINT NOT NULL,
     PRIMARY KEY (org_id, id),
     CHECK ((scope_type IS NULL) = (scope_id IS NULL)),
