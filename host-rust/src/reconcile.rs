@@ -20,7 +20,7 @@ use tessera_core::{Manifest, RoleMode};
 use crate::store::{Backend, Store, StoreError};
 
 /// The advisory lock key reconciles take on Postgres ("tessera" in ASCII).
-const RECONCILE_LOCK: i64 = 0x7465_7373_6572_61;
+const RECONCILE_LOCK: i64 = 0x0074_6573_7365_7261;
 
 /// What a reconcile changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
