@@ -6,10 +6,12 @@
 //! connection and reconcile are here; the admin service, the snapshot
 //! builder and the key ring come next.
 
+mod facts;
 mod orgs;
 mod reconcile;
 mod store;
 
+pub use facts::{FactsError, load_facts};
 pub use orgs::create_org;
 pub use reconcile::{ReconcileReport, reconcile};
 pub use store::{Backend, Store, StoreError};

@@ -10,7 +10,10 @@
 --            member's group memberships and assignments (removing a member
 --            removes them in the same statement); from a role to its
 --            permission rows; from a group to its own membership rows.
---   RESTRICT everywhere policy would otherwise vanish as a side effect:
+--   NO ACTION (checked at the end of the statement; RESTRICT would be
+--            checked row by row, so even dropping a table of nested nodes
+--            would fail) everywhere policy would otherwise vanish as a side
+--            effect:
 --            nodes under nodes, nodes carrying assignments, hidden entries
 --            or caps (NODE_IN_USE); groups referenced by assignments,
 --            selectors or another group's membership (GROUP_IN_USE); roles
@@ -60,7 +63,7 @@ CREATE TABLE group_members (
     CHECK (group_id <> 'admin'),
     FOREIGN KEY (org_id, group_id) REFERENCES groups (org_id, id) ON DELETE CASCADE,
     FOREIGN KEY (org_id, member_user) REFERENCES members (org_id, user_id) ON DELETE CASCADE,
-    FOREIGN KEY (org_id, member_group) REFERENCES groups (org_id, id) ON DELETE RESTRICT,
+    FOREIGN KEY (org_id, member_group) REFERENCES groups (org_id, id) ON DELETE NO ACTION,
     UNIQUE (org_id, group_id, member_user),
     UNIQUE (org_id, group_id, member_group)
 );
@@ -75,7 +78,7 @@ CREATE TABLE nodes (
     parent_id   TEXT,
     PRIMARY KEY (org_id, type, id),
     CHECK ((parent_type IS NULL) = (parent_id IS NULL)),
-    FOREIGN KEY (org_id, parent_type, parent_id) REFERENCES nodes (org_id, type, id) ON DELETE RESTRICT
+    FOREIGN KEY (org_id, parent_type, parent_id) REFERENCES nodes (org_id, type, id) ON DELETE NO ACTION
 );
 CREATE INDEX nodes_by_parent ON nodes (org_id, parent_type, parent_id);
 
@@ -104,7 +107,7 @@ CREATE TABLE roles (
 CREATE TABLE role_permissions (
     org_id     TEXT NOT NULL,
     role_id    TEXT NOT NULL,
-    permission TEXT NOT NULL REFERENCES catalog (key) ON DELETE RESTRICT,
+    permission TEXT NOT NULL REFERENCES catalog (key) ON DELETE NO ACTION,
     PRIMARY KEY (org_id, role_id, permission),
     FOREIGN KEY (org_id, role_id) REFERENCES roles (org_id, id) ON DELETE CASCADE
 );
@@ -128,9 +131,9 @@ CREATE TABLE assignments (
     CHECK ((scope_type IS NULL) = (scope_id IS NULL)),
     CHECK (subject_user IS NULL OR subject_group IS NULL),
     FOREIGN KEY (org_id, subject_user) REFERENCES members (org_id, user_id) ON DELETE CASCADE,
-    FOREIGN KEY (org_id, subject_group) REFERENCES groups (org_id, id) ON DELETE RESTRICT,
-    FOREIGN KEY (org_id, role_id) REFERENCES roles (org_id, id) ON DELETE RESTRICT,
-    FOREIGN KEY (org_id, scope_type, scope_id) REFERENCES nodes (org_id, type, id) ON DELETE RESTRICT,
+    FOREIGN KEY (org_id, subject_group) REFERENCES groups (org_id, id) ON DELETE NO ACTION,
+    FOREIGN KEY (org_id, role_id) REFERENCES roles (org_id, id) ON DELETE NO ACTION,
+    FOREIGN KEY (org_id, scope_type, scope_id) REFERENCES nodes (org_id, type, id) ON DELETE NO ACTION,
     UNIQUE (org_id, subject, role_id, scope_key, owner_only)
 );
 CREATE INDEX assignments_by_user ON assignments (org_id, subject_user);
@@ -149,8 +152,8 @@ CREATE TABLE hidden (
     node_type      TEXT NOT NULL,
     node_id        TEXT NOT NULL,
     PRIMARY KEY (org_id, id),
-    FOREIGN KEY (org_id, selector_group) REFERENCES groups (org_id, id) ON DELETE RESTRICT,
-    FOREIGN KEY (org_id, node_type, node_id) REFERENCES nodes (org_id, type, id) ON DELETE RESTRICT,
+    FOREIGN KEY (org_id, selector_group) REFERENCES groups (org_id, id) ON DELETE NO ACTION,
+    FOREIGN KEY (org_id, node_type, node_id) REFERENCES nodes (org_id, type, id) ON DELETE NO ACTION,
     UNIQUE (org_id, selector, node_type, node_id)
 );
 CREATE INDEX hidden_by_node ON hidden (org_id, node_type, node_id);
@@ -166,8 +169,8 @@ CREATE TABLE caps (
     allow          TEXT NOT NULL,
     PRIMARY KEY (org_id, id),
     CHECK ((scope_type IS NULL) = (scope_id IS NULL)),
-    FOREIGN KEY (org_id, selector_group) REFERENCES groups (org_id, id) ON DELETE RESTRICT,
-    FOREIGN KEY (org_id, scope_type, scope_id) REFERENCES nodes (org_id, type, id) ON DELETE RESTRICT
+    FOREIGN KEY (org_id, selector_group) REFERENCES groups (org_id, id) ON DELETE NO ACTION,
+    FOREIGN KEY (org_id, scope_type, scope_id) REFERENCES nodes (org_id, type, id) ON DELETE NO ACTION
 );
 CREATE INDEX caps_by_scope ON caps (org_id, scope_type, scope_id);
 
