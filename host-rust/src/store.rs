@@ -33,6 +33,12 @@ pub enum StoreError {
     /// A migration failed.
     #[error("migration error")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The operating system gave no randomness (key or token generation).
+    #[error("no randomness available")]
+    Randomness,
+    /// A stored signing key that is not 32 bytes.
+    #[error("signing key `{0}` is malformed")]
+    CorruptKey(String),
 }
 
 impl FromStr for Backend {

@@ -1,0 +1,203 @@
+//! The snapshot builder and key ring on both databases: built snapshots
+//! verify against the published keys and answer like the core; rotation
+//! keeps old keys published exactly as long as their snapshots can live.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+mod common;
+
+use tessera_core::{Expect, Manifest, Verifier, VerifyError};
+use tessera_host::{
+    BuildError, BuildRequest, FactsError, MAX_SNAPSHOT_TTL, Store, build_snapshot,
+    published_key_set, published_keys, rotate_keys,
+};
+use tessera_tests::{load_file, matches, repo_root};
+
+fn secs(time: i64) -> u64 {
+    u64::try_from(time).unwrap()
+}
+
+fn request<'a>(org: &'a str, principal: &'a str) -> BuildRequest<'a> {
+    BuildRequest {
+        org,
+        principal,
+        token_scopes: None,
+        under: None,
+        ttl: 300,
+        provenance: false,
+    }
+}
+
+both_backends!(
+    built_snapshots_verify_and_answer_like_the_core,
+    |db: &common::TestDb| {
+        let url = db.url.clone();
+        async move {
+            let store = Store::connect(&url).await.unwrap();
+            store.migrate_up().await.unwrap();
+            let file = load_file(&repo_root().join("tests/vectors/fleet_narrowing.json")).unwrap();
+            let manifest = Manifest::from_toml(&file.manifest_toml).unwrap();
+            common::import(&store, &manifest, &file.vectors.facts).await;
+            let now: i64 = 1_700_000_000;
+            let keys = published_key_set(&store, now).await.unwrap();
+            assert!(
+                published_keys(&store, now).await.unwrap().is_empty(),
+                "no key before the first build"
+            );
+            let mut checked = 0;
+            for case in file
+                .vectors
+                .cases
+                .iter()
+                .filter(|c| c.token_scopes.is_none() && c.under.is_none())
+            {
+                let built =
+                    build_snapshot(&store, &manifest, &request("acme", &case.principal), now)
+                        .await
+                        .unwrap();
+                let keys = published_key_set(&store, now).await.unwrap();
+                let snapshot = Verifier::new(keys)
+                    .open(
+                        &built.envelope,
+                        secs(now),
+                        Expect {
+                            org: Some("acme"),
+                            principal: Some(&case.principal),
+                        },
+                    )
+                    .unwrap();
+                assert_eq!(snapshot.header().expires_at, (now + 300) as u64);
+                assert!(
+                    matches(&case.query, &case.expect, &snapshot.answer(&case.query)),
+                    "{}",
+                    case.description
+                );
+                checked += 1;
+            }
+            assert!(checked > 10);
+            let _ = keys;
+            store.close().await;
+        }
+    }
+);
+
+both_backends!(
+    rotation_keeps_old_keys_while_their_snapshots_live,
+    |db: &common::TestDb| {
+        let url = db.url.clone();
+        async move {
+            let store = Store::connect(&url).await.unwrap();
+            store.migrate_up().await.unwrap();
+            let file = load_file(&repo_root().join("tests/vectors/fleet_narrowing.json")).unwrap();
+            let manifest = Manifest::from_toml(&file.manifest_toml).unwrap();
+            common::import(&store, &manifest, &file.vectors.facts).await;
+            let now: i64 = 1_700_000_000;
+            let old = build_snapshot(
+                &store,
+                &manifest,
+                &BuildRequest {
+                    ttl: MAX_SNAPSHOT_TTL,
+                    ..request("acme", "alice")
+                },
+                now,
+            )
+            .await
+            .unwrap();
+            let new_kid = rotate_keys(&store, now + 10).await.unwrap();
+            let new = build_snapshot(&store, &manifest, &request("acme", "alice"), now + 20)
+                .await
+                .unwrap();
+            let published = published_keys(&store, now + 20).await.unwrap();
+            assert_eq!(published.len(), 2);
+            assert!(published.iter().any(|key| key.kid == new_kid));
+            let verifier = Verifier::new(published_key_set(&store, now + 20).await.unwrap());
+            assert!(
+                verifier
+                    .open(&old.envelope, secs(now + 20), Expect::default())
+                    .is_ok(),
+                "the old key still verifies"
+            );
+            assert_eq!(
+                verifier
+                    .open(&new.envelope, secs(now + 20), Expect::default())
+                    .unwrap()
+                    .header()
+                    .kid,
+                new_kid
+            );
+            // Once every snapshot the old key signed has expired, it is unpublished.
+            let later = now + 10 + MAX_SNAPSHOT_TTL;
+            assert_eq!(published_keys(&store, later).await.unwrap().len(), 1);
+            let verifier = Verifier::new(published_key_set(&store, later).await.unwrap());
+            assert!(matches!(
+                verifier.open(&old.envelope, secs(now + 20), Expect::default()),
+                Err(VerifyError::UnknownKey(_))
+            ));
+            store.close().await;
+        }
+    }
+);
+
+both_backends!(build_errors_are_clear, |db: &common::TestDb| {
+    let url = db.url.clone();
+    async move {
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate_up().await.unwrap();
+        let file = load_file(&repo_root().join("tests/vectors/fleet_narrowing.json")).unwrap();
+        let manifest = Manifest::from_toml(&file.manifest_toml).unwrap();
+        common::import(&store, &manifest, &file.vectors.facts).await;
+        let now: i64 = 1_700_000_000;
+        let err = build_snapshot(&store, &manifest, &request("nope", "alice"), now)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, BuildError::Facts(FactsError::UnknownOrg(_))),
+            "{err}"
+        );
+        let err = build_snapshot(&store, &manifest, &request("acme", "mallory"), now)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, BuildError::Facts(FactsError::UnknownPrincipal(_))),
+            "{err}"
+        );
+        let err = build_snapshot(
+            &store,
+            &manifest,
+            &BuildRequest {
+                ttl: 3601,
+                ..request("acme", "alice")
+            },
+            now,
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(err, BuildError::BadTtl));
+        let scopes = vec!["miner:explode".to_owned()];
+        let err = build_snapshot(
+            &store,
+            &manifest,
+            &BuildRequest {
+                token_scopes: Some(&scopes),
+                ..request("acme", "alice")
+            },
+            now,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            match err {
+                BuildError::Compile(err) => err.code(),
+                _ => "other",
+            },
+            "UNKNOWN_PERMISSION"
+        );
+        store.close().await;
+    }
+});
