@@ -7,6 +7,7 @@
 //! ring and the snapshot builder are here; the admin service (every write
 //! with its invariants and audit row) comes next.
 
+mod admin;
 mod builder;
 mod facts;
 mod keys;
@@ -14,6 +15,7 @@ mod orgs;
 mod reconcile;
 mod store;
 
+pub use admin::{Actor, Admin, AdminError, UserUpdate};
 pub use builder::{BuildError, BuildRequest, Built, build_snapshot};
 pub use facts::{FactsError, load_facts};
 pub use keys::{

@@ -36,6 +36,9 @@ pub enum StoreError {
     /// The operating system gave no randomness (key or token generation).
     #[error("no randomness available")]
     Randomness,
+    /// A stored row the store itself could not have written.
+    #[error("stored data is malformed: {0}")]
+    Corrupt(String),
     /// A stored signing key that is not 32 bytes.
     #[error("signing key `{0}` is malformed")]
     CorruptKey(String),

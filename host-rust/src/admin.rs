@@ -1,0 +1,20 @@
+//! The admin service: the only layer that writes (DESIGN §5). Every write is
+//! one transaction that checks the caller may make it (token kind is the
+//! HTTP layer's; the `[admin]` key and escalation are checked here), checks
+//! the model's invariants, applies it, appends its audit row and bumps the
+//! revision of every org it affects — or changes nothing at all.
+//!
+//! Escalation is decided by the same resolver as every check: the acting
+//! user's snapshot is compiled from the store inside the write's
+//! transaction, and what it allows is what the actor holds (owner-only
+//! grants never count).
+
+mod err;
+mod orgs;
+mod settings;
+mod users;
+mod write;
+
+pub use err::AdminError;
+pub use users::UserUpdate;
+pub use write::{Actor, Admin};

@@ -1,0 +1,45 @@
+//! Creating orgs (a global write: superuser actors only).
+
+use serde_json::json;
+use tessera_core::is_valid_node_id;
+
+use super::AdminError;
+use super::write::{Actor, Admin, Affects, Audit};
+
+impl Admin {
+    /// `POST /v1/orgs`: the org with its `admin` and `members` groups and
+    /// its built-in roles.
+    pub async fn create_org(
+        &self,
+        actor: &Actor,
+        id: &str,
+        name: &str,
+        now: i64,
+    ) -> Result<(), AdminError> {
+        if !is_valid_node_id(id) {
+            return Err(AdminError::BadRequest(format!(
+                "`{id}` is not a valid org id"
+            )));
+        }
+        if name.trim().is_empty() {
+            return Err(AdminError::BadRequest("an org needs a name".to_owned()));
+        }
+        let mut tx = self.begin().await?;
+        self.require_superuser(&mut tx, actor).await?;
+        let exists: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM orgs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_some() {
+            return Err(AdminError::NameTaken(id.to_owned()));
+        }
+        crate::orgs::create_org(&mut tx, &self.manifest, id, name.trim(), now).await?;
+        let audit = Audit {
+            action: "org.create",
+            target: format!("org:{id}"),
+            before: None,
+            after: Some(json!({ "id": id, "name": name.trim() })),
+        };
+        self.finish(tx, actor, Affects::Org(id), audit, now).await
+    }
+}

@@ -1,0 +1,41 @@
+//! Org settings (`PUT /v1/orgs/{org}/settings`): kiosk mode.
+
+use serde_json::json;
+
+use super::AdminError;
+use super::users::require_org;
+use super::write::{Actor, Admin, Affects, Audit, Gate};
+
+impl Admin {
+    /// Turns kiosk mode (DESIGN §1.9) on or off.
+    pub async fn put_settings(
+        &self,
+        actor: &Actor,
+        org: &str,
+        kiosk: bool,
+        now: i64,
+    ) -> Result<(), AdminError> {
+        let mut tx = self.begin().await?;
+        self.gate(&mut tx, actor, org, Gate::ManageAccess).await?;
+        require_org(&mut tx, org).await?;
+        let (before,): (i64,) = sqlx::query_as("SELECT kiosk FROM orgs WHERE id = $1")
+            .bind(org)
+            .fetch_one(&mut *tx)
+            .await?;
+        if (before == 1) == kiosk {
+            return Ok(());
+        }
+        sqlx::query("UPDATE orgs SET kiosk = $1 WHERE id = $2")
+            .bind(i64::from(kiosk))
+            .bind(org)
+            .execute(&mut *tx)
+            .await?;
+        let audit = Audit {
+            action: "settings.put",
+            target: format!("org:{org}"),
+            before: Some(json!({ "kiosk": before == 1 })),
+            after: Some(json!({ "kiosk": kiosk })),
+        };
+        self.finish(tx, actor, Affects::Org(org), audit, now).await
+    }
+}

@@ -1,0 +1,287 @@
+//! Users (global) and org membership, with the last-superuser and
+//! last-guarded-holder guards and the manage-another-user escalation rule.
+
+use serde_json::json;
+use tessera_core::{Snapshot, is_valid_user_id};
+
+use super::AdminError;
+use super::write::{Actor, Admin, Affects, Audit, Gate, Tx};
+
+/// A user's stored fields.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+struct UserRow {
+    name: String,
+    superuser: i64,
+    active: i64,
+}
+
+/// The body of `PUT /v1/users/{id}`.
+#[derive(Debug, Clone, Default)]
+pub struct UserUpdate {
+    /// Display name (required when creating).
+    pub name: Option<String>,
+    /// Platform operator flag.
+    pub superuser: Option<bool>,
+    /// Active flag.
+    pub active: Option<bool>,
+}
+
+impl Admin {
+    /// `PUT /v1/users/{id}`: create or update a user (a global write).
+    pub async fn put_user(
+        &self,
+        actor: &Actor,
+        id: &str,
+        update: &UserUpdate,
+        now: i64,
+    ) -> Result<(), AdminError> {
+        if !is_valid_user_id(id) {
+            return Err(AdminError::BadRequest(format!(
+                "`{id}` is not a valid user id"
+            )));
+        }
+        let mut tx = self.begin().await?;
+        self.require_superuser(&mut tx, actor).await?;
+        let before: Option<UserRow> =
+            sqlx::query_as("SELECT name, superuser, active FROM users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let name = match (&update.name, &before) {
+            (Some(name), _) if !name.trim().is_empty() => name.trim().to_owned(),
+            (None, Some(row)) => row.name.clone(),
+            _ => return Err(AdminError::BadRequest("a user needs a name".to_owned())),
+        };
+        let after = UserRow {
+            name,
+            superuser: i64::from(
+                update
+                    .superuser
+                    .unwrap_or(before.as_ref().is_some_and(|row| row.superuser == 1)),
+            ),
+            active: i64::from(
+                update
+                    .active
+                    .unwrap_or(before.as_ref().is_none_or(|row| row.active == 1)),
+            ),
+        };
+        if before.as_ref() == Some(&after) {
+            return Ok(());
+        }
+        if let Some(row) = &before {
+            let was_active_superuser = row.superuser == 1 && row.active == 1;
+            let stays = after.superuser == 1 && after.active == 1;
+            if was_active_superuser && !stays && other_active_superusers(&mut tx, id).await? == 0 {
+                return Err(AdminError::LastSuperuser(id.to_owned()));
+            }
+            if row.active == 1 && after.active == 0 {
+                self.guard_guarded_roles(&mut tx, None, id).await?;
+            }
+        }
+        sqlx::query(
+            "INSERT INTO users (id, name, superuser, active) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, superuser = excluded.superuser, active = excluded.active",
+        )
+        .bind(id)
+        .bind(&after.name)
+        .bind(after.superuser)
+        .bind(after.active)
+        .execute(&mut *tx)
+        .await?;
+        let view = |row: &UserRow| json!({ "name": row.name, "superuser": row.superuser == 1, "active": row.active == 1 });
+        let audit = Audit {
+            action: "user.put",
+            target: format!("user:{id}"),
+            before: before.as_ref().map(view),
+            after: Some(view(&after)),
+        };
+        // A flag change can change every org's answers (DESIGN §3); a new
+        // name changes the snapshots that carry it, in every org the user
+        // is in, so it bumps every org too (names change rarely).
+        self.finish(tx, actor, Affects::Every, audit, now).await
+    }
+
+    /// `PUT /v1/orgs/{org}/members/{user}`.
+    pub async fn put_member(
+        &self,
+        actor: &Actor,
+        org: &str,
+        user: &str,
+        now: i64,
+    ) -> Result<(), AdminError> {
+        let mut tx = self.begin().await?;
+        let holder = self.gate(&mut tx, actor, org, Gate::ManageMembers).await?;
+        require_org(&mut tx, org).await?;
+        require_user(&mut tx, user).await?;
+        if is_member(&mut tx, org, user).await? {
+            return Ok(());
+        }
+        sqlx::query("INSERT INTO members (org_id, user_id) VALUES ($1, $2)")
+            .bind(org)
+            .bind(user)
+            .execute(&mut *tx)
+            .await?;
+        // Joining gives the @members and default-group grants: the actor must
+        // be allowed to manage the user as they now stand.
+        self.may_manage(&mut tx, holder.as_ref(), actor, org, user)
+            .await?;
+        let audit = Audit {
+            action: "member.put",
+            target: format!("user:{user}"),
+            before: None,
+            after: Some(json!({ "member": true })),
+        };
+        self.finish(tx, actor, Affects::Org(org), audit, now).await
+    }
+
+    /// `DELETE /v1/orgs/{org}/members/{user}`: also removes the user's group
+    /// memberships and assignments in the org (the schema cascades them).
+    pub async fn delete_member(
+        &self,
+        actor: &Actor,
+        org: &str,
+        user: &str,
+        now: i64,
+    ) -> Result<(), AdminError> {
+        let mut tx = self.begin().await?;
+        let holder = self.gate(&mut tx, actor, org, Gate::ManageMembers).await?;
+        require_org(&mut tx, org).await?;
+        if !is_member(&mut tx, org, user).await? {
+            return Err(AdminError::NotFound(format!("member `{user}`")));
+        }
+        self.may_manage(&mut tx, holder.as_ref(), actor, org, user)
+            .await?;
+        self.guard_guarded_roles(&mut tx, Some(org), user).await?;
+        sqlx::query("DELETE FROM members WHERE org_id = $1 AND user_id = $2")
+            .bind(org)
+            .bind(user)
+            .execute(&mut *tx)
+            .await?;
+        let audit = Audit {
+            action: "member.delete",
+            target: format!("user:{user}"),
+            before: Some(json!({ "member": true })),
+            after: None,
+        };
+        self.finish(tx, actor, Affects::Org(org), audit, now).await
+    }
+
+    /// DESIGN §5: managing another user needs the target's org-root set to
+    /// be a subset of the actor's, a strict one unless the actor holds
+    /// `manage_roles`.
+    async fn may_manage(
+        &self,
+        tx: &mut Tx,
+        holder: Option<&Snapshot>,
+        actor: &Actor,
+        org: &str,
+        target: &str,
+    ) -> Result<(), AdminError> {
+        let (Some(holder), Actor::User(actor_id)) = (holder, actor) else {
+            return Ok(());
+        };
+        if actor_id == target {
+            return Ok(());
+        }
+        let theirs = self
+            .holdings(tx, org, target)
+            .await?
+            .effective::<&str>(&[], None);
+        let mine = holder.effective::<&str>(&[], None);
+        if let Some(key) = theirs.iter().find(|key| !mine.contains(key)) {
+            return Err(AdminError::EscalationDenied(format!(
+                "`{target}` holds `{key}`, which you do not"
+            )));
+        }
+        let manages_roles = self.manifest.admin.as_ref().is_some_and(|keys| {
+            holder
+                .check::<&str>(&keys.manage_roles, &[], None)
+                .is_allow()
+        });
+        if theirs.len() == mine.len() && !manages_roles && !holder.header().principal.superuser {
+            return Err(AdminError::EscalationDenied(format!(
+                "`{target}` holds as much as you do; only a role manager may manage a peer"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Refuses to remove (from `org`, or from every org when deactivating)
+    /// the last active direct org-root holder of a guarded built-in.
+    pub(crate) async fn guard_guarded_roles(
+        &self,
+        tx: &mut Tx,
+        org: Option<&str>,
+        user: &str,
+    ) -> Result<(), AdminError> {
+        for role in self.manifest.roles.iter().filter(|role| role.guarded) {
+            let held: Vec<(String,)> = sqlx::query_as(
+                "SELECT a.org_id FROM assignments a WHERE a.subject_user = $1 AND a.role_id = $2
+                  AND a.scope_key = '' AND a.owner_only = 0",
+            )
+            .bind(user)
+            .bind(&role.key)
+            .fetch_all(&mut **tx)
+            .await?;
+            for (held_in,) in held {
+                if org.is_some_and(|org| org != held_in) {
+                    continue;
+                }
+                let (others,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM assignments a JOIN users u ON u.id = a.subject_user
+                      WHERE a.org_id = $1 AND a.role_id = $2 AND a.scope_key = '' AND a.owner_only = 0
+                        AND u.active = 1 AND a.subject_user <> $3",
+                )
+                .bind(&held_in)
+                .bind(&role.key)
+                .bind(user)
+                .fetch_one(&mut **tx)
+                .await?;
+                if others == 0 {
+                    return Err(AdminError::LastGuardedAssignment(role.key.clone()));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn other_active_superusers(tx: &mut Tx, user: &str) -> Result<i64, AdminError> {
+    let (count,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM users WHERE superuser = 1 AND active = 1 AND id <> $1",
+    )
+    .bind(user)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(count)
+}
+
+pub(crate) async fn require_org(tx: &mut Tx, org: &str) -> Result<(), AdminError> {
+    let found: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM orgs WHERE id = $1")
+        .bind(org)
+        .fetch_optional(&mut **tx)
+        .await?;
+    found
+        .map(|_| ())
+        .ok_or_else(|| AdminError::NotFound(format!("org `{org}`")))
+}
+
+async fn require_user(tx: &mut Tx, user: &str) -> Result<(), AdminError> {
+    let found: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM users WHERE id = $1")
+        .bind(user)
+        .fetch_optional(&mut **tx)
+        .await?;
+    found
+        .map(|_| ())
+        .ok_or_else(|| AdminError::NotFound(format!("user `{user}`")))
+}
+
+async fn is_member(tx: &mut Tx, org: &str, user: &str) -> Result<bool, AdminError> {
+    let found: Option<(i64,)> =
+        sqlx::query_as("SELECT 1 FROM members WHERE org_id = $1 AND user_id = $2")
+            .bind(org)
+            .bind(user)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(found.is_some())
+}

@@ -1,0 +1,212 @@
+//! The shape every admin write shares: who acts, what they hold, and the
+//! transaction that ends with the audit row and the revision bumps.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use sqlx::{Any, Transaction};
+use tessera_core::{CompileRequest, Manifest, Snapshot};
+
+use super::AdminError;
+use crate::facts::load_facts;
+use crate::store::Store;
+
+/// Who makes a write (DESIGN §5): the trusted backend itself (no
+/// `Tessera-Actor` header: invariants hold, `[admin]` keys and escalation
+/// do not apply) or a user the backend authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// The app backend, acting for itself.
+    Backend,
+    /// A user acting through the app backend.
+    User(String),
+}
+
+impl Actor {
+    fn audit_name(&self) -> Option<&str> {
+        match self {
+            Actor::Backend => None,
+            Actor::User(id) => Some(id),
+        }
+    }
+}
+
+/// Which `[admin]` key gates an operation.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Gate {
+    /// Members, groups, memberships, assignments.
+    ManageMembers,
+    /// Nodes, hidden entries, caps, settings.
+    ManageAccess,
+}
+
+/// Which orgs a write bumps.
+pub(crate) enum Affects<'a> {
+    /// One org.
+    Org(&'a str),
+    /// Every org (a user's `active` or `superuser` flag).
+    Every,
+}
+
+/// One audit row.
+pub(crate) struct Audit<'a> {
+    pub(crate) action: &'a str,
+    pub(crate) target: String,
+    pub(crate) before: Option<Value>,
+    pub(crate) after: Option<Value>,
+}
+
+/// The admin service.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    pub(crate) store: Store,
+    pub(crate) manifest: Arc<Manifest>,
+}
+
+/// A write's transaction.
+pub(crate) type Tx = Transaction<'static, Any>;
+
+impl Admin {
+    /// An admin service over a store and the reconciled manifest.
+    pub fn new(store: Store, manifest: Arc<Manifest>) -> Self {
+        Admin { store, manifest }
+    }
+
+    pub(crate) async fn begin(&self) -> Result<Tx, AdminError> {
+        Ok(self.store.pool().begin().await?)
+    }
+
+    /// The actor's snapshot in `org`, compiled from the store inside the
+    /// write's transaction: what it allows is what the actor holds.
+    pub(crate) async fn holdings(
+        &self,
+        tx: &mut Tx,
+        org: &str,
+        user: &str,
+    ) -> Result<Snapshot, AdminError> {
+        let facts = load_facts(tx, org, user, &[]).await?;
+        let request = CompileRequest {
+            principal: user,
+            token_scopes: None,
+            under: None,
+            issued_at: 0,
+            expires_at: 1,
+            kid: "",
+            provenance: false,
+        };
+        let payload = tessera_core::compile(&self.manifest, &facts, &request)
+            .map_err(|err| AdminError::BadRequest(err.to_string()))?;
+        Snapshot::new(payload).map_err(|err| AdminError::BadRequest(err.to_string()))
+    }
+
+    /// Checks the operation's `[admin]` key at the org root; returns the
+    /// actor's snapshot for the escalation checks that follow. `None` for the
+    /// trusted backend.
+    pub(crate) async fn gate(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        org: &str,
+        gate: Gate,
+    ) -> Result<Option<Snapshot>, AdminError> {
+        let Actor::User(user) = actor else {
+            return Ok(None);
+        };
+        let snapshot = self.actor_snapshot(tx, org, user).await?;
+        let key = match (&self.manifest.admin, gate) {
+            (Some(keys), Gate::ManageMembers) => Some(keys.manage_members.as_str()),
+            (Some(keys), Gate::ManageAccess) => Some(keys.manage_access.as_str()),
+            (None, _) => None,
+        };
+        let allowed = match key {
+            Some(key) => snapshot.check::<&str>(key, &[], None).is_allow(),
+            // Without an [admin] section only superusers write.
+            None => snapshot.header().principal.superuser,
+        };
+        if !allowed {
+            return Err(AdminError::Forbidden(key.unwrap_or("superuser").to_owned()));
+        }
+        Ok(Some(snapshot))
+    }
+
+    /// The acting user's snapshot; an unknown actor may do nothing.
+    async fn actor_snapshot(
+        &self,
+        tx: &mut Tx,
+        org: &str,
+        user: &str,
+    ) -> Result<Snapshot, AdminError> {
+        match self.holdings(tx, org, user).await {
+            Err(AdminError::NotFound(what)) if what.starts_with("user") => Err(
+                AdminError::Forbidden(format!("unknown acting user `{user}`")),
+            ),
+            other => other,
+        }
+    }
+
+    /// Global writes (users, orgs) and re-parenting need a superuser actor.
+    pub(crate) async fn require_superuser(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+    ) -> Result<(), AdminError> {
+        let Actor::User(user) = actor else {
+            return Ok(());
+        };
+        let row: Option<(i64, i64)> =
+            sqlx::query_as("SELECT superuser, active FROM users WHERE id = $1")
+                .bind(user)
+                .fetch_optional(&mut **tx)
+                .await?;
+        match row {
+            Some((1, 1)) => Ok(()),
+            _ => Err(AdminError::EscalationDenied(
+                "only an active superuser may do this".to_owned(),
+            )),
+        }
+    }
+
+    /// Bumps the affected orgs, appends the audit row, commits.
+    pub(crate) async fn finish(
+        &self,
+        mut tx: Tx,
+        actor: &Actor,
+        affects: Affects<'_>,
+        audit: Audit<'_>,
+        now: i64,
+    ) -> Result<(), AdminError> {
+        let (org, revision) = match affects {
+            Affects::Org(org) => {
+                let (revision,): (i64,) = sqlx::query_as(
+                    "UPDATE orgs SET revision = revision + 1 WHERE id = $1 RETURNING revision",
+                )
+                .bind(org)
+                .fetch_one(&mut *tx)
+                .await?;
+                (Some(org), Some(revision))
+            }
+            Affects::Every => {
+                sqlx::query("UPDATE orgs SET revision = revision + 1")
+                    .execute(&mut *tx)
+                    .await?;
+                (None, None)
+            }
+        };
+        let json = |value: Option<Value>| value.map(|value| value.to_string());
+        sqlx::query(
+            "INSERT INTO audit (org_id, actor, action, target, before, after, revision, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(org.map(str::to_owned))
+        .bind(actor.audit_name().map(str::to_owned))
+        .bind(audit.action)
+        .bind(audit.target)
+        .bind(json(audit.before))
+        .bind(json(audit.after))
+        .bind(revision)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

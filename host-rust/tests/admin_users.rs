@@ -1,0 +1,325 @@
+//! Admin writes for orgs, users, members and settings on both databases:
+//! each error code is provoked and nothing changes (no row, no audit entry,
+//! no revision bump); successful writes leave one audit row and bump.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+mod common;
+
+use std::sync::Arc;
+
+use sqlx::Executor;
+use tessera_core::Manifest;
+use tessera_host::{Actor, Admin, AdminError, Store, UserUpdate, reconcile};
+
+const FLEET: &str = include_str!("../../examples/fleet/manifest.toml");
+
+/// Everything a refused write must leave alone.
+async fn state(store: &Store) -> (i64, i64, i64, i64, i64) {
+    let one = |sql: &'static str| async move {
+        let (value,): (i64,) = sqlx::query_as(sql).fetch_one(store.pool()).await.unwrap();
+        value
+    };
+    (
+        one("SELECT CAST(COALESCE(SUM(revision), 0) AS BIGINT) FROM orgs").await,
+        one("SELECT COUNT(*) FROM audit").await,
+        one("SELECT COUNT(*) FROM orgs").await,
+        one("SELECT COUNT(*) FROM members").await,
+        one("SELECT COUNT(*) FROM users WHERE superuser = 1 AND active = 1").await,
+    )
+}
+
+fn user(id: &str) -> Actor {
+    Actor::User(id.to_owned())
+}
+
+fn named(name: &str) -> UserUpdate {
+    UserUpdate {
+        name: Some(name.to_owned()),
+        ..UserUpdate::default()
+    }
+}
+
+/// An org `acme` with: root (superuser), alice (SUPER_ADMIN at the root),
+/// bob (ADMIN), carol (FIELD_TECH), dave (a custom role with user:manage).
+async fn setup(store: &Store) -> Admin {
+    let manifest = Arc::new(Manifest::from_toml(FLEET).unwrap());
+    reconcile(store, &manifest, 1).await.unwrap();
+    let admin = Admin::new(store.clone(), manifest);
+    let backend = Actor::Backend;
+    admin
+        .put_user(
+            &backend,
+            "root",
+            &UserUpdate {
+                superuser: Some(true),
+                ..named("Root")
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    admin.create_org(&backend, "acme", "Acme", 1).await.unwrap();
+    for id in ["alice", "bob", "carol", "dave", "erin"] {
+        admin.put_user(&backend, id, &named(id), 1).await.unwrap();
+    }
+    for id in ["alice", "bob", "carol", "dave"] {
+        admin.put_member(&backend, "acme", id, 1).await.unwrap();
+    }
+    let sql = [
+        "INSERT INTO roles (org_id, id, name, name_key, builtin, mode) VALUES ('acme', 'people', 'People', 'people', NULL, 'custom')",
+        "INSERT INTO role_permissions (org_id, role_id, permission) VALUES ('acme', 'people', 'user:read'), ('acme', 'people', 'user:manage')",
+        "INSERT INTO assignments (org_id, id, subject, subject_user, role_id, scope_key, created_at) VALUES
+           ('acme', 'a1', 'user:alice', 'alice', 'SUPER_ADMIN', '', 1),
+           ('acme', 'a2', 'user:bob', 'bob', 'ADMIN', '', 1),
+           ('acme', 'a3', 'user:carol', 'carol', 'FIELD_TECH', '', 1),
+           ('acme', 'a4', 'user:dave', 'dave', 'people', '', 1)",
+    ];
+    for statement in sql {
+        store.pool().execute(statement).await.unwrap();
+    }
+    admin
+}
+
+async fn refused(
+    store: &Store,
+    code: &str,
+    write: impl std::future::Future<Output = Result<(), AdminError>>,
+) {
+    let before = state(store).await;
+    let err = write.await.expect_err("the write must be refused");
+    assert_eq!(err.code(), code, "{err}");
+    assert_eq!(
+        state(store).await,
+        before,
+        "a refused write changed something: {err}"
+    );
+}
+
+both_backends!(orgs_and_users, |db: &common::TestDb| {
+    let url = db.url.clone();
+    async move {
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate_up().await.unwrap();
+        let admin = setup(&store).await;
+        let (groups,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM groups WHERE org_id = 'acme' AND id IN ('admin', 'members')",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(groups, 2);
+        refused(
+            &store,
+            "ESCALATION_DENIED",
+            admin.create_org(&user("alice"), "beta", "Beta", 2),
+        )
+        .await;
+        refused(
+            &store,
+            "NAME_TAKEN",
+            admin.create_org(&Actor::Backend, "acme", "Acme", 2),
+        )
+        .await;
+        refused(
+            &store,
+            "BAD_REQUEST",
+            admin.create_org(&Actor::Backend, "bad id", "x", 2),
+        )
+        .await;
+        refused(
+            &store,
+            "BAD_REQUEST",
+            admin.put_user(&Actor::Backend, "anonymous", &named("x"), 2),
+        )
+        .await;
+        refused(
+            &store,
+            "BAD_REQUEST",
+            admin.put_user(&Actor::Backend, "newbie", &UserUpdate::default(), 2),
+        )
+        .await;
+        refused(
+            &store,
+            "ESCALATION_DENIED",
+            admin.put_user(
+                &user("alice"),
+                "erin",
+                &UserUpdate {
+                    superuser: Some(true),
+                    ..named("Erin")
+                },
+                2,
+            ),
+        )
+        .await;
+        let demote = UserUpdate {
+            superuser: Some(false),
+            ..UserUpdate::default()
+        };
+        refused(
+            &store,
+            "LAST_SUPERUSER",
+            admin.put_user(&Actor::Backend, "root", &demote, 2),
+        )
+        .await;
+        let deactivate = UserUpdate {
+            active: Some(false),
+            ..UserUpdate::default()
+        };
+        refused(
+            &store,
+            "LAST_SUPERUSER",
+            admin.put_user(&user("root"), "root", &deactivate, 2),
+        )
+        .await;
+        // alice is acme's only active direct org-root SUPER_ADMIN (guarded).
+        refused(
+            &store,
+            "LAST_GUARDED_ASSIGNMENT",
+            admin.put_user(&Actor::Backend, "alice", &deactivate, 2),
+        )
+        .await;
+        // Only a superuser makes a superuser; then the first can step down.
+        let (before_revision, before_audit, ..) = state(&store).await;
+        admin
+            .put_user(
+                &user("root"),
+                "erin",
+                &UserUpdate {
+                    superuser: Some(true),
+                    ..named("Erin")
+                },
+                3,
+            )
+            .await
+            .unwrap();
+        let (after_revision, after_audit, ..) = state(&store).await;
+        assert_eq!(
+            (after_revision - before_revision, after_audit - before_audit),
+            (1, 1),
+            "one org bumped, one audit row"
+        );
+        admin
+            .put_user(&user("erin"), "root", &demote, 4)
+            .await
+            .unwrap();
+        store.close().await;
+    }
+});
+
+both_backends!(members_and_settings, |db: &common::TestDb| {
+    let url = db.url.clone();
+    async move {
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate_up().await.unwrap();
+        let admin = setup(&store).await;
+        // FIELD_TECH and ADMIN lack user:manage.
+        refused(
+            &store,
+            "FORBIDDEN",
+            admin.put_member(&user("carol"), "acme", "erin", 2),
+        )
+        .await;
+        refused(
+            &store,
+            "FORBIDDEN",
+            admin.put_member(&user("bob"), "acme", "erin", 2),
+        )
+        .await;
+        refused(
+            &store,
+            "FORBIDDEN",
+            admin.put_member(&user("mallory"), "acme", "erin", 2),
+        )
+        .await;
+        refused(
+            &store,
+            "NOT_FOUND",
+            admin.put_member(&Actor::Backend, "nope", "erin", 2),
+        )
+        .await;
+        refused(
+            &store,
+            "NOT_FOUND",
+            admin.put_member(&Actor::Backend, "acme", "nobody", 2),
+        )
+        .await;
+        // dave (user:read, user:manage) may not remove bob, who holds far more.
+        refused(
+            &store,
+            "ESCALATION_DENIED",
+            admin.delete_member(&user("dave"), "acme", "bob", 2),
+        )
+        .await;
+        refused(
+            &store,
+            "LAST_GUARDED_ASSIGNMENT",
+            admin.delete_member(&Actor::Backend, "acme", "alice", 2),
+        )
+        .await;
+        refused(
+            &store,
+            "NOT_FOUND",
+            admin.delete_member(&Actor::Backend, "acme", "erin", 2),
+        )
+        .await;
+        // dave may add erin (a new member holds only what members get).
+        admin
+            .put_member(&user("dave"), "acme", "erin", 3)
+            .await
+            .unwrap();
+        store
+            .pool()
+            .execute("INSERT INTO group_members (org_id, group_id, member_user) VALUES ('acme', 'members', 'erin')")
+            .await
+            .unwrap();
+        // Removing carol removes her assignment and memberships with her.
+        admin
+            .delete_member(&user("alice"), "acme", "carol", 4)
+            .await
+            .unwrap();
+        let (left,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM assignments WHERE subject_user = 'carol'")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(left, 0);
+        admin
+            .delete_member(&user("alice"), "acme", "erin", 5)
+            .await
+            .unwrap();
+        let (left,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM group_members WHERE member_user = 'erin'")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(left, 0);
+        // Settings: site:manage gates them; carol is gone, bob (ADMIN) has it.
+        refused(
+            &store,
+            "FORBIDDEN",
+            admin.put_settings(&user("dave"), "acme", true, 6),
+        )
+        .await;
+        let (revision, audits, ..) = state(&store).await;
+        admin
+            .put_settings(&user("bob"), "acme", true, 6)
+            .await
+            .unwrap();
+        assert_eq!(state(&store).await.0, revision + 1);
+        assert_eq!(state(&store).await.1, audits + 1);
+        let (kiosk,): (i64,) = sqlx::query_as("SELECT kiosk FROM orgs WHERE id = 'acme'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(kiosk, 1);
+        store.close().await;
+    }
+});
