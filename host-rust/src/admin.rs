@@ -9,8 +9,13 @@
 //! transaction, and what it allows is what the actor holds (owner-only
 //! grants never count).
 
+mod assignments;
 mod err;
+mod groups;
+mod nodes;
 mod orgs;
+mod policy;
+mod roles;
 mod settings;
 mod users;
 mod write;

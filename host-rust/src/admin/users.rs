@@ -169,7 +169,7 @@ impl Admin {
     /// DESIGN §5: managing another user needs the target's org-root set to
     /// be a subset of the actor's, a strict one unless the actor holds
     /// `manage_roles`.
-    async fn may_manage(
+    pub(crate) async fn may_manage(
         &self,
         tx: &mut Tx,
         holder: Option<&Snapshot>,

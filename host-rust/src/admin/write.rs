@@ -34,6 +34,8 @@ impl Actor {
 /// Which `[admin]` key gates an operation.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Gate {
+    /// Roles.
+    ManageRoles,
     /// Members, groups, memberships, assignments.
     ManageMembers,
     /// Nodes, hidden entries, caps, settings.
@@ -114,6 +116,7 @@ impl Admin {
         };
         let snapshot = self.actor_snapshot(tx, org, user).await?;
         let key = match (&self.manifest.admin, gate) {
+            (Some(keys), Gate::ManageRoles) => Some(keys.manage_roles.as_str()),
             (Some(keys), Gate::ManageMembers) => Some(keys.manage_members.as_str()),
             (Some(keys), Gate::ManageAccess) => Some(keys.manage_access.as_str()),
             (None, _) => None,
@@ -141,6 +144,25 @@ impl Admin {
                 AdminError::Forbidden(format!("unknown acting user `{user}`")),
             ),
             other => other,
+        }
+    }
+
+    /// DESIGN §5: granting needs every granted key at the scope it is
+    /// granted at (plain grants only: owner-only ones never count as held).
+    pub(crate) fn require_holds(holder: Option<&Snapshot>, keys: &[String], path: &[String]) -> Result<(), AdminError> {
+        let Some(holder) = holder else {
+            return Ok(());
+        };
+        let missing: Vec<&str> = keys
+            .iter()
+            .filter(|key| !holder.check(key, path, None).is_allow())
+            .map(String::as_str)
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            let at = if path.is_empty() { "the org root".to_owned() } else { path.join("/") };
+            Err(AdminError::EscalationDenied(format!("you do not hold {} at {at}", missing.join(", "))))
         }
     }
 

@@ -1,0 +1,1 @@
+//! Admin writes for assignments (DESIGN §5). Being written (issue 3).

@@ -1,0 +1,1 @@
+//! Admin writes for groups (DESIGN §5). Being written (issue 3).

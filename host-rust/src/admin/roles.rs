@@ -1,0 +1,1 @@
+//! Admin writes for roles (DESIGN §5). Being written (issue 3).
