@@ -21,5 +21,6 @@ mod users;
 mod write;
 
 pub use err::AdminError;
+pub use policy::{CapView, HiddenView};
 pub use users::UserUpdate;
 pub use write::{Actor, Admin};

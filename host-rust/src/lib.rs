@@ -15,7 +15,7 @@ mod orgs;
 mod reconcile;
 mod store;
 
-pub use admin::{Actor, Admin, AdminError, UserUpdate};
+pub use admin::{Actor, Admin, AdminError, CapView, HiddenView, UserUpdate};
 pub use builder::{BuildError, BuildRequest, Built, build_snapshot};
 pub use facts::{FactsError, load_facts};
 pub use keys::{

@@ -1,1 +1,181 @@
-//! Admin writes for nodes (DESIGN §5). Being written (issue 3).
+//! Registered nodes (DESIGN §1.4): registering, re-parenting (trusted
+//! backend or superuser only) and deleting, never as a side effect.
+
+use serde_json::json;
+use tessera_core::NodeKey;
+
+use super::AdminError;
+use super::users::require_org;
+use super::write::{Actor, Admin, Affects, Audit, Gate, Tx};
+
+/// A node's chain from the top (`type:id` strings, ending with the node),
+/// or `None` when the node is not registered in the org. One recursive
+/// query; the depth is bounded by the schema (a parent must exist first).
+pub(crate) async fn node_path(
+    tx: &mut Tx,
+    org: &str,
+    node: &NodeKey,
+) -> Result<Option<Vec<String>>, AdminError> {
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "WITH RECURSIVE up(type, id, depth) AS (
+            SELECT type, id, 0 FROM nodes WHERE org_id = $1 AND type = $2 AND id = $3
+            UNION ALL
+            SELECT n.parent_type, n.parent_id, up.depth + 1 FROM nodes n JOIN up ON n.type = up.type AND n.id = up.id
+             WHERE n.org_id = $1 AND n.parent_type IS NOT NULL AND up.depth < 10000)
+         SELECT type, id, depth FROM up ORDER BY depth DESC",
+    )
+    .bind(org)
+    .bind(&node.ty)
+    .bind(&node.id)
+    .fetch_all(&mut **tx)
+    .await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        rows.into_iter()
+            .map(|(ty, id, _)| format!("{ty}:{id}"))
+            .collect(),
+    ))
+}
+
+impl Admin {
+    /// `PUT /v1/orgs/{org}/nodes/{type}/{id}` `{"parent": "site:7" | null}`.
+    pub async fn put_node(
+        &self,
+        actor: &Actor,
+        org: &str,
+        node: &NodeKey,
+        parent: Option<&NodeKey>,
+        now: i64,
+    ) -> Result<(), AdminError> {
+        let types = &self.manifest.types;
+        let Some(ty) = types.index(&node.ty) else {
+            return Err(AdminError::BadRequest(format!(
+                "type `{}` is not declared",
+                node.ty
+            )));
+        };
+        let mut tx = self.begin().await?;
+        self.gate(&mut tx, actor, org, Gate::ManageAccess).await?;
+        require_org(&mut tx, org).await?;
+        let parent_ty = match parent {
+            None => None,
+            Some(parent) => {
+                if node_path(&mut tx, org, parent).await?.is_none() {
+                    return Err(AdminError::BadRequest(format!(
+                        "parent `{parent}` is not registered"
+                    )));
+                }
+                types.index(&parent.ty)
+            }
+        };
+        if !types.allows(parent_ty, ty) {
+            let under = parent.map_or_else(|| "the org".to_owned(), ToString::to_string);
+            return Err(AdminError::BadRequest(format!(
+                "`{}` may not sit under {under}",
+                node.ty
+            )));
+        }
+        let current: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT parent_type, parent_id FROM nodes WHERE org_id = $1 AND type = $2 AND id = $3",
+        )
+        .bind(org)
+        .bind(&node.ty)
+        .bind(&node.id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let wanted = parent.map(|p| (p.ty.clone(), p.id.clone()));
+        let before = match current {
+            Some((parent_type, parent_id)) => {
+                let before = parent_type.zip(parent_id);
+                if before == wanted {
+                    return Ok(());
+                }
+                // Re-parenting changes which caps and hidden entries apply
+                // below the node: only the backend or a superuser may.
+                self.require_superuser(&mut tx, actor).await?;
+                if let Some(parent) = parent
+                    && node_path(&mut tx, org, parent)
+                        .await?
+                        .is_some_and(|path| path.contains(&node.to_string()))
+                {
+                    return Err(AdminError::BadRequest(format!(
+                        "`{node}` cannot sit under its own descendant"
+                    )));
+                }
+                sqlx::query("UPDATE nodes SET parent_type = $1, parent_id = $2 WHERE org_id = $3 AND type = $4 AND id = $5")
+                    .bind(parent.map(|p| p.ty.clone()))
+                    .bind(parent.map(|p| p.id.clone()))
+                    .bind(org)
+                    .bind(&node.ty)
+                    .bind(&node.id)
+                    .execute(&mut *tx)
+                    .await?;
+                Some(json!({ "parent": before.map(|(ty, id)| format!("{ty}:{id}")) }))
+            }
+            None => {
+                sqlx::query("INSERT INTO nodes (org_id, type, id, parent_type, parent_id) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(org)
+                    .bind(&node.ty)
+                    .bind(&node.id)
+                    .bind(parent.map(|p| p.ty.clone()))
+                    .bind(parent.map(|p| p.id.clone()))
+                    .execute(&mut *tx)
+                    .await?;
+                None
+            }
+        };
+        let audit = Audit {
+            action: "node.put",
+            target: node.to_string(),
+            before,
+            after: Some(json!({ "parent": parent.map(ToString::to_string) })),
+        };
+        self.finish(tx, actor, Affects::Org(org), audit, now).await
+    }
+
+    /// `DELETE /v1/orgs/{org}/nodes/{type}/{id}`: only a node with no
+    /// children and no policy; restrictions are lifted explicitly.
+    pub async fn delete_node(
+        &self,
+        actor: &Actor,
+        org: &str,
+        node: &NodeKey,
+        now: i64,
+    ) -> Result<(), AdminError> {
+        let mut tx = self.begin().await?;
+        self.gate(&mut tx, actor, org, Gate::ManageAccess).await?;
+        require_org(&mut tx, org).await?;
+        if node_path(&mut tx, org, node).await?.is_none() {
+            return Err(AdminError::NotFound(format!("node `{node}`")));
+        }
+        let (uses,): (i64,) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM nodes WHERE org_id = $1 AND parent_type = $2 AND parent_id = $3)
+                  + (SELECT COUNT(*) FROM assignments WHERE org_id = $1 AND scope_type = $2 AND scope_id = $3)
+                  + (SELECT COUNT(*) FROM hidden WHERE org_id = $1 AND node_type = $2 AND node_id = $3)
+                  + (SELECT COUNT(*) FROM caps WHERE org_id = $1 AND scope_type = $2 AND scope_id = $3)",
+        )
+        .bind(org)
+        .bind(&node.ty)
+        .bind(&node.id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if uses > 0 {
+            return Err(AdminError::NodeInUse(node.to_string()));
+        }
+        sqlx::query("DELETE FROM nodes WHERE org_id = $1 AND type = $2 AND id = $3")
+            .bind(org)
+            .bind(&node.ty)
+            .bind(&node.id)
+            .execute(&mut *tx)
+            .await?;
+        let audit = Audit {
+            action: "node.delete",
+            target: node.to_string(),
+            before: Some(json!({ "registered": true })),
+            after: None,
+        };
+        self.finish(tx, actor, Affects::Org(org), audit, now).await
+    }
+}

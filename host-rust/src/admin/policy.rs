@@ -1,1 +1,294 @@
-//! Admin writes for policy (DESIGN §5). Being written (issue 3).
+//! Hidden entries and caps (DESIGN §1.8, §1.9): adding them only takes away,
+//! so it needs only the gate; removing them gives back, so it needs what
+//! the entry withholds (a visible node; every withheld key at the scope).
+
+use serde::Serialize;
+use serde_json::json;
+use tessera_core::{Effect, NodeKey, Selector};
+
+use super::AdminError;
+use super::nodes::node_path;
+use super::users::require_org;
+use super::write::{Actor, Admin, Affects, Audit, Gate, Tx};
+
+/// A hidden entry as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HiddenView {
+    /// Entry id.
+    pub id: String,
+    /// Who it hides the node from.
+    pub selector: String,
+    /// The hidden node.
+    pub node: String,
+}
+
+/// A cap as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CapView {
+    /// Cap id.
+    pub id: String,
+    /// Who it limits.
+    pub selector: String,
+    /// Its scope (`null`: the org root).
+    pub scope: Option<String>,
+    /// The keys still allowed, in catalog order.
+    pub allow: Vec<String>,
+}
+
+fn new_id(prefix: &str) -> Result<String, AdminError> {
+    let mut bytes = [0u8; 6];
+    getrandom::fill(&mut bytes)
+        .map_err(|_| AdminError::Store(crate::store::StoreError::Randomness))?;
+    Ok(format!(
+        "{prefix}-{}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    ))
+}
+
+/// The selector's referenced ids, checked to exist in this org.
+async fn selector_ids(
+    tx: &mut Tx,
+    org: &str,
+    selector: &Selector,
+) -> Result<(Option<String>, Option<String>), AdminError> {
+    match selector {
+        Selector::User(user) => {
+            let found: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM users WHERE id = $1")
+                .bind(user)
+                .fetch_optional(&mut **tx)
+                .await?;
+            found.ok_or_else(|| AdminError::NotFound(format!("user `{user}`")))?;
+            Ok((Some(user.clone()), None))
+        }
+        Selector::Group(group) | Selector::NotGroup(group) => {
+            let found: Option<(i64,)> =
+                sqlx::query_as("SELECT 1 FROM groups WHERE org_id = $1 AND id = $2")
+                    .bind(org)
+                    .bind(group)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+            found.ok_or_else(|| AdminError::NotFound(format!("group `{group}`")))?;
+            Ok((None, Some(group.clone())))
+        }
+        _ => Ok((None, None)),
+    }
+}
+
+async fn require_path(tx: &mut Tx, org: &str, node: &NodeKey) -> Result<Vec<String>, AdminError> {
+    node_path(tx, org, node)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("node `{node}`")))
+}
+
+impl Admin {
+    /// `POST /v1/orgs/{org}/hidden` `{"selector", "node"}`.
+    pub async fn create_hidden(
+        &self,
+        actor: &Actor,
+        org: &str,
+        selector: &Selector,
+        node: &NodeKey,
+        now: i64,
+    ) -> Result<HiddenView, AdminError> {
+        let mut tx = self.begin().await?;
+        self.gate(&mut tx, actor, org, Gate::ManageAccess).await?;
+        require_org(&mut tx, org).await?;
+        require_path(&mut tx, org, node).await?;
+        let hideable = self
+            .manifest
+            .types
+            .index(&node.ty)
+            .is_some_and(|ty| self.manifest.types.hideable(ty));
+        if !hideable {
+            return Err(AdminError::NotHideable(node.ty.clone()));
+        }
+        let (user, group) = selector_ids(&mut tx, org, selector).await?;
+        let existing: Option<(String,)> =
+            sqlx::query_as("SELECT id FROM hidden WHERE org_id = $1 AND selector = $2 AND node_type = $3 AND node_id = $4")
+                .bind(org)
+                .bind(selector.to_string())
+                .bind(&node.ty)
+                .bind(&node.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let view = |id: String| HiddenView {
+            id,
+            selector: selector.to_string(),
+            node: node.to_string(),
+        };
+        if let Some((id,)) = existing {
+            return Ok(view(id));
+        }
+        let id = new_id("h")?;
+        sqlx::query(
+            "INSERT INTO hidden (org_id, id, selector, selector_user, selector_group, node_type, node_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(org)
+        .bind(&id)
+        .bind(selector.to_string())
+        .bind(user)
+        .bind(group)
+        .bind(&node.ty)
+        .bind(&node.id)
+        .execute(&mut *tx)
+        .await?;
+        let view = view(id);
+        let audit = Audit {
+            action: "hidden.create",
+            target: format!("hidden:{}", view.id),
+            before: None,
+            after: Some(json!(view)),
+        };
+        self.finish(tx, actor, Affects::Org(org), audit, now)
+            .await?;
+        Ok(view)
+    }
+
+    /// `DELETE /v1/orgs/{org}/hidden/{id}`: the node must be visible to the
+    /// actor (nobody un-hides what they cannot see).
+    pub async fn delete_hidden(
+        &self,
+        actor: &Actor,
+        org: &str,
+        id: &str,
+        now: i64,
+    ) -> Result<(), AdminError> {
+        let mut tx = self.begin().await?;
+        let holder = self.gate(&mut tx, actor, org, Gate::ManageAccess).await?;
+        let row: Option<(String, String, String)> = sqlx::query_as(
+            "SELECT selector, node_type, node_id FROM hidden WHERE org_id = $1 AND id = $2",
+        )
+        .bind(org)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((selector, ty, node_id)) = row else {
+            return Err(AdminError::NotFound(format!("hidden entry `{id}`")));
+        };
+        let node = NodeKey { ty, id: node_id };
+        let path = require_path(&mut tx, org, &node).await?;
+        if let Some(holder) = &holder {
+            let key = self.manifest.catalog.key(0);
+            if holder.check(key, &path, None).decision == Effect::NotFound {
+                return Err(AdminError::EscalationDenied(format!(
+                    "`{node}` is hidden from you"
+                )));
+            }
+        }
+        sqlx::query("DELETE FROM hidden WHERE org_id = $1 AND id = $2")
+            .bind(org)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let audit = Audit {
+            action: "hidden.delete",
+            target: format!("hidden:{id}"),
+            before: Some(json!({ "selector": selector, "node": node.to_string() })),
+            after: None,
+        };
+        self.finish(tx, actor, Affects::Org(org), audit, now).await
+    }
+
+    /// `POST /v1/orgs/{org}/caps` `{"selector", "scope", "allow"}`.
+    pub async fn create_cap(
+        &self,
+        actor: &Actor,
+        org: &str,
+        selector: &Selector,
+        scope: Option<&NodeKey>,
+        allow: &[String],
+        now: i64,
+    ) -> Result<CapView, AdminError> {
+        let catalog = &self.manifest.catalog;
+        let bits = catalog
+            .bits_of(allow.iter().map(String::as_str))
+            .map_err(|key| AdminError::UnknownPermission(key.to_owned()))?;
+        let mut tx = self.begin().await?;
+        self.gate(&mut tx, actor, org, Gate::ManageAccess).await?;
+        require_org(&mut tx, org).await?;
+        if let Some(scope) = scope {
+            require_path(&mut tx, org, scope).await?;
+        }
+        let (user, group) = selector_ids(&mut tx, org, selector).await?;
+        let view = CapView {
+            id: new_id("c")?,
+            selector: selector.to_string(),
+            scope: scope.map(ToString::to_string),
+            allow: catalog.keys(&bits),
+        };
+        sqlx::query(
+            "INSERT INTO caps (org_id, id, selector, selector_user, selector_group, scope_type, scope_id, allow) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(org)
+        .bind(&view.id)
+        .bind(&view.selector)
+        .bind(user)
+        .bind(group)
+        .bind(scope.map(|s| s.ty.clone()))
+        .bind(scope.map(|s| s.id.clone()))
+        .bind(json!(view.allow).to_string())
+        .execute(&mut *tx)
+        .await?;
+        let audit = Audit {
+            action: "cap.create",
+            target: format!("cap:{}", view.id),
+            before: None,
+            after: Some(json!(view)),
+        };
+        self.finish(tx, actor, Affects::Org(org), audit, now)
+            .await?;
+        Ok(view)
+    }
+
+    /// `DELETE /v1/orgs/{org}/caps/{id}`: needs every key the cap withholds,
+    /// at its scope.
+    pub async fn delete_cap(
+        &self,
+        actor: &Actor,
+        org: &str,
+        id: &str,
+        now: i64,
+    ) -> Result<(), AdminError> {
+        let mut tx = self.begin().await?;
+        let holder = self.gate(&mut tx, actor, org, Gate::ManageAccess).await?;
+        let row: Option<(String, Option<String>, Option<String>, String)> = sqlx::query_as(
+            "SELECT selector, scope_type, scope_id, allow FROM caps WHERE org_id = $1 AND id = $2",
+        )
+        .bind(org)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((selector, scope_type, scope_id, allow)) = row else {
+            return Err(AdminError::NotFound(format!("cap `{id}`")));
+        };
+        let allowed: Vec<String> = serde_json::from_str(&allow)
+            .map_err(|_| AdminError::Store(crate::store::StoreError::Corrupt(allow.clone())))?;
+        let catalog = &self.manifest.catalog;
+        let withheld: Vec<String> = catalog
+            .entries()
+            .iter()
+            .map(|entry| entry.key.clone())
+            .filter(|key| !allowed.contains(key))
+            .collect();
+        let scope = scope_type.zip(scope_id).map(|(ty, id)| NodeKey { ty, id });
+        let path = match &scope {
+            Some(scope) => require_path(&mut tx, org, scope).await?,
+            None => Vec::new(),
+        };
+        Self::require_holds(holder.as_ref(), &withheld, &path)?;
+        sqlx::query("DELETE FROM caps WHERE org_id = $1 AND id = $2")
+            .bind(org)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let audit = Audit {
+            action: "cap.delete",
+            target: format!("cap:{id}"),
+            before: Some(
+                json!({ "selector": selector, "scope": scope.map(|s| s.to_string()), "allow": allowed }),
+            ),
+            after: None,
+        };
+        self.finish(tx, actor, Affects::Org(org), audit, now).await
+    }
+}
