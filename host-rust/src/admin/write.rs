@@ -149,7 +149,11 @@ impl Admin {
 
     /// DESIGN §5: granting needs every granted key at the scope it is
     /// granted at (plain grants only: owner-only ones never count as held).
-    pub(crate) fn require_holds(holder: Option<&Snapshot>, keys: &[String], path: &[String]) -> Result<(), AdminError> {
+    pub(crate) fn require_holds(
+        holder: Option<&Snapshot>,
+        keys: &[String],
+        path: &[String],
+    ) -> Result<(), AdminError> {
         let Some(holder) = holder else {
             return Ok(());
         };
@@ -161,8 +165,15 @@ impl Admin {
         if missing.is_empty() {
             Ok(())
         } else {
-            let at = if path.is_empty() { "the org root".to_owned() } else { path.join("/") };
-            Err(AdminError::EscalationDenied(format!("you do not hold {} at {at}", missing.join(", "))))
+            let at = if path.is_empty() {
+                "the org root".to_owned()
+            } else {
+                path.join("/")
+            };
+            Err(AdminError::EscalationDenied(format!(
+                "you do not hold {} at {at}",
+                missing.join(", ")
+            )))
         }
     }
 
