@@ -6,8 +6,8 @@
 use napi::bindgen_prelude::Uint8Array;
 use napi::{Error, Status};
 use napi_derive::napi;
-use tessera_core::ffi::{FfiError, seconds_from_f64};
-use tessera_core::{Effect, Expect, Jwk, KeySet, Permission, Snapshot, Verifier};
+use tessera_core::ffi::{FfiError, effect_code, key_set_from_fields, owner_arg, seconds_from_f64};
+use tessera_core::{Expect, Permission, Snapshot, Verifier};
 
 /// An error whose message starts with the stable code (`CODE: message`);
 /// `api.js` rethrows it as a `TesseraError` with that `code`.
@@ -29,20 +29,6 @@ fn expect<'a>(org: &'a Option<String>, principal: &'a Option<String>) -> Expect<
     }
 }
 
-/// An owner from JS: `undefined` or `""` is "no owner" (no user id is empty).
-fn owner(owner: &Option<String>) -> Option<&str> {
-    owner.as_deref().filter(|owner| !owner.is_empty())
-}
-
-/// `allow` = 0, `deny` = 1, `not_found` = 2.
-fn effect_code(effect: Effect) -> u8 {
-    match effect {
-        Effect::Allow => 0,
-        Effect::Deny => 1,
-        Effect::NotFound => 2,
-    }
-}
-
 /// A key set to open snapshots with.
 #[napi]
 pub struct RawVerifier(Verifier);
@@ -57,18 +43,9 @@ impl RawVerifier {
         crvs: Vec<String>,
         xs: Vec<String>,
     ) -> napi::Result<RawVerifier> {
-        let field = |list: &[String], at: usize| list.get(at).cloned().unwrap_or_default();
-        let keys: Vec<Jwk> = (0..kids.len())
-            .map(|at| Jwk {
-                kid: field(&kids, at),
-                kty: field(&ktys, at),
-                crv: field(&crvs, at),
-                x: field(&xs, at),
-            })
-            .collect();
-        KeySet::from_jwks_keys(&keys)
+        key_set_from_fields(&kids, &ktys, &crvs, &xs)
             .map(|keys| RawVerifier(Verifier::new(keys)))
-            .map_err(|err| throw(err.into()))
+            .map_err(throw)
     }
 
     /// Opens a binary envelope at `now` (unix seconds).
@@ -143,16 +120,7 @@ impl RawSnapshot {
         paths: Vec<String>,
         owners: Vec<String>,
     ) -> napi::Result<String> {
-        let decisions: Vec<_> = permissions
-            .iter()
-            .enumerate()
-            .map(|(at, permission)| {
-                let path = paths.get(at).map_or("", String::as_str);
-                let owner = owners.get(at).map(String::as_str).filter(|o| !o.is_empty());
-                self.0.check_text(permission, path, owner)
-            })
-            .collect();
-        json(&decisions)
+        json(&self.0.check_many_texts(&permissions, &paths, &owners))
     }
 
     /// Resolves a key to a handle; `undefined` for keys not in the catalog.
@@ -170,7 +138,7 @@ impl RawSnapshot {
     /// `effective`, keys in catalog order.
     #[napi]
     pub fn effective(&self, path: Vec<String>, owner: Option<String>) -> Vec<String> {
-        self.0.effective(&path, self::owner(&owner))
+        self.0.effective(&path, owner_arg(owner.as_deref()))
     }
 
     /// `filter`: the positions kept, for paths in text form and owners.
@@ -181,11 +149,7 @@ impl RawSnapshot {
         paths: Vec<String>,
         owners: Vec<String>,
     ) -> Vec<u32> {
-        let owners: Vec<Option<String>> = owners
-            .into_iter()
-            .map(|owner| (!owner.is_empty()).then_some(owner))
-            .collect();
-        self.0.filter_texts(&permission, &paths, &owners)
+        self.0.filter_text_items(&permission, &paths, &owners)
     }
 
     /// `filter_plan` as JSON.
@@ -220,7 +184,11 @@ impl RawSnapshot {
         path: Vec<String>,
         owner: Option<String>,
     ) -> napi::Result<String> {
-        json(&self.0.explain(&permission, &path, self::owner(&owner)))
+        json(
+            &self
+                .0
+                .explain(&permission, &path, owner_arg(owner.as_deref())),
+        )
     }
 
     /// The header as JSON.

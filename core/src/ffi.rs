@@ -117,6 +117,41 @@ impl From<VerifyError> for FfiError {
     }
 }
 
+/// A key set from a JWKS's keys given as parallel arrays of their fields
+/// (the JS side parses the JSON; the key checks stay here).
+pub fn key_set_from_fields(
+    kids: &[String],
+    ktys: &[String],
+    crvs: &[String],
+    xs: &[String],
+) -> Result<crate::snapshot::KeySet, FfiError> {
+    let field = |list: &[String], at: usize| list.get(at).cloned().unwrap_or_default();
+    let keys: Vec<crate::snapshot::Jwk> = (0..kids.len())
+        .map(|at| crate::snapshot::Jwk {
+            kid: field(kids, at),
+            kty: field(ktys, at),
+            crv: field(crvs, at),
+            x: field(xs, at),
+        })
+        .collect();
+    Ok(crate::snapshot::KeySet::from_jwks_keys(&keys)?)
+}
+
+/// A decision as a number, so it crosses a binding without a string copy:
+/// `allow` = 0, `deny` = 1, `not_found` = 2.
+pub fn effect_code(effect: crate::query::Effect) -> u8 {
+    match effect {
+        crate::query::Effect::Allow => 0,
+        crate::query::Effect::Deny => 1,
+        crate::query::Effect::NotFound => 2,
+    }
+}
+
+/// An owner from JS: absent or `""` is "no owner" (no user id is empty).
+pub fn owner_arg(owner: Option<&str>) -> Option<&str> {
+    owner.filter(|owner| !owner.is_empty())
+}
+
 /// A JS number of seconds as `u64`: finite, whole, in `0..=2^53`.
 pub fn seconds_from_f64(seconds: f64) -> Result<u64, FfiError> {
     const MAX_SAFE: f64 = 9_007_199_254_740_992.0;
@@ -162,6 +197,40 @@ impl Snapshot {
                 to_value(&self.explain(&args.permission, &args.path, args.owner.as_deref()))
             }
         }
+    }
+
+    /// A batch of checks given as parallel arrays (paths in text form,
+    /// `""` owners meaning none), as bindings pass them.
+    pub fn check_many_texts(
+        &self,
+        permissions: &[String],
+        paths: &[String],
+        owners: &[String],
+    ) -> Vec<crate::query::Decision> {
+        permissions
+            .iter()
+            .enumerate()
+            .map(|(at, permission)| {
+                let path = paths.get(at).map_or("", String::as_str);
+                let owner = owner_arg(owners.get(at).map(String::as_str));
+                self.check_text(permission, path, owner)
+            })
+            .collect()
+    }
+
+    /// `filter` as bindings call it: paths in text form, `""` owners
+    /// meaning none; the positions kept.
+    pub fn filter_text_items(
+        &self,
+        permission: &str,
+        paths: &[String],
+        owners: &[String],
+    ) -> Vec<u32> {
+        let owners: Vec<Option<String>> = owners
+            .iter()
+            .map(|owner| owner_arg(Some(owner)).map(str::to_owned))
+            .collect();
+        self.filter_texts(permission, paths, &owners)
     }
 
     /// The header as a binding shows it.

@@ -2,8 +2,8 @@
 //! rule lives in the core, every answer's shape is the core's JSON, and the
 //! hand-written JS in `wasm/pkg/api.js` turns these into the public API.
 
-use tessera_core::ffi::{FfiError, seconds_from_f64};
-use tessera_core::{Effect, Expect, Jwk, KeySet, Permission, Snapshot, Verifier};
+use tessera_core::ffi::{FfiError, effect_code, key_set_from_fields, owner_arg, seconds_from_f64};
+use tessera_core::{Expect, Permission, Snapshot, Verifier};
 use wasm_bindgen::prelude::*;
 
 /// Turns an error into a thrown JS `Error` whose message starts with the
@@ -31,18 +31,9 @@ impl RawVerifier {
         crvs: Vec<String>,
         xs: Vec<String>,
     ) -> Result<RawVerifier, JsValue> {
-        let field = |list: &[String], at: usize| list.get(at).cloned().unwrap_or_default();
-        let keys: Vec<Jwk> = (0..kids.len())
-            .map(|at| Jwk {
-                kid: field(&kids, at),
-                kty: field(&ktys, at),
-                crv: field(&crvs, at),
-                x: field(&xs, at),
-            })
-            .collect();
-        KeySet::from_jwks_keys(&keys)
+        key_set_from_fields(&kids, &ktys, &crvs, &xs)
             .map(|keys| RawVerifier(Verifier::new(keys)))
-            .map_err(|err| throw(err.into()))
+            .map_err(throw)
     }
 
     /// Opens a binary envelope at `now` (unix seconds).
@@ -97,24 +88,9 @@ pub struct RawPermission(Permission);
 #[wasm_bindgen]
 pub struct RawSnapshot(Snapshot);
 
-/// `allow` = 0, `deny` = 1, `not_found` = 2: a number crosses the boundary
-/// without a string copy.
-fn effect_code(effect: Effect) -> u8 {
-    match effect {
-        Effect::Allow => 0,
-        Effect::Deny => 1,
-        Effect::NotFound => 2,
-    }
-}
-
 /// Serializes an answer; the core's shapes serialize infallibly.
 fn json<T: serde::Serialize>(value: &T) -> Result<String, JsValue> {
     serde_json::to_string(value).map_err(|err| throw(FfiError::bad_argument(err.to_string())))
-}
-
-/// An owner from JS: `undefined` or `""` is "no owner" (no user id is empty).
-fn owner(owner: &Option<String>) -> Option<&str> {
-    owner.as_deref().filter(|owner| !owner.is_empty())
 }
 
 #[wasm_bindgen]
@@ -153,16 +129,7 @@ impl RawSnapshot {
         paths: Vec<String>,
         owners: Vec<String>,
     ) -> Result<String, JsValue> {
-        let decisions: Vec<_> = permissions
-            .iter()
-            .enumerate()
-            .map(|(at, permission)| {
-                let path = paths.get(at).map_or("", String::as_str);
-                let owner = owners.get(at).map(String::as_str).filter(|o| !o.is_empty());
-                self.0.check_text(permission, path, owner)
-            })
-            .collect();
-        json(&decisions)
+        json(&self.0.check_many_texts(&permissions, &paths, &owners))
     }
 
     /// Resolves a key to a handle; `undefined` for keys not in the catalog.
@@ -178,7 +145,7 @@ impl RawSnapshot {
 
     /// `effective`, keys in catalog order.
     pub fn effective(&self, path: Vec<String>, owner: Option<String>) -> Vec<String> {
-        self.0.effective(&path, self::owner(&owner))
+        self.0.effective(&path, owner_arg(owner.as_deref()))
     }
 
     /// `filter`: the positions kept, for paths in text form and owners.
@@ -189,11 +156,7 @@ impl RawSnapshot {
         paths: Vec<String>,
         owners: Vec<String>,
     ) -> Vec<u32> {
-        let owners: Vec<Option<String>> = owners
-            .into_iter()
-            .map(|owner| (!owner.is_empty()).then_some(owner))
-            .collect();
-        self.0.filter_texts(permission, &paths, &owners)
+        self.0.filter_text_items(permission, &paths, &owners)
     }
 
     /// `filter_plan` as JSON.
@@ -224,7 +187,11 @@ impl RawSnapshot {
         path: Vec<String>,
         owner: Option<String>,
     ) -> Result<String, JsValue> {
-        json(&self.0.explain(permission, &path, self::owner(&owner)))
+        json(
+            &self
+                .0
+                .explain(permission, &path, owner_arg(owner.as_deref())),
+        )
     }
 
     /// The header as JSON (org, principal, times, revision, subtrees).
