@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { makeApi } from './api.js';
 
 const require = createRequire(import.meta.url);
-const raw = require('./raw/index.js');
+const raw = require('./raw/tessera-node.node');
 
 export const { TesseraVerifier, Snapshot, Permission, TesseraError } = makeApi(raw);
 

@@ -33,6 +33,7 @@ impl Actor {
 
 /// Which `[admin]` key gates an operation.
 #[derive(Debug, Clone, Copy)]
+#[expect(clippy::enum_variant_names, reason = "the variants are the [admin] keys' names")]
 pub(crate) enum Gate {
     /// Roles.
     ManageRoles,
