@@ -20,7 +20,10 @@ mod settings;
 mod users;
 mod write;
 
+pub use assignments::AssignmentView;
 pub use err::AdminError;
+pub use groups::GroupView;
 pub use policy::{CapView, HiddenView};
+pub use roles::RoleView;
 pub use users::UserUpdate;
 pub use write::{Actor, Admin};

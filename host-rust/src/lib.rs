@@ -2,10 +2,9 @@
 //! SQL (embedded SQLite by default, Postgres for production), reconciles
 //! the manifest into it, and builds signed snapshots with tessera-core.
 //!
-//! Work in progress (issue 3): the schema and its migrations, the store
+//! In progress (issue 3): the schema and its migrations, the store
 //! connection, reconcile, the principal-restricted facts loader, the key
-//! ring and the snapshot builder are here; the admin service (every write
-//! with its invariants and audit row) comes next.
+//! ring, the snapshot builder and the admin service's writes are here.
 
 mod admin;
 mod builder;
@@ -15,7 +14,9 @@ mod orgs;
 mod reconcile;
 mod store;
 
-pub use admin::{Actor, Admin, AdminError, CapView, HiddenView, UserUpdate};
+pub use admin::{
+    Actor, Admin, AdminError, AssignmentView, CapView, GroupView, HiddenView, RoleView, UserUpdate,
+};
 pub use builder::{BuildError, BuildRequest, Built, build_snapshot};
 pub use facts::{FactsError, load_facts};
 pub use keys::{

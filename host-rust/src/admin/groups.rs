@@ -1,1 +1,815 @@
-//! Admin writes for groups (DESIGN §5). Being written (issue 3).
+//! Groups, default groups and nested membership (DESIGN §1.3, §5).
+//!
+//! Escalation through group membership: a principal that joins a group
+//! receives every role the group holds, transitively (its own assignments
+//! and those of every group containing it), at their scopes, so adding a
+//! user (the actor included), nesting a group or making a group default
+//! needs the actor to hold all of them there. Joining or leaving a group
+//! can also lift a cap or a hidden entry (`not_group:` selectors stop
+//! applying on joining, `group:` ones on leaving; leaving the last explicit
+//! group puts a member in the default groups): lifting a cap needs every
+//! key it withholds at its scope, lifting a hidden entry needs the node to
+//! be visible to the actor, as when removing them directly.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::json;
+use tessera_core::{ADMIN_GROUP, Effect, Member, Snapshot, is_valid_node_id};
+
+use super::AdminError;
+use super::users::require_org;
+use super::write::{Actor, Admin, Affects, Audit, Gate, Tx};
+use crate::store::StoreError;
+
+/// A group as the admin API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupView {
+    /// The group id (stable; names are for people and claims).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Whether member users with no explicit group are treated as members.
+    pub default: bool,
+}
+
+/// A `groups` row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct GroupRow {
+    id: String,
+    name: String,
+    is_default: i64,
+}
+
+impl GroupRow {
+    fn view(&self) -> GroupView {
+        GroupView {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            default: self.is_default == 1,
+        }
+    }
+}
+
+/// A membership's textual form, for the audit row.
+fn member_text(member: &Member) -> String {
+    member.to_string()
+}
+
+/// `admin` (computed membership) and the pseudo-groups (`@everyone`, ...).
+fn is_reserved(group: &str) -> bool {
+    group == ADMIN_GROUP || group.starts_with('@')
+}
+
+/// A display name, trimmed; empty names are refused.
+fn clean_name(name: &str) -> Result<String, AdminError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(AdminError::BadRequest("a group needs a name".to_owned()));
+    }
+    Ok(name.to_owned())
+}
+
+/// The uniqueness key of a name: case-insensitive, trim-insensitive.
+fn name_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+fn generated_id() -> Result<String, AdminError> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_err(|_| AdminError::Store(StoreError::Randomness))?;
+    Ok(format!(
+        "g-{}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    ))
+}
+
+impl Admin {
+    /// `GET /v1/orgs/{org}/groups`: every group of the org, `admin` included,
+    /// by id.
+    pub async fn list_groups(&self, org: &str) -> Result<Vec<GroupView>, AdminError> {
+        let mut tx = self.begin().await?;
+        require_org(&mut tx, org).await?;
+        let rows: Vec<GroupRow> =
+            sqlx::query_as("SELECT id, name, is_default FROM groups WHERE org_id = $1 ORDER BY id")
+                .bind(org)
+                .fetch_all(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(rows.iter().map(GroupRow::view).collect())
+    }
+
+    /// `POST /v1/orgs/{org}/groups`: a new group (an id is generated when
+    /// none is given).
+    pub async fn create_group(
+        &self,
+        actor: &Actor,
+        org: &str,
+        id: Option<&str>,
+        name: &str,
+        default: bool,
+        now: i64,
+    ) -> Result<GroupView, AdminError> {
+        let id = match id {
+            Some(id) if id == ADMIN_GROUP => {
+                return Err(AdminError::ReservedGroup(id.to_owned()));
+            }
+            Some(id) if !is_valid_node_id(id) => {
+                return Err(AdminError::BadRequest(format!(
+                    "`{id}` is not a valid group id"
+                )));
+            }
+            Some(id) => id.to_owned(),
+            None => generated_id()?,
+        };
+        let name = clean_name(name)?;
+        let mut tx = self.begin().await?;
+        let holder = self.gate(&mut tx, actor, org, Gate::ManageMembers).await?;
+        require_org(&mut tx, org).await?;
+        lock_org(&mut tx, org).await?;
+        if find_group(&mut tx, org, &id).await?.is_some() {
+            return Err(AdminError::NameTaken(id));
+        }
+        require_free_name(&mut tx, org, &name, None).await?;
+        sqlx::query(
+            "INSERT INTO groups (org_id, id, name, name_key, is_default) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(org)
+        .bind(&id)
+        .bind(&name)
+        .bind(name_key(&name))
+        .bind(i64::from(default))
+        .execute(&mut *tx)
+        .await?;
+        if default {
+            // A new group holds nothing yet; checked for uniformity.
+            let closure = group_closure(&mut tx, org, &id).await?;
+            self.require_joining(&mut tx, holder.as_ref(), org, &closure)
+                .await?;
+        }
+        let view = GroupView {
+            id: id.clone(),
+            name,
+            default,
+        };
+        let audit = Audit {
+            action: "group.create",
+            target: format!("group:{id}"),
+            before: None,
+            after: Some(json!(view)),
+        };
+        self.finish(tx, actor, Affects::Org(org), audit, now)
+            .await?;
+        Ok(view)
+    }
+
+    /// `PATCH /v1/orgs/{org}/groups/{id}`: rename, or set the default flag.
+    pub async fn update_group(
+        &self,
+        actor: &Actor,
+        org: &str,
+        id: &str,
+        name: Option<&str>,
+        default: Option<bool>,
+        now: i64,
+    ) -> Result<GroupView, AdminError> {
+        let name = name.map(clean_name).transpose()?;
+        let mut tx = self.begin().await?;
+        let holder = self.gate(&mut tx, actor, org, Gate::ManageMembers).await?;
+        require_org(&mut tx, org).await?;
+        lock_org(&mut tx, org).await?;
+        if id.starts_with('@') {
+            return Err(AdminError::ReservedGroup(id.to_owned()));
+        }
+        let before = require_group(&mut tx, org, id).await?;
+        let mut after = before.clone();
+        if let Some(name) = name {
+            after.name = name;
+        }
+        if let Some(default) = default {
+            after.is_default = i64::from(default);
+        }
+        if after.name == before.name && after.is_default == before.is_default {
+            return Ok(before.view());
+        }
+        if id == ADMIN_GROUP {
+            // Its identity and its membership are the platform's.
+            return Err(AdminError::ReservedGroup(id.to_owned()));
+        }
+        if name_key(&after.name) != name_key(&before.name) {
+            require_free_name(&mut tx, org, &after.name, Some(id)).await?;
+        }
+        sqlx::query(
+            "UPDATE groups SET name = $1, name_key = $2, is_default = $3 WHERE org_id = $4 AND id = $5",
+        )
+        .bind(&after.name)
+        .bind(name_key(&after.name))
+        .bind(after.is_default)
+        .bind(org)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if after.is_default != before.is_default {
+            let closure = group_closure(&mut tx, org, id).await?;
+            if after.is_default == 1 {
+                self.require_joining(&mut tx, holder.as_ref(), org, &closure)
+                    .await?;
+            } else {
+                if default_groups(&mut tx, org).await?.is_empty() {
+                    return Err(AdminError::LastDefaultGroup);
+                }
+                // Group-less members leave it: `group:` selectors on it
+                // (and on the groups containing it) stop applying.
+                self.require_lifts(&mut tx, holder.as_ref(), org, "group", &closure)
+                    .await?;
+            }
+        }
+        let audit = Audit {
+            action: "group.update",
+            target: format!("group:{id}"),
+            before: Some(json!(before.view())),
+            after: Some(json!(after.view())),
+        };
+        self.finish(tx, actor, Affects::Org(org), audit, now)
+            .await?;
+        Ok(after.view())
+    }
+
+    /// `DELETE /v1/orgs/{org}/groups/{id}`: refused while the group is
+    /// referenced (assignments, hidden entries, caps, another group's
+    /// membership); its own membership rows go with it.
+    pub async fn delete_group(
+        &self,
+        actor: &Actor,
+        org: &str,
+        id: &str,
+        now: i64,
+    ) -> Result<(), AdminError> {
+        let mut tx = self.begin().await?;
+        let holder = self.gate(&mut tx, actor, org, Gate::ManageMembers).await?;
+        require_org(&mut tx, org).await?;
+        lock_org(&mut tx, org).await?;
+        if is_reserved(id) {
+            return Err(AdminError::ReservedGroup(id.to_owned()));
+        }
+        let before = require_group(&mut tx, org, id).await?;
+        if group_in_use(&mut tx, org, id).await? {
+            return Err(AdminError::GroupInUse(id.to_owned()));
+        }
+        // Members whose only explicit group this is fall back to the
+        // default groups: for them it is joining those.
+        let (orphans,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM group_members gm
+              WHERE gm.org_id = $1 AND gm.group_id = $2 AND gm.member_user IS NOT NULL
+                AND NOT EXISTS (SELECT 1 FROM group_members o WHERE o.org_id = gm.org_id
+                                AND o.member_user = gm.member_user AND o.group_id <> gm.group_id)",
+        )
+        .bind(org)
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM groups WHERE org_id = $1 AND id = $2")
+            .bind(org)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let defaults = default_groups(&mut tx, org).await?;
+        if defaults.is_empty() {
+            return Err(AdminError::LastDefaultGroup);
+        }
+        if orphans > 0 && holder.is_some() {
+            let mut joined = BTreeSet::new();
+            for group in &defaults {
+                joined.extend(group_closure(&mut tx, org, group).await?);
+            }
+            self.require_joining(&mut tx, holder.as_ref(), org, &joined)
+                .await?;
+        }
+        let audit = Audit {
+            action: "group.delete",
+            target: format!("group:{id}"),
+            before: Some(json!(before.view())),
+            after: None,
+        };
+        self.finish(tx, actor, Affects::Org(org), audit, now).await
+    }
+
+    /// `PUT /v1/orgs/{org}/groups/{group}/members/{member}`: a member user
+    /// or a group of the org joins `group`. Re-adding is a no-op.
+    pub async fn put_group_member(
+        &self,
+        actor: &Actor,
+        org: &str,
+        group: &str,
+        member: &Member,
+        now: i64,
+    ) -> Result<(), AdminError> {
+        let mut tx = self.begin().await?;
+        let holder = self.gate(&mut tx, actor, org, Gate::ManageMembers).await?;
+        require_org(&mut tx, org).await?;
+        lock_org(&mut tx, org).await?;
+        if is_reserved(group) {
+            return Err(AdminError::ReservedGroup(group.to_owned()));
+        }
+        require_group(&mut tx, org, group).await?;
+        require_member(&mut tx, org, member).await?;
+        if has_membership(&mut tx, org, group, member).await? {
+            return Ok(());
+        }
+        let closure = group_closure(&mut tx, org, group).await?;
+        if let Member::Group(nested) = member {
+            // `nested` joins `group` and every group containing it: a cycle
+            // iff `nested` is one of them.
+            if closure.contains(nested) {
+                return Err(AdminError::GroupCycle);
+            }
+        }
+        self.require_roles(&mut tx, holder.as_ref(), org, &closure)
+            .await?;
+        match member {
+            Member::User(user) => {
+                let other = other_user(actor, user);
+                if other {
+                    self.may_manage(&mut tx, holder.as_ref(), actor, org, user)
+                        .await?;
+                }
+                let before = user_groups(&mut tx, org, user).await?;
+                insert_membership(&mut tx, org, group, member).await?;
+                let after = user_groups(&mut tx, org, user).await?;
+                self.require_delta(&mut tx, holder.as_ref(), org, &before, &after)
+                    .await?;
+                if other {
+                    self.may_manage(&mut tx, holder.as_ref(), actor, org, user)
+                        .await?;
+                }
+            }
+            Member::Group(_) => {
+                insert_membership(&mut tx, org, group, member).await?;
+                self.require_lifts(&mut tx, holder.as_ref(), org, "not_group", &closure)
+                    .await?;
+            }
+        }
+        let audit = Audit {
+            action: "group_member.put",
+            target: format!("group:{group}"),
+            before: None,
+            after: Some(json!({ "member": member_text(member) })),
+        };
+        self.finish(tx, actor, Affects::Org(org), audit, now).await
+    }
+
+    /// `DELETE /v1/orgs/{org}/groups/{group}/members/{member}`.
+    pub async fn delete_group_member(
+        &self,
+        actor: &Actor,
+        org: &str,
+        group: &str,
+        member: &Member,
+        now: i64,
+    ) -> Result<(), AdminError> {
+        let mut tx = self.begin().await?;
+        let holder = self.gate(&mut tx, actor, org, Gate::ManageMembers).await?;
+        require_org(&mut tx, org).await?;
+        lock_org(&mut tx, org).await?;
+        if is_reserved(group) {
+            return Err(AdminError::ReservedGroup(group.to_owned()));
+        }
+        require_group(&mut tx, org, group).await?;
+        if !has_membership(&mut tx, org, group, member).await? {
+            return Err(AdminError::NotFound(format!(
+                "membership of `{member}` in group `{group}`"
+            )));
+        }
+        match member {
+            Member::User(user) => {
+                let other = other_user(actor, user);
+                if other {
+                    self.may_manage(&mut tx, holder.as_ref(), actor, org, user)
+                        .await?;
+                }
+                let before = user_groups(&mut tx, org, user).await?;
+                delete_membership(&mut tx, org, group, member).await?;
+                let after = user_groups(&mut tx, org, user).await?;
+                // Leaving the last explicit group joins the default groups.
+                let joined: BTreeSet<String> = after.difference(&before).cloned().collect();
+                self.require_roles(&mut tx, holder.as_ref(), org, &joined)
+                    .await?;
+                self.require_delta(&mut tx, holder.as_ref(), org, &before, &after)
+                    .await?;
+                if other {
+                    self.may_manage(&mut tx, holder.as_ref(), actor, org, user)
+                        .await?;
+                }
+            }
+            Member::Group(_) => {
+                let closure = group_closure(&mut tx, org, group).await?;
+                delete_membership(&mut tx, org, group, member).await?;
+                self.require_lifts(&mut tx, holder.as_ref(), org, "group", &closure)
+                    .await?;
+            }
+        }
+        let audit = Audit {
+            action: "group_member.delete",
+            target: format!("group:{group}"),
+            before: Some(json!({ "member": member_text(member) })),
+            after: None,
+        };
+        self.finish(tx, actor, Affects::Org(org), audit, now).await
+    }
+
+    /// Joining `groups`: every role they hold, at its scope, and every
+    /// `not_group:` restriction on them that stops applying.
+    async fn require_joining(
+        &self,
+        tx: &mut Tx,
+        holder: Option<&Snapshot>,
+        org: &str,
+        groups: &BTreeSet<String>,
+    ) -> Result<(), AdminError> {
+        self.require_roles(tx, holder, org, groups).await?;
+        self.require_lifts(tx, holder, org, "not_group", groups)
+            .await
+    }
+
+    /// A user's effective groups change from `before` to `after`: the caps
+    /// and hidden entries that stop selecting it are lifted.
+    async fn require_delta(
+        &self,
+        tx: &mut Tx,
+        holder: Option<&Snapshot>,
+        org: &str,
+        before: &BTreeSet<String>,
+        after: &BTreeSet<String>,
+    ) -> Result<(), AdminError> {
+        let joined: BTreeSet<String> = after.difference(before).cloned().collect();
+        let left: BTreeSet<String> = before.difference(after).cloned().collect();
+        self.require_lifts(tx, holder, org, "not_group", &joined)
+            .await?;
+        self.require_lifts(tx, holder, org, "group", &left).await
+    }
+
+    /// DESIGN §5: joining a group counts as assigning every role it holds,
+    /// at its scopes (owner-only assignments included: the actor's own
+    /// owner-only grants never count as held).
+    async fn require_roles(
+        &self,
+        tx: &mut Tx,
+        holder: Option<&Snapshot>,
+        org: &str,
+        groups: &BTreeSet<String>,
+    ) -> Result<(), AdminError> {
+        let Some(holder) = holder else {
+            return Ok(());
+        };
+        for group in groups {
+            let rows: Vec<(Option<String>, Option<String>, String)> = sqlx::query_as(
+                "SELECT a.scope_type, a.scope_id, rp.permission FROM assignments a
+                   JOIN role_permissions rp ON rp.org_id = a.org_id AND rp.role_id = a.role_id
+                   JOIN catalog c ON c.key = rp.permission
+                  WHERE a.org_id = $1 AND a.subject_group = $2 AND c.deprecated = 0
+                  ORDER BY c.position",
+            )
+            .bind(org)
+            .bind(group)
+            .fetch_all(&mut **tx)
+            .await?;
+            let mut by_scope: BTreeMap<Option<(String, String)>, Vec<String>> = BTreeMap::new();
+            for (ty, id, key) in rows {
+                let keys = by_scope.entry(ty.zip(id)).or_default();
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
+            for (scope, keys) in by_scope {
+                let path = scope_path(tx, org, scope.as_ref()).await?;
+                Self::require_holds(Some(holder), &keys, &path)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Caps and hidden entries with selector `<kind>:<group>` for each of
+    /// `groups` are lifted: a cap needs every key it withholds at its
+    /// scope, a hidden entry needs its node visible to the actor.
+    async fn require_lifts(
+        &self,
+        tx: &mut Tx,
+        holder: Option<&Snapshot>,
+        org: &str,
+        kind: &str,
+        groups: &BTreeSet<String>,
+    ) -> Result<(), AdminError> {
+        let Some(holder) = holder else {
+            return Ok(());
+        };
+        let catalog: Vec<String> = self
+            .manifest
+            .catalog
+            .entries()
+            .iter()
+            .map(|entry| entry.key.clone())
+            .collect();
+        for group in groups {
+            let selector = format!("{kind}:{group}");
+            let caps: Vec<(Option<String>, Option<String>, String)> = sqlx::query_as(
+                "SELECT scope_type, scope_id, allow FROM caps WHERE org_id = $1 AND selector = $2",
+            )
+            .bind(org)
+            .bind(&selector)
+            .fetch_all(&mut **tx)
+            .await?;
+            for (ty, id, allow) in caps {
+                let allow: Vec<String> = serde_json::from_str(&allow)
+                    .map_err(|_| AdminError::Store(StoreError::Corrupt(allow.clone())))?;
+                let withheld: Vec<String> = catalog
+                    .iter()
+                    .filter(|key| !allow.contains(key))
+                    .cloned()
+                    .collect();
+                let path = scope_path(tx, org, ty.zip(id).as_ref()).await?;
+                Self::require_holds(Some(holder), &withheld, &path)?;
+            }
+            let hidden: Vec<(String, String)> = sqlx::query_as(
+                "SELECT node_type, node_id FROM hidden WHERE org_id = $1 AND selector = $2",
+            )
+            .bind(org)
+            .bind(&selector)
+            .fetch_all(&mut **tx)
+            .await?;
+            for node in hidden {
+                let path = scope_path(tx, org, Some(&node)).await?;
+                let Some(key) = catalog.first() else {
+                    continue;
+                };
+                if holder.check(key, &path, None).decision == Effect::NotFound {
+                    return Err(AdminError::EscalationDenied(format!(
+                        "this would reveal `{}`, which is hidden from you",
+                        path.join("/")
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Serializes the org's group writes (a no-op update holds the org row's
+/// lock until commit on Postgres; SQLite has one writer anyway), so two
+/// concurrent memberships cannot close a cycle that neither saw, and two
+/// concurrent updates cannot both drop a default group thinking the other
+/// remains.
+async fn lock_org(tx: &mut Tx, org: &str) -> Result<(), AdminError> {
+    sqlx::query("UPDATE orgs SET revision = revision WHERE id = $1")
+        .bind(org)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Whether `user` is someone other than the acting user.
+fn other_user(actor: &Actor, user: &str) -> bool {
+    !matches!(actor, Actor::User(id) if id == user)
+}
+
+async fn find_group(tx: &mut Tx, org: &str, id: &str) -> Result<Option<GroupRow>, AdminError> {
+    Ok(
+        sqlx::query_as("SELECT id, name, is_default FROM groups WHERE org_id = $1 AND id = $2")
+            .bind(org)
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?,
+    )
+}
+
+async fn require_group(tx: &mut Tx, org: &str, id: &str) -> Result<GroupRow, AdminError> {
+    find_group(tx, org, id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("group `{id}`")))
+}
+
+/// NAME_TAKEN unless no other group of the org has the name's key.
+async fn require_free_name(
+    tx: &mut Tx,
+    org: &str,
+    name: &str,
+    except: Option<&str>,
+) -> Result<(), AdminError> {
+    let taken: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM groups WHERE org_id = $1 AND name_key = $2")
+            .bind(org)
+            .bind(name_key(name))
+            .fetch_optional(&mut **tx)
+            .await?;
+    match taken {
+        Some((id,)) if Some(id.as_str()) != except => Err(AdminError::NameTaken(name.to_owned())),
+        _ => Ok(()),
+    }
+}
+
+/// A user member of the org, or a group of the org (`NOT_FOUND` otherwise).
+async fn require_member(tx: &mut Tx, org: &str, member: &Member) -> Result<(), AdminError> {
+    match member {
+        Member::User(user) => {
+            let found: Option<(i64,)> =
+                sqlx::query_as("SELECT 1 FROM members WHERE org_id = $1 AND user_id = $2")
+                    .bind(org)
+                    .bind(user)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+            found
+                .map(|_| ())
+                .ok_or_else(|| AdminError::NotFound(format!("member `{user}`")))
+        }
+        Member::Group(group) => {
+            if is_reserved(group) {
+                return Err(AdminError::ReservedGroup(group.clone()));
+            }
+            require_group(tx, org, group).await.map(|_| ())
+        }
+    }
+}
+
+async fn has_membership(
+    tx: &mut Tx,
+    org: &str,
+    group: &str,
+    member: &Member,
+) -> Result<bool, AdminError> {
+    let sql = match member {
+        Member::User(_) => {
+            "SELECT 1 FROM group_members WHERE org_id = $1 AND group_id = $2 AND member_user = $3"
+        }
+        Member::Group(_) => {
+            "SELECT 1 FROM group_members WHERE org_id = $1 AND group_id = $2 AND member_group = $3"
+        }
+    };
+    let found: Option<(i64,)> = sqlx::query_as(sql)
+        .bind(org)
+        .bind(group)
+        .bind(member_id(member))
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(found.is_some())
+}
+
+fn member_id(member: &Member) -> &str {
+    match member {
+        Member::User(id) | Member::Group(id) => id,
+    }
+}
+
+async fn insert_membership(
+    tx: &mut Tx,
+    org: &str,
+    group: &str,
+    member: &Member,
+) -> Result<(), AdminError> {
+    let (user, nested) = match member {
+        Member::User(user) => (Some(user.clone()), None),
+        Member::Group(nested) => (None, Some(nested.clone())),
+    };
+    sqlx::query(
+        "INSERT INTO group_members (org_id, group_id, member_user, member_group) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(org)
+    .bind(group)
+    .bind(user)
+    .bind(nested)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn delete_membership(
+    tx: &mut Tx,
+    org: &str,
+    group: &str,
+    member: &Member,
+) -> Result<(), AdminError> {
+    let sql = match member {
+        Member::User(_) => {
+            "DELETE FROM group_members WHERE org_id = $1 AND group_id = $2 AND member_user = $3"
+        }
+        Member::Group(_) => {
+            "DELETE FROM group_members WHERE org_id = $1 AND group_id = $2 AND member_group = $3"
+        }
+    };
+    sqlx::query(sql)
+        .bind(org)
+        .bind(group)
+        .bind(member_id(member))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The org's default groups.
+async fn default_groups(tx: &mut Tx, org: &str) -> Result<Vec<String>, AdminError> {
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT id FROM groups WHERE org_id = $1 AND is_default = 1 ORDER BY id")
+            .bind(org)
+            .fetch_all(&mut **tx)
+            .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+/// Whether an assignment, a hidden entry, a cap or another group's
+/// membership still names the group.
+async fn group_in_use(tx: &mut Tx, org: &str, id: &str) -> Result<bool, AdminError> {
+    let (uses,): (i64,) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM assignments WHERE org_id = $1 AND subject_group = $2)
+              + (SELECT COUNT(*) FROM hidden WHERE org_id = $1 AND selector_group = $2)
+              + (SELECT COUNT(*) FROM caps WHERE org_id = $1 AND selector_group = $2)
+              + (SELECT COUNT(*) FROM group_members WHERE org_id = $1 AND member_group = $2)",
+    )
+    .bind(org)
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(uses > 0)
+}
+
+/// The group and every group containing it, transitively: what a
+/// principal joining it joins (cycle-safe through `UNION`).
+async fn group_closure(tx: &mut Tx, org: &str, id: &str) -> Result<BTreeSet<String>, AdminError> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "WITH RECURSIVE up(id) AS (
+            SELECT id FROM groups WHERE org_id = $1 AND id = $2
+            UNION
+            SELECT gm.group_id FROM group_members gm JOIN up ON gm.member_group = up.id
+             WHERE gm.org_id = $1)
+         SELECT id FROM up",
+    )
+    .bind(org)
+    .bind(id)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+/// A member user's effective groups (DESIGN §1.3): its direct groups, or
+/// every default group when it has none, and every group containing one of
+/// them, transitively. (`admin` is left out: membership writes never change
+/// it.)
+async fn user_groups(tx: &mut Tx, org: &str, user: &str) -> Result<BTreeSet<String>, AdminError> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "WITH RECURSIVE
+           direct(id) AS (
+             SELECT group_id FROM group_members WHERE org_id = $1 AND member_user = $2
+           ),
+           seeds(id) AS (
+             SELECT id FROM direct
+             UNION
+             SELECT id FROM groups
+              WHERE org_id = $1 AND is_default = 1 AND NOT EXISTS (SELECT 1 FROM direct)
+           ),
+           effective(id) AS (
+             SELECT id FROM seeds
+             UNION
+             SELECT gm.group_id FROM group_members gm JOIN effective e ON gm.member_group = e.id
+              WHERE gm.org_id = $1
+           )
+         SELECT id FROM effective",
+    )
+    .bind(org)
+    .bind(user)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+/// The path (`type:id` from the top) of a registered node; empty for the
+/// org root.
+async fn scope_path(
+    tx: &mut Tx,
+    org: &str,
+    node: Option<&(String, String)>,
+) -> Result<Vec<String>, AdminError> {
+    let Some((ty, id)) = node else {
+        return Ok(Vec::new());
+    };
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "WITH RECURSIVE up(type, id, depth) AS (
+            SELECT n.type, n.id, CAST(0 AS BIGINT) FROM nodes n
+             WHERE n.org_id = $1 AND n.type = $2 AND n.id = $3
+            UNION ALL
+            SELECT n.parent_type, n.parent_id, up.depth + 1 FROM nodes n
+              JOIN up ON n.type = up.type AND n.id = up.id
+             WHERE n.org_id = $1 AND n.parent_type IS NOT NULL AND up.depth < 256)
+         SELECT type, id, depth FROM up ORDER BY depth DESC",
+    )
+    .bind(org)
+    .bind(ty)
+    .bind(id)
+    .fetch_all(&mut **tx)
+    .await?;
+    if rows.is_empty() {
+        return Err(AdminError::Store(StoreError::Corrupt(format!(
+            "policy names unregistered node `{ty}:{id}`"
+        ))));
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(ty, id, _)| format!("{ty}:{id}"))
+        .collect())
+}

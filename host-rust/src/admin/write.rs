@@ -33,7 +33,10 @@ impl Actor {
 
 /// Which `[admin]` key gates an operation.
 #[derive(Debug, Clone, Copy)]
-#[expect(clippy::enum_variant_names, reason = "the variants are the [admin] keys' names")]
+#[expect(
+    clippy::enum_variant_names,
+    reason = "the variants are the [admin] keys' names"
+)]
 pub(crate) enum Gate {
     /// Roles.
     ManageRoles,
