@@ -22,6 +22,15 @@ fn main() -> ExitCode {
         eprintln!("usage: export-vectors OUT.json");
         return ExitCode::FAILURE;
     };
+    let parent = std::path::Path::new(&out)
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty());
+    if let Some(dir) = parent
+        && let Err(err) = std::fs::create_dir_all(dir)
+    {
+        eprintln!("error: {}: {err}", dir.display());
+        return ExitCode::FAILURE;
+    }
     match export() {
         Ok(document) => match std::fs::write(&out, document) {
             Ok(()) => ExitCode::SUCCESS,
