@@ -1,5 +1,5 @@
 //! Store ↔ vectors parity: every vector file's facts are written into a
-//! fresh database, each case's snapshot is built from what the store loads
+//! fresh database through the admin service, each case's snapshot is built from what the store loads
 //! for that principal, and every query must answer exactly as the vector
 //! expects (the same expectations as the pure core runner).
 

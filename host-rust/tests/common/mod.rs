@@ -7,9 +7,9 @@
 use std::collections::BTreeSet;
 
 use sqlx::any::install_default_drivers;
-use sqlx::{Any, AnyConnection, Connection, Executor, Transaction};
-use tessera_core::{Facts, Manifest, Member, Subject};
-use tessera_host::{Backend, Store, create_org, reconcile};
+use sqlx::{AnyConnection, Connection, Executor};
+use tessera_core::{Facts, Manifest};
+use tessera_host::{Backend, Store, reconcile};
 
 /// The Postgres server's admin database; override with `TESSERA_TEST_POSTGRES`.
 fn postgres_admin_url() -> String {
@@ -100,197 +100,160 @@ impl TestDb {
     }
 }
 
-fn flag(value: bool) -> i64 {
-    i64::from(value)
-}
-
-/// Writes facts into the store exactly (the test's stand-in for the admin
-/// service, which will replace it once it exists).
+/// Writes facts into a fresh store through the admin service, as the
+/// trusted backend (the store's own rules apply: no cycles, one default
+/// group at least, literal catalog keys only). Role, assignment, hidden and
+/// cap ids are the store's; provenance ids are not compared by vectors.
 pub(crate) async fn import(store: &Store, manifest: &Manifest, facts: &Facts) {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+    use tessera_host::{Actor, Admin, UserUpdate};
+
     reconcile(store, manifest, 1).await.unwrap();
-    let mut tx: Transaction<'static, Any> = store.pool().begin().await.unwrap();
-    create_org(&mut tx, manifest, &facts.org, &facts.org, 1)
-        .await
-        .unwrap();
-    sqlx::query("UPDATE orgs SET kiosk = $1, revision = $2 WHERE id = $3")
-        .bind(flag(facts.kiosk))
-        .bind(i64::try_from(facts.revision).unwrap())
-        .bind(&facts.org)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    let admin = Admin::new(store.clone(), Arc::new(manifest.clone()));
+    let backend = Actor::Backend;
+    let org = facts.org.as_str();
+    admin.create_org(&backend, org, org, 1).await.unwrap();
     for user in &facts.users {
-        sqlx::query("INSERT INTO users (id, name, superuser, active) VALUES ($1, $2, $3, $4)")
-            .bind(&user.id)
-            .bind(user.name.clone().unwrap_or_else(|| user.id.clone()))
-            .bind(flag(user.superuser))
-            .bind(flag(user.active))
-            .execute(&mut *tx)
+        let update = UserUpdate {
+            name: Some(user.name.clone().unwrap_or_else(|| user.id.clone())),
+            superuser: Some(user.superuser),
+            active: Some(true),
+        };
+        admin
+            .put_user(&backend, &user.id, &update, 1)
             .await
             .unwrap();
     }
     for member in &facts.members {
-        sqlx::query("INSERT INTO members (org_id, user_id) VALUES ($1, $2)")
-            .bind(&facts.org)
-            .bind(member)
-            .execute(&mut *tx)
+        admin.put_member(&backend, org, member, 1).await.unwrap();
+    }
+    // Deactivate before any assignment: the guarded-role rule refuses to
+    // deactivate a last holder, but an inactive user may still be assigned.
+    for user in facts.users.iter().filter(|user| !user.active) {
+        let update = UserUpdate {
+            active: Some(false),
+            ..UserUpdate::default()
+        };
+        admin
+            .put_user(&backend, &user.id, &update, 1)
             .await
             .unwrap();
     }
-    // The org's groups are exactly the facts' (plus the reserved `admin`).
-    sqlx::query("DELETE FROM groups WHERE org_id = $1 AND id <> 'admin'")
-        .bind(&facts.org)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
     for group in &facts.groups {
         let name = group.name.clone().unwrap_or_else(|| group.id.clone());
-        sqlx::query("INSERT INTO groups (org_id, id, name, name_key, is_default) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&facts.org)
-            .bind(&group.id)
-            .bind(&name)
-            .bind(name.trim().to_lowercase())
-            .bind(flag(group.default))
-            .execute(&mut *tx)
+        if group.id == "members" {
+            admin
+                .update_group(
+                    &backend,
+                    org,
+                    "members",
+                    Some(&name),
+                    Some(group.default),
+                    1,
+                )
+                .await
+                .unwrap();
+        } else {
+            admin
+                .create_group(&backend, org, Some(&group.id), &name, group.default, 1)
+                .await
+                .unwrap();
+        }
+    }
+    if !facts.groups.iter().any(|group| group.id == "members") {
+        admin
+            .delete_group(&backend, org, "members", 1)
             .await
             .unwrap();
     }
     for edge in &facts.group_members {
-        let (user, group) = match &edge.member {
-            Member::User(user) => (Some(user.clone()), None),
-            Member::Group(group) => (None, Some(group.clone())),
-        };
-        sqlx::query("INSERT INTO group_members (org_id, group_id, member_user, member_group) VALUES ($1, $2, $3, $4)")
-            .bind(&facts.org)
-            .bind(&edge.group)
-            .bind(user)
-            .bind(group)
-            .execute(&mut *tx)
+        admin
+            .put_group_member(&backend, org, &edge.group, &edge.member, 1)
             .await
             .unwrap();
     }
     for node in &facts.nodes {
-        sqlx::query("INSERT INTO nodes (org_id, type, id, parent_type, parent_id) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&facts.org)
-            .bind(&node.node.ty)
-            .bind(&node.node.id)
-            .bind(node.parent.as_ref().map(|p| p.ty.clone()))
-            .bind(node.parent.as_ref().map(|p| p.id.clone()))
-            .execute(&mut *tx)
+        admin
+            .put_node(&backend, org, &node.node, node.parent.as_ref(), 1)
             .await
             .unwrap();
     }
-    let catalog: BTreeSet<String> = manifest
+    let catalog: BTreeSet<&str> = manifest
         .catalog
         .entries()
         .iter()
-        .map(|e| e.key.clone())
+        .map(|e| e.key.as_str())
         .collect();
+    let mut role_ids: HashMap<String, String> = HashMap::new();
     for role in &facts.roles {
-        let builtin = manifest.builtin(&role.id).is_some();
-        if !builtin {
-            let name = role.name.clone().unwrap_or_else(|| role.id.clone());
-            sqlx::query("INSERT INTO roles (org_id, id, name, name_key, builtin, mode) VALUES ($1, $2, $3, $4, NULL, 'custom')")
-                .bind(&facts.org)
-                .bind(&role.id)
-                .bind(&name)
-                .bind(name.trim().to_lowercase())
-                .execute(&mut *tx)
-                .await
-                .unwrap();
-        }
-        sqlx::query("DELETE FROM role_permissions WHERE org_id = $1 AND role_id = $2")
-            .bind(&facts.org)
-            .bind(&role.id)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        for key in &role.permissions {
-            if !catalog.contains(key) {
-                // A key the manifest dropped: the store keeps it, deprecated.
-                sqlx::query("INSERT INTO catalog (key, position, requires, deprecated) VALUES ($1, 1000, '[]', 1) ON CONFLICT (key) DO NOTHING")
-                    .bind(key)
-                    .execute(&mut *tx)
+        // Keys the manifest no longer has grant nothing; the store only
+        // keeps them when reconcile deprecates them.
+        let keys: Vec<String> = role
+            .permissions
+            .iter()
+            .filter(|k| catalog.contains(k.as_str()))
+            .cloned()
+            .collect();
+        match manifest.builtin(&role.id) {
+            Some(builtin) if builtin.mode == tessera_core::RoleMode::Immutable => {}
+            Some(_) => {
+                admin
+                    .update_role(&backend, org, &role.id, None, Some(&keys), 1)
                     .await
                     .unwrap();
             }
-            sqlx::query(
-                "INSERT INTO role_permissions (org_id, role_id, permission) VALUES ($1, $2, $3)",
-            )
-            .bind(&facts.org)
-            .bind(&role.id)
-            .bind(key)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+            None => {
+                let name = role.name.clone().unwrap_or_else(|| role.id.clone());
+                let view = admin
+                    .create_role(&backend, org, &name, &keys, 1)
+                    .await
+                    .unwrap();
+                role_ids.insert(role.id.clone(), view.id);
+            }
         }
     }
-    for (at, assignment) in facts.assignments.iter().enumerate() {
-        let (user, group) = match &assignment.subject {
-            Subject::User(user) => (Some(user.clone()), None),
-            Subject::Group(group) => (None, Some(group.clone())),
-            _ => (None, None),
-        };
-        let scope = assignment.scope.as_ref();
-        sqlx::query(
-            "INSERT INTO assignments (org_id, id, subject, subject_user, subject_group, role_id, scope_type, scope_id, scope_key, owner_only, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1)",
-        )
-        .bind(&facts.org)
-        .bind(assignment.id.clone().unwrap_or_else(|| format!("a{at}")))
-        .bind(assignment.subject.to_string())
-        .bind(user)
-        .bind(group)
-        .bind(&assignment.role)
-        .bind(scope.map(|s| s.ty.clone()))
-        .bind(scope.map(|s| s.id.clone()))
-        .bind(scope.map(ToString::to_string).unwrap_or_default())
-        .bind(flag(assignment.owner_only))
-        .execute(&mut *tx)
+    for assignment in &facts.assignments {
+        let role = role_ids
+            .get(&assignment.role)
+            .cloned()
+            .unwrap_or_else(|| assignment.role.clone());
+        admin
+            .create_assignment(
+                &backend,
+                org,
+                &assignment.subject,
+                &role,
+                assignment.scope.as_ref(),
+                assignment.owner_only,
+                1,
+            )
+            .await
+            .unwrap();
+    }
+    for hidden in &facts.hidden {
+        admin
+            .create_hidden(&backend, org, &hidden.selector, &hidden.node, 1)
+            .await
+            .unwrap();
+    }
+    for cap in &facts.caps {
+        admin
+            .create_cap(
+                &backend,
+                org,
+                &cap.selector,
+                cap.scope.as_ref(),
+                &cap.allow,
+                1,
+            )
+            .await
+            .unwrap();
+    }
+    admin
+        .put_settings(&backend, org, facts.kiosk, 1)
         .await
         .unwrap();
-    }
-    for (at, hidden) in facts.hidden.iter().enumerate() {
-        let (user, group) = selector_ids(&hidden.selector);
-        sqlx::query("INSERT INTO hidden (org_id, id, selector, selector_user, selector_group, node_type, node_id) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(&facts.org)
-            .bind(hidden.id.clone().unwrap_or_else(|| format!("h{at}")))
-            .bind(hidden.selector.to_string())
-            .bind(user)
-            .bind(group)
-            .bind(&hidden.node.ty)
-            .bind(&hidden.node.id)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-    }
-    for (at, cap) in facts.caps.iter().enumerate() {
-        let (user, group) = selector_ids(&cap.selector);
-        let scope = cap.scope.as_ref();
-        sqlx::query("INSERT INTO caps (org_id, id, selector, selector_user, selector_group, scope_type, scope_id, allow) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-            .bind(&facts.org)
-            .bind(cap.id.clone().unwrap_or_else(|| format!("c{at}")))
-            .bind(cap.selector.to_string())
-            .bind(user)
-            .bind(group)
-            .bind(scope.map(|s| s.ty.clone()))
-            .bind(scope.map(|s| s.id.clone()))
-            .bind(serde_json::to_string(&cap.allow).unwrap())
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-    }
-    tx.commit().await.unwrap();
-}
-
-fn selector_ids(selector: &tessera_core::Selector) -> (Option<String>, Option<String>) {
-    match selector {
-        tessera_core::Selector::User(user) => (Some(user.clone()), None),
-        tessera_core::Selector::Group(group) | tessera_core::Selector::NotGroup(group) => {
-            (None, Some(group.clone()))
-        }
-        _ => (None, None),
-    }
 }
 
 /// Runs a test body on both backends.
