@@ -7,6 +7,7 @@
 //! ring, the snapshot builder and the admin service's writes are here.
 
 mod admin;
+mod authority;
 mod builder;
 mod facts;
 mod keys;
@@ -17,6 +18,7 @@ mod store;
 pub use admin::{
     Actor, Admin, AdminError, AssignmentView, CapView, GroupView, HiddenView, RoleView, UserUpdate,
 };
+pub use authority::{Asking, Authority, AuthorityError, CacheStats};
 pub use builder::{BuildError, BuildRequest, Built, build_snapshot};
 pub use facts::{FactsError, load_facts};
 pub use keys::{
