@@ -10,6 +10,7 @@
 //! grants never count).
 
 mod assignments;
+mod audit;
 mod err;
 mod groups;
 mod nodes;
@@ -21,6 +22,7 @@ mod users;
 mod write;
 
 pub use assignments::AssignmentView;
+pub use audit::{AUDIT_PAGE, AuditEntry};
 pub use err::AdminError;
 pub use groups::GroupView;
 pub use policy::{CapView, HiddenView};

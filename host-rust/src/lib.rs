@@ -14,9 +14,11 @@ mod keys;
 mod orgs;
 mod reconcile;
 mod store;
+mod tokens;
 
 pub use admin::{
-    Actor, Admin, AdminError, AssignmentView, CapView, GroupView, HiddenView, RoleView, UserUpdate,
+    AUDIT_PAGE, Actor, Admin, AdminError, AssignmentView, AuditEntry, CapView, GroupView,
+    HiddenView, RoleView, UserUpdate,
 };
 pub use authority::{Asking, Authority, AuthorityError, CacheStats};
 pub use builder::{BuildError, BuildRequest, Built, build_snapshot};
@@ -27,3 +29,4 @@ pub use keys::{
 pub use orgs::create_org;
 pub use reconcile::{ReconcileReport, reconcile};
 pub use store::{Backend, Store, StoreError};
+pub use tokens::{TokenKind, create_token, token_kind};
