@@ -39,8 +39,9 @@ pub use model::{
 };
 pub use predicate::{IdSource, PathStep, Predicate, PredicateError, RoutePattern, Segment};
 pub use query::{
-    CheckRequest, Decision, Diagnostic, Effect, ExplainCap, ExplainGrant, Explanation, FilterItem,
-    FilterPlan, GuardResult, PlanMatcher, PlanRule, Rule, Snapshot, path_text_segments,
+    CheckRequest, Decision, Diagnostic, Dialect, Effect, ExplainCap, ExplainGrant, Explanation,
+    FilterItem, FilterPlan, GuardResult, PlanMatcher, PlanRule, Rule, Snapshot, SqlError,
+    SqlFilter, path_text_segments, plan_sql,
 };
 pub use snapshot::{
     CapUse, Envelope, Expect, FORMAT_VERSION, GrantUse, Header, Jwk, KeySet, KnownNode,

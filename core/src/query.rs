@@ -10,9 +10,11 @@ mod filter;
 mod guard;
 mod path;
 mod snapshot;
+mod sql;
 
 pub use answer::{CheckRequest, Decision, Diagnostic, Effect, GuardResult};
 pub use explain::{ExplainCap, ExplainGrant, Explanation};
 pub use filter::{FilterItem, FilterPlan, PlanMatcher, PlanRule, Rule};
 pub use path::path_text_segments;
 pub use snapshot::Snapshot;
+pub use sql::{Dialect, SqlError, SqlFilter, plan_sql};
