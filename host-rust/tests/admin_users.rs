@@ -323,3 +323,41 @@ both_backends!(members_and_settings, |db: &common::TestDb| {
         store.close().await;
     }
 });
+
+both_backends!(peers_need_manage_roles, |db: &common::TestDb| {
+    let url = db.url.clone();
+    async move {
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate_up().await.unwrap();
+        let admin = setup(&store).await;
+        let backend = Actor::Backend;
+        for id in ["pete", "hana", "hugo"] {
+            admin.put_user(&backend, id, &named(id), 2).await.unwrap();
+            admin.put_member(&backend, "acme", id, 2).await.unwrap();
+        }
+        let sql = [
+            "INSERT INTO roles (org_id, id, name, name_key, builtin, mode) VALUES ('acme', 'hr', 'HR', 'hr', NULL, 'custom')",
+            "INSERT INTO role_permissions (org_id, role_id, permission) VALUES ('acme', 'hr', 'user:read'), ('acme', 'hr', 'user:manage'), ('acme', 'hr', 'role:read'), ('acme', 'hr', 'role:manage')",
+            "INSERT INTO assignments (org_id, id, subject, subject_user, role_id, scope_key, created_at) VALUES
+               ('acme', 'p1', 'user:pete', 'pete', 'people', '', 1),
+               ('acme', 'h1', 'user:hana', 'hana', 'hr', '', 1),
+               ('acme', 'h2', 'user:hugo', 'hugo', 'hr', '', 1)",
+        ];
+        for statement in sql {
+            store.pool().execute(statement).await.unwrap();
+        }
+        // dave and pete hold the same org-root set; neither holds role:manage.
+        refused(
+            &store,
+            "ESCALATION_DENIED",
+            admin.delete_member(&user("dave"), "acme", "pete", 3),
+        )
+        .await;
+        // hana and hugo are peers too, but hold role:manage.
+        admin
+            .delete_member(&user("hana"), "acme", "hugo", 3)
+            .await
+            .unwrap();
+        store.close().await;
+    }
+});
