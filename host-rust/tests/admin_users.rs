@@ -361,3 +361,74 @@ both_backends!(peers_need_manage_roles, |db: &common::TestDb| {
         store.close().await;
     }
 });
+
+both_backends!(orgs_rename_and_delete, |db: &common::TestDb| {
+    let url = db.url.clone();
+    async move {
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate_up().await.unwrap();
+        let admin = setup(&store).await;
+        refused(
+            &store,
+            "ESCALATION_DENIED",
+            admin.rename_org(&user("alice"), "acme", "Acme Mining", 2),
+        )
+        .await;
+        refused(
+            &store,
+            "BAD_REQUEST",
+            admin.rename_org(&user("root"), "acme", "  ", 2),
+        )
+        .await;
+        refused(
+            &store,
+            "NOT_FOUND",
+            admin.rename_org(&user("root"), "nope", "x", 2),
+        )
+        .await;
+        admin
+            .rename_org(&user("root"), "acme", "Acme Mining", 2)
+            .await
+            .unwrap();
+        let (name,): (String,) = sqlx::query_as("SELECT name FROM orgs WHERE id = 'acme'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(name, "Acme Mining");
+        refused(
+            &store,
+            "ESCALATION_DENIED",
+            admin.delete_org(&user("alice"), "acme", 3),
+        )
+        .await;
+        refused(
+            &store,
+            "NOT_FOUND",
+            admin.delete_org(&Actor::Backend, "nope", 3),
+        )
+        .await;
+        admin.delete_org(&user("root"), "acme", 3).await.unwrap();
+        for table in [
+            "orgs",
+            "members",
+            "groups",
+            "roles",
+            "assignments",
+            "role_permissions",
+        ] {
+            let (left,): (i64,) =
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                    .fetch_one(store.pool())
+                    .await
+                    .unwrap();
+            assert_eq!(left, 0, "{table} keeps rows of a deleted org");
+        }
+        let (audits,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM audit WHERE action = 'org.delete'")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(audits, 1, "the audit trail outlives the org");
+        store.close().await;
+    }
+});

@@ -43,3 +43,64 @@ impl Admin {
         self.finish(tx, actor, Affects::Org(id), audit, now).await
     }
 }
+
+impl Admin {
+    /// Renames an org (a global write: superuser actors only).
+    pub async fn rename_org(
+        &self,
+        actor: &Actor,
+        id: &str,
+        name: &str,
+        now: i64,
+    ) -> Result<(), AdminError> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(AdminError::BadRequest("an org needs a name".to_owned()));
+        }
+        let mut tx = self.begin().await?;
+        self.require_superuser(&mut tx, actor).await?;
+        let before: Option<(String,)> = sqlx::query_as("SELECT name FROM orgs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some((before,)) = before else {
+            return Err(AdminError::NotFound(format!("org `{id}`")));
+        };
+        if before == name {
+            return Ok(());
+        }
+        sqlx::query("UPDATE orgs SET name = $1 WHERE id = $2")
+            .bind(name)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let audit = Audit {
+            action: "org.rename",
+            target: format!("org:{id}"),
+            before: Some(json!({ "name": before })),
+            after: Some(json!({ "name": name })),
+        };
+        self.finish(tx, actor, Affects::Org(id), audit, now).await
+    }
+
+    /// Deletes an org and everything in it (a global write: superuser
+    /// actors only). The audit trail outlives it.
+    pub async fn delete_org(&self, actor: &Actor, id: &str, now: i64) -> Result<(), AdminError> {
+        let mut tx = self.begin().await?;
+        self.require_superuser(&mut tx, actor).await?;
+        let deleted = sqlx::query("DELETE FROM orgs WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(AdminError::NotFound(format!("org `{id}`")));
+        }
+        let audit = Audit {
+            action: "org.delete",
+            target: format!("org:{id}"),
+            before: Some(json!({ "id": id })),
+            after: None,
+        };
+        self.finish(tx, actor, Affects::Every, audit, now).await
+    }
+}
