@@ -16,38 +16,9 @@ use std::sync::Arc;
 
 use sqlx::Executor;
 use tessera_core::{Manifest, NodeKey, Selector};
-use tessera_host::{Actor, Admin, AdminError, Store, UserUpdate, reconcile};
+use tessera_host::{Actor, Admin, Store, UserUpdate, reconcile};
 
 const FLEET: &str = include_str!("../../examples/fleet/manifest.toml");
-
-async fn state(store: &Store) -> (i64, i64, i64, i64, i64) {
-    let one = |sql: &'static str| async move {
-        let (value,): (i64,) = sqlx::query_as(sql).fetch_one(store.pool()).await.unwrap();
-        value
-    };
-    (
-        one("SELECT CAST(COALESCE(SUM(revision), 0) AS BIGINT) FROM orgs").await,
-        one("SELECT COUNT(*) FROM audit").await,
-        one("SELECT COUNT(*) FROM nodes").await,
-        one("SELECT COUNT(*) FROM hidden").await,
-        one("SELECT COUNT(*) FROM caps").await,
-    )
-}
-
-async fn refused<T: std::fmt::Debug>(
-    store: &Store,
-    code: &str,
-    write: impl std::future::Future<Output = Result<T, AdminError>>,
-) {
-    let before = state(store).await;
-    let err = write.await.expect_err("the write must be refused");
-    assert_eq!(err.code(), code, "{err}");
-    assert_eq!(
-        state(store).await,
-        before,
-        "a refused write changed something: {err}"
-    );
-}
 
 fn user(id: &str) -> Actor {
     Actor::User(id.to_owned())
@@ -132,39 +103,39 @@ both_backends!(nodes, |db: &common::TestDb| {
             .put_node(&Actor::Backend, "beta", &key("site:9"), None, 2)
             .await
             .unwrap();
-        refused(
+        common::refused(
             &store,
             "FORBIDDEN",
             admin.put_node(&user("carol"), "acme", &key("site:3"), None, 3),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "BAD_REQUEST",
             admin.put_node(&bob, "acme", &key("shelf:1"), None, 3),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "BAD_REQUEST",
             admin.put_node(&bob, "acme", &key("rack:2"), None, 3),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "BAD_REQUEST",
             admin.put_node(&bob, "acme", &key("rack:2"), Some(&key("site:404")), 3),
         )
         .await;
         // Another org's node is not a parent here.
-        refused(
+        common::refused(
             &store,
             "BAD_REQUEST",
             admin.put_node(&bob, "acme", &key("rack:2"), Some(&key("site:9")), 3),
         )
         .await;
         // Re-parenting needs the backend or a superuser.
-        refused(
+        common::refused(
             &store,
             "ESCALATION_DENIED",
             admin.put_node(&bob, "acme", &key("rack:1"), Some(&key("site:2")), 3),
@@ -181,13 +152,13 @@ both_backends!(nodes, |db: &common::TestDb| {
             .await
             .unwrap();
         // Nothing is deleted as a side effect.
-        refused(
+        common::refused(
             &store,
             "NODE_IN_USE",
             admin.delete_node(&bob, "acme", &key("rack:1"), 4),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "NOT_FOUND",
             admin.delete_node(&bob, "acme", &key("site:9"), 4),
@@ -198,7 +169,7 @@ both_backends!(nodes, |db: &common::TestDb| {
             .execute("INSERT INTO assignments (org_id, id, subject, subject_user, role_id, scope_type, scope_id, scope_key, created_at) VALUES ('acme', 'a9', 'user:carol', 'carol', 'FIELD_TECH', 'site', '1', 'site:1', 1)")
             .await
             .unwrap();
-        refused(
+        common::refused(
             &store,
             "NODE_IN_USE",
             admin.delete_node(&bob, "acme", &key("site:1"), 4),
@@ -241,7 +212,7 @@ both_backends!(reparenting_cannot_make_a_cycle, |db: &common::TestDb| {
             )
             .await
             .unwrap();
-        refused(
+        common::refused(
             &store,
             "BAD_REQUEST",
             admin.put_node(
@@ -253,7 +224,7 @@ both_backends!(reparenting_cannot_make_a_cycle, |db: &common::TestDb| {
             ),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "BAD_REQUEST",
             admin.put_node(
@@ -292,25 +263,25 @@ both_backends!(hidden_and_caps, |db: &common::TestDb| {
             .put_node(&backend, "beta", &key("miner:99"), None, 2)
             .await
             .unwrap_err();
-        refused(
+        common::refused(
             &store,
             "NOT_HIDEABLE",
             admin.create_hidden(&bob, "acme", &selector("everyone"), &key("site:1"), 3),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "NOT_FOUND",
             admin.create_hidden(&bob, "acme", &selector("everyone"), &key("miner:404"), 3),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "NOT_FOUND",
             admin.create_hidden(&bob, "acme", &selector("group:nope"), &key("miner:11"), 3),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "FORBIDDEN",
             admin.create_hidden(
@@ -327,13 +298,13 @@ both_backends!(hidden_and_caps, |db: &common::TestDb| {
             .await
             .unwrap();
         // vic cannot un-hide what is hidden from him; bob can.
-        refused(
+        common::refused(
             &store,
             "ESCALATION_DENIED",
             admin.delete_hidden(&user("vic"), "acme", &hidden.id, 4),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "NOT_FOUND",
             admin.delete_hidden(&backend, "beta", &hidden.id, 4),
@@ -345,7 +316,7 @@ both_backends!(hidden_and_caps, |db: &common::TestDb| {
             .unwrap();
         // Caps: literal catalog keys only.
         let allow = |keys: &[&str]| keys.iter().map(|k| (*k).to_owned()).collect::<Vec<_>>();
-        refused(
+        common::refused(
             &store,
             "UNKNOWN_PERMISSION",
             admin.create_cap(
@@ -358,7 +329,7 @@ both_backends!(hidden_and_caps, |db: &common::TestDb| {
             ),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "NOT_FOUND",
             admin.create_cap(
@@ -385,26 +356,30 @@ both_backends!(hidden_and_caps, |db: &common::TestDb| {
             .await
             .unwrap();
         assert_eq!(cap.allow, vec!["fleet:read", "miner:read"]);
-        refused(
+        common::refused(
             &store,
             "ESCALATION_DENIED",
             admin.delete_cap(&bob, "acme", &cap.id, 6),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "NOT_FOUND",
             admin.delete_cap(&backend, "beta", &cap.id, 6),
         )
         .await;
-        let before = state(&store).await;
+        let before = common::state(&store).await;
         admin
             .delete_cap(&backend, "acme", &cap.id, 6)
             .await
             .unwrap();
-        let after = state(&store).await;
+        let after = common::state(&store).await;
         assert_eq!(
-            (after.0 - before.0, after.1 - before.1, before.4 - after.4),
+            (
+                common::counter(&after, 0) - common::counter(&before, 0),
+                common::counter(&after, 1) - common::counter(&before, 1),
+                common::counter(&before, 6) - common::counter(&after, 6),
+            ),
             (1, 1, 1)
         );
         store.close().await;

@@ -17,33 +17,9 @@ use std::sync::Arc;
 
 use sqlx::Executor;
 use tessera_core::{Manifest, Member};
-use tessera_host::{Actor, Admin, AdminError, Store, UserUpdate, reconcile};
+use tessera_host::{Actor, Admin, Store, UserUpdate, reconcile};
 
 const FLEET: &str = include_str!("../../examples/fleet/manifest.toml");
-
-/// Everything a refused write must leave alone.
-async fn state(store: &Store) -> Vec<i64> {
-    let mut values = Vec::new();
-    for sql in [
-        "SELECT CAST(COALESCE(SUM(revision), 0) AS BIGINT) FROM orgs",
-        "SELECT COUNT(*) FROM audit",
-        "SELECT COUNT(*) FROM groups",
-        "SELECT CAST(COALESCE(SUM(is_default), 0) AS BIGINT) FROM groups",
-        "SELECT COUNT(*) FROM group_members",
-        "SELECT COUNT(*) FROM members",
-        "SELECT COUNT(*) FROM assignments",
-    ] {
-        let (value,): (i64,) = sqlx::query_as(sql).fetch_one(store.pool()).await.unwrap();
-        values.push(value);
-    }
-    let names: Vec<(String, String)> =
-        sqlx::query_as("SELECT org_id, name FROM groups ORDER BY org_id, id")
-            .fetch_all(store.pool())
-            .await
-            .unwrap();
-    values.push(i64::try_from(names.iter().map(|(_, name)| name.len()).sum::<usize>()).unwrap());
-    values
-}
 
 fn user(id: &str) -> Actor {
     Actor::User(id.to_owned())
@@ -114,36 +90,6 @@ async fn setup(store: &Store) -> Admin {
     admin
 }
 
-async fn refused<T>(
-    store: &Store,
-    code: &str,
-    write: impl std::future::Future<Output = Result<T, AdminError>>,
-) {
-    let before = state(store).await;
-    let Err(err) = write.await else {
-        panic!("the write must be refused with {code}");
-    };
-    assert_eq!(err.code(), code, "{err}");
-    assert_eq!(
-        state(store).await,
-        before,
-        "a refused write changed something: {err}"
-    );
-}
-
-/// Runs a write that must succeed with one audit row and one bump.
-async fn bumps_once<T>(
-    store: &Store,
-    write: impl std::future::Future<Output = Result<T, AdminError>>,
-) -> T {
-    let before = state(store).await;
-    let value = write.await.unwrap();
-    let after = state(store).await;
-    assert_eq!(after[0] - before[0], 1, "one org bumped once");
-    assert_eq!(after[1] - before[1], 1, "one audit row");
-    value
-}
-
 async fn memberships(store: &Store, group: &str) -> Vec<(Option<String>, Option<String>)> {
     sqlx::query_as(
         "SELECT member_user, member_group FROM group_members WHERE org_id = 'acme' AND group_id = $1
@@ -164,37 +110,37 @@ both_backends!(groups_and_defaults, |db: &common::TestDb| {
         let backend = Actor::Backend;
 
         // Names collide ignoring case and surrounding whitespace.
-        refused(
+        common::refused(
             &store,
             "NAME_TAKEN",
             admin.create_group(&backend, "acme", Some("crew"), "  MEMBERS ", false, 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "NAME_TAKEN",
             admin.update_group(&backend, "acme", "social", Some(" ops"), None, 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "NAME_TAKEN",
             admin.create_group(&backend, "acme", Some("ops"), "Other", false, 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "BAD_REQUEST",
             admin.create_group(&backend, "acme", Some("bad id"), "Bad", false, 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "BAD_REQUEST",
             admin.create_group(&backend, "acme", Some("blank"), "   ", false, 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "RESERVED_GROUP",
             admin.create_group(&backend, "acme", Some("admin"), "Admins", false, 2),
@@ -202,31 +148,31 @@ both_backends!(groups_and_defaults, |db: &common::TestDb| {
         .await;
 
         // The reserved `admin` group: no default, no stored members, no delete.
-        refused(
+        common::refused(
             &store,
             "RESERVED_GROUP",
             admin.update_group(&backend, "acme", "admin", None, Some(true), 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "RESERVED_GROUP",
             admin.put_group_member(&backend, "acme", "admin", &member_user("alice"), 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "RESERVED_GROUP",
             admin.delete_group_member(&backend, "acme", "admin", &member_user("alice"), 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "RESERVED_GROUP",
             admin.put_group_member(&backend, "acme", "@everyone", &member_user("alice"), 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "RESERVED_GROUP",
             admin.delete_group(&backend, "acme", "admin", 2),
@@ -234,13 +180,13 @@ both_backends!(groups_and_defaults, |db: &common::TestDb| {
         .await;
 
         // The last default group stays.
-        refused(
+        common::refused(
             &store,
             "LAST_DEFAULT_GROUP",
             admin.update_group(&backend, "acme", "members", None, Some(false), 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "LAST_DEFAULT_GROUP",
             admin.delete_group(&backend, "acme", "members", 2),
@@ -248,19 +194,19 @@ both_backends!(groups_and_defaults, |db: &common::TestDb| {
         .await;
 
         // FIELD_TECH and ADMIN lack user:manage.
-        refused(
+        common::refused(
             &store,
             "FORBIDDEN",
             admin.create_group(&user("carol"), "acme", Some("crew"), "Crew", false, 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "FORBIDDEN",
             admin.put_group_member(&user("carol"), "acme", "social", &member_user("carol"), 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "FORBIDDEN",
             admin.delete_group(&user("bob"), "acme", "social", 2),
@@ -268,21 +214,21 @@ both_backends!(groups_and_defaults, |db: &common::TestDb| {
         .await;
 
         // Success: one bump, one audit row; a generated id; a rename.
-        let crew = bumps_once(
+        let crew = common::one_write(
             &store,
             admin.create_group(&user("dave"), "acme", None, " Crew ", false, 3),
         )
         .await;
         assert!(crew.id.starts_with("g-"), "{}", crew.id);
         assert_eq!(crew.name, "Crew");
-        let renamed = bumps_once(
+        let renamed = common::one_write(
             &store,
             admin.update_group(&user("dave"), "acme", &crew.id, Some("CREW"), None, 3),
         )
         .await;
         assert_eq!(renamed.name, "CREW");
         // Unchanged updates write nothing.
-        let before = state(&store).await;
+        let before = common::state(&store).await;
         admin
             .update_group(
                 &user("dave"),
@@ -294,26 +240,26 @@ both_backends!(groups_and_defaults, |db: &common::TestDb| {
             )
             .await
             .unwrap();
-        assert_eq!(state(&store).await, before);
+        assert_eq!(common::state(&store).await, before);
 
         // A second default group lets `members` stop being one.
-        bumps_once(
+        common::one_write(
             &store,
             admin.update_group(&backend, "acme", "social", None, Some(true), 4),
         )
         .await;
-        bumps_once(
+        common::one_write(
             &store,
             admin.update_group(&backend, "acme", "members", None, Some(false), 4),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "LAST_DEFAULT_GROUP",
             admin.delete_group(&backend, "acme", "social", 4),
         )
         .await;
-        bumps_once(
+        common::one_write(
             &store,
             admin.delete_group(&user("dave"), "acme", &crew.id, 5),
         )
@@ -332,7 +278,7 @@ both_backends!(groups_and_defaults, |db: &common::TestDb| {
                 ("social", true)
             ]
         );
-        refused(&store, "NOT_FOUND", admin.list_groups("nope")).await;
+        common::refused(&store, "NOT_FOUND", admin.list_groups("nope")).await;
         store.close().await;
     }
 });
@@ -359,25 +305,25 @@ both_backends!(membership_cycles_and_use, |db: &common::TestDb| {
             .create_group(&backend, "beta", Some("outsiders"), "Outsiders", false, 2)
             .await
             .unwrap();
-        refused(
+        common::refused(
             &store,
             "NOT_FOUND",
             admin.put_group_member(&backend, "acme", "outsiders", &member_user("alice"), 3),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "NOT_FOUND",
             admin.put_group_member(&backend, "acme", "a", &member_group("outsiders"), 3),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "NOT_FOUND",
             admin.delete_group(&backend, "acme", "outsiders", 3),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "NOT_FOUND",
             admin.update_group(&backend, "acme", "outsiders", Some("Mine"), None, 3),
@@ -389,37 +335,37 @@ both_backends!(membership_cycles_and_use, |db: &common::TestDb| {
             .await;
         assert!(raw.is_err(), "the schema refuses a cross-org membership");
         // Unknown groups and users who are not members of the org.
-        refused(
+        common::refused(
             &store,
             "NOT_FOUND",
             admin.put_group_member(&backend, "acme", "nope", &member_user("alice"), 3),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "NOT_FOUND",
             admin.delete_group(&backend, "acme", "nope", 3),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "NOT_FOUND",
             admin.put_group_member(&backend, "acme", "a", &member_user("erin"), 3),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "NOT_FOUND",
             admin.put_group_member(&backend, "acme", "a", &member_user("nobody"), 3),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "NOT_FOUND",
             admin.delete_group_member(&backend, "acme", "a", &member_user("alice"), 3),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "NOT_FOUND",
             admin.put_group_member(&backend, "nope", "a", &member_user("alice"), 3),
@@ -427,18 +373,18 @@ both_backends!(membership_cycles_and_use, |db: &common::TestDb| {
         .await;
 
         // Cycles: a contains b; b may not contain a; nobody contains itself.
-        bumps_once(
+        common::one_write(
             &store,
             admin.put_group_member(&backend, "acme", "a", &member_group("b"), 4),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "GROUP_CYCLE",
             admin.put_group_member(&backend, "acme", "b", &member_group("a"), 4),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "GROUP_CYCLE",
             admin.put_group_member(&backend, "acme", "a", &member_group("a"), 4),
@@ -453,28 +399,28 @@ both_backends!(membership_cycles_and_use, |db: &common::TestDb| {
             .put_group_member(&backend, "acme", "b", &member_group("c"), 4)
             .await
             .unwrap();
-        refused(
+        common::refused(
             &store,
             "GROUP_CYCLE",
             admin.put_group_member(&backend, "acme", "c", &member_group("a"), 4),
         )
         .await;
         // Re-adding is a no-op.
-        let before = state(&store).await;
+        let before = common::state(&store).await;
         admin
             .put_group_member(&backend, "acme", "a", &member_group("b"), 4)
             .await
             .unwrap();
-        assert_eq!(state(&store).await, before);
+        assert_eq!(common::state(&store).await, before);
 
         // In use: nested in another group, or named by an assignment or a cap.
-        refused(
+        common::refused(
             &store,
             "GROUP_IN_USE",
             admin.delete_group(&backend, "acme", "b", 5),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "GROUP_IN_USE",
             admin.delete_group(&backend, "acme", "ops", 5),
@@ -485,7 +431,7 @@ both_backends!(membership_cycles_and_use, |db: &common::TestDb| {
             .execute("INSERT INTO caps (org_id, id, selector, selector_group, allow) VALUES ('acme', 'c1', 'not_group:social', 'social', '[\"fleet:read\"]')")
             .await
             .unwrap();
-        refused(
+        common::refused(
             &store,
             "GROUP_IN_USE",
             admin.delete_group(&backend, "acme", "social", 5),
@@ -496,13 +442,13 @@ both_backends!(membership_cycles_and_use, |db: &common::TestDb| {
             .put_group_member(&backend, "acme", "a", &member_user("alice"), 5)
             .await
             .unwrap();
-        bumps_once(&store, admin.delete_group(&backend, "acme", "a", 5)).await;
+        common::one_write(&store, admin.delete_group(&backend, "acme", "a", 5)).await;
         assert!(memberships(&store, "a").await.is_empty());
         admin
             .delete_group(&backend, "acme", "c", 5)
             .await
             .unwrap_err();
-        bumps_once(
+        common::one_write(
             &store,
             admin.delete_group_member(&backend, "acme", "b", &member_group("c"), 5),
         )
@@ -545,25 +491,25 @@ both_backends!(escalation_through_groups, |db: &common::TestDb| {
         // `ops` holds ADMIN at the root, which dave (user:read,
         // user:manage) does not hold: adding himself or erin, nesting a
         // group in it, or making it default are all refused.
-        refused(
+        common::refused(
             &store,
             "ESCALATION_DENIED",
             admin.put_group_member(&dave, "acme", "ops", &member_user("dave"), 3),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "ESCALATION_DENIED",
             admin.put_group_member(&dave, "acme", "ops", &member_user("erin"), 3),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "ESCALATION_DENIED",
             admin.put_group_member(&dave, "acme", "ops", &member_group("crew"), 3),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "ESCALATION_DENIED",
             admin.update_group(&dave, "acme", "ops", None, Some(true), 3),
@@ -574,20 +520,20 @@ both_backends!(escalation_through_groups, |db: &common::TestDb| {
             .put_group_member(&backend, "acme", "ops", &member_group("crew"), 3)
             .await
             .unwrap();
-        refused(
+        common::refused(
             &store,
             "ESCALATION_DENIED",
             admin.put_group_member(&dave, "acme", "crew", &member_user("dave"), 3),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "ESCALATION_DENIED",
             admin.update_group(&dave, "acme", "crew", None, Some(true), 3),
         )
         .await;
         // Managing another user: bob holds far more than dave.
-        refused(
+        common::refused(
             &store,
             "ESCALATION_DENIED",
             admin.put_group_member(&dave, "acme", "social", &member_user("bob"), 3),
@@ -605,7 +551,7 @@ both_backends!(escalation_through_groups, |db: &common::TestDb| {
         for statement in sql {
             store.pool().execute(statement).await.unwrap();
         }
-        refused(
+        common::refused(
             &store,
             "ESCALATION_DENIED",
             admin.put_group_member(&dave, "acme", "social", &member_user("dave"), 4),
@@ -617,19 +563,19 @@ both_backends!(escalation_through_groups, |db: &common::TestDb| {
             .put_group_member(&backend, "acme", "social", &member_user("dave"), 4)
             .await
             .unwrap();
-        refused(
+        common::refused(
             &store,
             "ESCALATION_DENIED",
             admin.delete_group_member(&dave, "acme", "social", &member_user("dave"), 4),
         )
         .await;
         // alice (SUPER_ADMIN) may do all of it.
-        bumps_once(
+        common::one_write(
             &store,
             admin.delete_group_member(&user("alice"), "acme", "social", &member_user("dave"), 5),
         )
         .await;
-        bumps_once(
+        common::one_write(
             &store,
             admin.put_group_member(&user("alice"), "acme", "ops", &member_user("erin"), 5),
         )
@@ -653,22 +599,22 @@ both_backends!(escalation_through_groups, |db: &common::TestDb| {
             .put_member(&backend, "acme", "frank", 6)
             .await
             .unwrap();
-        bumps_once(
+        common::one_write(
             &store,
             admin.put_group_member(&dave, "acme", "book", &member_user("frank"), 7),
         )
         .await;
-        bumps_once(
+        common::one_write(
             &store,
             admin.put_group_member(&dave, "acme", "book", &member_user("dave"), 7),
         )
         .await;
-        bumps_once(
+        common::one_write(
             &store,
             admin.update_group(&dave, "acme", "book", None, Some(true), 7),
         )
         .await;
-        bumps_once(
+        common::one_write(
             &store,
             admin.delete_group_member(&dave, "acme", "book", &member_user("frank"), 7),
         )

@@ -21,84 +21,6 @@ use tessera_host::{Actor, Admin, AdminError, Store, UserUpdate, reconcile};
 
 const FLEET: &str = include_str!("../../examples/fleet/manifest.toml");
 
-/// Everything a refused write must leave alone.
-async fn state(store: &Store) -> Vec<String> {
-    let mut values = Vec::new();
-    for sql in [
-        "SELECT CAST(COALESCE(SUM(revision), 0) AS BIGINT) FROM orgs",
-        "SELECT COUNT(*) FROM audit",
-        "SELECT COUNT(*) FROM roles",
-        "SELECT COUNT(*) FROM role_permissions",
-        "SELECT COUNT(*) FROM assignments",
-        "SELECT COUNT(*) FROM users WHERE active = 1",
-    ] {
-        let (value,): (i64,) = sqlx::query_as(sql).fetch_one(store.pool()).await.unwrap();
-        values.push(value.to_string());
-    }
-    let rows: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT org_id, id, name FROM roles ORDER BY org_id, id")
-            .fetch_all(store.pool())
-            .await
-            .unwrap();
-    values.extend(
-        rows.into_iter()
-            .map(|(org, id, name)| format!("{org}/{id}/{name}")),
-    );
-    let rows: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT org_id, role_id, permission FROM role_permissions ORDER BY org_id, role_id, permission",
-    )
-    .fetch_all(store.pool())
-    .await
-    .unwrap();
-    values.extend(
-        rows.into_iter()
-            .map(|(org, role, key)| format!("{org}/{role}/{key}")),
-    );
-    let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT org_id, id FROM assignments ORDER BY org_id, id")
-            .fetch_all(store.pool())
-            .await
-            .unwrap();
-    values.extend(rows.into_iter().map(|(org, id)| format!("{org}/{id}")));
-    values
-}
-
-/// Asserts the write fails with `code` and changes nothing; returns the error.
-async fn refused<T: std::fmt::Debug>(
-    store: &Store,
-    code: &str,
-    write: impl std::future::Future<Output = Result<T, AdminError>>,
-) -> AdminError {
-    let before = state(store).await;
-    let err = write.await.expect_err("the write must be refused");
-    assert_eq!(err.code(), code, "{err}");
-    assert_eq!(
-        state(store).await,
-        before,
-        "a refused write changed something: {err}"
-    );
-    err
-}
-
-/// Runs a write that must succeed, bump the org's revision once and append
-/// one audit row.
-async fn one_write<T>(
-    store: &Store,
-    write: impl std::future::Future<Output = Result<T, AdminError>>,
-) -> T {
-    let before = state(store).await;
-    let value = write.await.unwrap();
-    let after = state(store).await;
-    let number = |values: &[String], at: usize| values[at].parse::<i64>().unwrap();
-    assert_eq!(
-        number(&after, 0),
-        number(&before, 0) + 1,
-        "one revision bump"
-    );
-    assert_eq!(number(&after, 1), number(&before, 1) + 1, "one audit row");
-    value
-}
-
 async fn last_audit(store: &Store) -> (Option<String>, Option<String>, String, String) {
     sqlx::query_as("SELECT org_id, actor, action, target FROM audit ORDER BY id DESC LIMIT 1")
         .fetch_one(store.pool())
@@ -274,19 +196,19 @@ both_backends!(role_rules, |db: &common::TestDb| {
         let admin = &fx.admin;
         let b = Actor::Backend;
         // Catalog keys only, closed under requires.
-        refused(
+        common::refused(
             &store,
             "UNKNOWN_PERMISSION",
             admin.create_role(&b, "acme", "X", &keys(&["miner:read", "miner:nope"]), 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "UNKNOWN_PERMISSION",
             admin.update_role(&b, "acme", &fx.people, None, Some(&keys(&["bogus:x"])), 2),
         )
         .await;
-        let err = refused(
+        let err = common::refused(
             &store,
             "READ_PAIRING_VIOLATION",
             admin.create_role(&b, "acme", "X", &keys(&["miner:reboot"]), 2),
@@ -296,7 +218,7 @@ both_backends!(role_rules, |db: &common::TestDb| {
             err.to_string().contains("miner:reboot requires miner:read"),
             "{err}"
         );
-        refused(
+        common::refused(
             &store,
             "READ_PAIRING_VIOLATION",
             admin.update_role(
@@ -311,42 +233,42 @@ both_backends!(role_rules, |db: &common::TestDb| {
         .await;
         // Built-in names, in any case and with spaces.
         for name in ["admin", " Super_Admin ", "field_tech", "ADMIN"] {
-            refused(
+            common::refused(
                 &store,
                 "RESERVED_ROLE_NAME",
                 admin.create_role(&b, "acme", name, &[], 2),
             )
             .await;
         }
-        refused(
+        common::refused(
             &store,
             "RESERVED_ROLE_NAME",
             admin.update_role(&b, "acme", &fx.people, Some(" Admin"), None, 2),
         )
         .await;
         // Names: not empty; unique ignoring case and surrounding whitespace.
-        refused(
+        common::refused(
             &store,
             "BAD_REQUEST",
             admin.create_role(&b, "acme", "   ", &[], 2),
         )
         .await;
         for name in ["People", " people ", "PEOPLE"] {
-            refused(
+            common::refused(
                 &store,
                 "NAME_TAKEN",
                 admin.create_role(&b, "acme", name, &[], 2),
             )
             .await;
         }
-        refused(
+        common::refused(
             &store,
             "NAME_TAKEN",
             admin.update_role(&b, "acme", &fx.ops, Some(" pEOPLE  "), None, 2),
         )
         .await;
         // Built-ins.
-        refused(
+        common::refused(
             &store,
             "BUILTIN_ROLE_IMMUTABLE",
             admin.update_role(
@@ -359,65 +281,65 @@ both_backends!(role_rules, |db: &common::TestDb| {
             ),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "BUILTIN_ROLE_IMMUTABLE",
             admin.update_role(&b, "acme", "SUPER_ADMIN", Some("Boss"), None, 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "BUILTIN_ROLE_IMMUTABLE",
             admin.delete_role(&b, "acme", "SUPER_ADMIN", 2),
         )
         .await;
         for role in ["ADMIN", "FIELD_TECH"] {
-            refused(
+            common::refused(
                 &store,
                 "BUILTIN_ROLE_NON_DELETABLE",
                 admin.delete_role(&b, "acme", role, 2),
             )
             .await;
         }
-        refused(
+        common::refused(
             &store,
             "BAD_REQUEST",
             admin.update_role(&b, "acme", "ADMIN", Some("Boss"), None, 2),
         )
         .await;
         // In use.
-        refused(
+        common::refused(
             &store,
             "ROLE_IN_USE",
             admin.delete_role(&b, "acme", &fx.people, 2),
         )
         .await;
         // Unknown ids, ids of another org, unknown org.
-        refused(
+        common::refused(
             &store,
             "NOT_FOUND",
             admin.update_role(&b, "acme", "r-missing", Some("X"), None, 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "NOT_FOUND",
             admin.delete_role(&b, "acme", "r-missing", 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "NOT_FOUND",
             admin.delete_role(&b, "acme", &fx.beta_role, 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "NOT_FOUND",
             admin.update_role(&b, "acme", &fx.beta_role, Some("Mine"), None, 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "NOT_FOUND",
             admin.create_role(&b, "nope", "X", &[], 2),
@@ -429,7 +351,7 @@ both_backends!(role_rules, |db: &common::TestDb| {
         );
 
         // Success: keys come back in catalog order; one bump, one audit row.
-        let viewers = one_write(
+        let viewers = common::one_write(
             &store,
             admin.create_role(
                 &b,
@@ -455,9 +377,9 @@ both_backends!(role_rules, |db: &common::TestDb| {
             )
         );
         // A role may be empty; a case-only rename of itself is fine.
-        let empty = one_write(&store, admin.create_role(&b, "acme", "Empty", &[], 3)).await;
+        let empty = common::one_write(&store, admin.create_role(&b, "acme", "Empty", &[], 3)).await;
         assert!(empty.permissions.is_empty());
-        let renamed = one_write(
+        let renamed = common::one_write(
             &store,
             admin.update_role(&b, "acme", &viewers.id, Some(" VIEWERS "), None, 4),
         )
@@ -465,7 +387,7 @@ both_backends!(role_rules, |db: &common::TestDb| {
         assert_eq!(renamed.name, "VIEWERS");
         assert_eq!(last_audit(&store).await.2, "role.update");
         // An edit that changes nothing writes nothing.
-        let before = state(&store).await;
+        let before = common::state(&store).await;
         admin
             .update_role(
                 &b,
@@ -477,7 +399,7 @@ both_backends!(role_rules, |db: &common::TestDb| {
             )
             .await
             .unwrap();
-        assert_eq!(state(&store).await, before);
+        assert_eq!(common::state(&store).await, before);
         // Editable built-ins take new permissions (same name allowed).
         let mut trimmed = admin
             .list_roles("acme")
@@ -488,7 +410,7 @@ both_backends!(role_rules, |db: &common::TestDb| {
             .unwrap()
             .permissions;
         trimmed.retain(|key| key != "miner:firmware_update");
-        let edited = one_write(
+        let edited = common::one_write(
             &store,
             admin.update_role(&b, "acme", "ADMIN", Some(" ADMIN "), Some(&trimmed), 5),
         )
@@ -498,7 +420,7 @@ both_backends!(role_rules, |db: &common::TestDb| {
         assert_eq!(edited.builtin.as_deref(), Some("ADMIN"));
         // Deleting an unused custom role removes its permission rows; its
         // name is free again.
-        one_write(&store, admin.delete_role(&b, "acme", &viewers.id, 6)).await;
+        common::one_write(&store, admin.delete_role(&b, "acme", &viewers.id, 6)).await;
         assert_eq!(last_audit(&store).await.3, format!("role:{}", viewers.id));
         let (left,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM role_permissions WHERE role_id = $1")
@@ -507,7 +429,7 @@ both_backends!(role_rules, |db: &common::TestDb| {
                 .await
                 .unwrap();
         assert_eq!(left, 0);
-        one_write(
+        common::one_write(
             &store,
             admin.create_role(&b, "acme", "viewers", &keys(&["fleet:read"]), 7),
         )
@@ -547,20 +469,20 @@ both_backends!(role_gates_and_escalation, |db: &common::TestDb| {
         // The fleet ADMIN and FIELD_TECH lack role:manage; an unknown actor
         // may do nothing.
         for actor in ["bob", "carol", "mallory", "erin"] {
-            refused(
+            common::refused(
                 &store,
                 "FORBIDDEN",
                 admin.create_role(&user(actor), "acme", "X", &[], 2),
             )
             .await;
         }
-        refused(
+        common::refused(
             &store,
             "FORBIDDEN",
             admin.update_role(&user("bob"), "acme", &fx.readers, Some("Y"), None, 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "FORBIDDEN",
             admin.delete_role(&user("bob"), "acme", &fx.nothing, 2),
@@ -569,7 +491,7 @@ both_backends!(role_gates_and_escalation, |db: &common::TestDb| {
         // role:manage held only at a site does not count at the org root.
         let ginas = assignment(admin, "user:gina", &fx.sitemgr, Some("site:s1")).await;
         assert!(!ginas.is_empty());
-        refused(
+        common::refused(
             &store,
             "FORBIDDEN",
             admin.create_role(&user("gina"), "acme", "X", &[], 2),
@@ -577,14 +499,14 @@ both_backends!(role_gates_and_escalation, |db: &common::TestDb| {
         .await;
         // Owner-only grants never count as held: dave has SUPER_ADMIN
         // owner-only, but no role:manage.
-        refused(
+        common::refused(
             &store,
             "FORBIDDEN",
             admin.create_role(&user("dave"), "acme", "X", &[], 2),
         )
         .await;
         // frank holds role:manage and user:manage but not the miner keys.
-        refused(
+        common::refused(
             &store,
             "ESCALATION_DENIED",
             admin.create_role(
@@ -596,7 +518,7 @@ both_backends!(role_gates_and_escalation, |db: &common::TestDb| {
             ),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "ESCALATION_DENIED",
             admin.update_role(
@@ -612,7 +534,7 @@ both_backends!(role_gates_and_escalation, |db: &common::TestDb| {
         // Editing a role counts its keys before the edit too: frank cannot
         // strip rack:manage (which he lacks) from FIELD_TECH, nor rename a
         // role holding keys he lacks.
-        refused(
+        common::refused(
             &store,
             "ESCALATION_DENIED",
             admin.update_role(
@@ -635,14 +557,14 @@ both_backends!(role_gates_and_escalation, |db: &common::TestDb| {
             )
             .await
             .unwrap();
-        refused(
+        common::refused(
             &store,
             "ESCALATION_DENIED",
             admin.update_role(&user("frank"), "acme", &flashers.id, Some("Flash"), None, 3),
         )
         .await;
         // Within what he holds, frank may create, edit and delete roles.
-        let mine = one_write(
+        let mine = common::one_write(
             &store,
             admin.create_role(
                 &user("frank"),
@@ -654,7 +576,7 @@ both_backends!(role_gates_and_escalation, |db: &common::TestDb| {
         )
         .await;
         assert_eq!(last_audit(&store).await.1.as_deref(), Some("frank"));
-        one_write(
+        common::one_write(
             &store,
             admin.update_role(
                 &user("frank"),
@@ -666,13 +588,13 @@ both_backends!(role_gates_and_escalation, |db: &common::TestDb| {
             ),
         )
         .await;
-        one_write(
+        common::one_write(
             &store,
             admin.delete_role(&user("frank"), "acme", &mine.id, 5),
         )
         .await;
         // A superuser holds everything.
-        one_write(
+        common::one_write(
             &store,
             admin.update_role(&user("root"), "acme", &flashers.id, Some("Flash"), None, 6),
         )
@@ -691,7 +613,7 @@ both_backends!(assignment_rules, |db: &common::TestDb| {
         let techs = subject("group:techs");
         // Gate: user:manage at the org root.
         for actor in ["bob", "carol", "gina"] {
-            refused(
+            common::refused(
                 &store,
                 "FORBIDDEN",
                 admin.create_assignment(&user(actor), "acme", &techs, &fx.readers, None, false, 2),
@@ -699,7 +621,7 @@ both_backends!(assignment_rules, |db: &common::TestDb| {
             .await;
         }
         let bobs = assignment(admin, "user:bob", "ADMIN", None).await;
-        refused(
+        common::refused(
             &store,
             "FORBIDDEN",
             admin.delete_assignment(&user("bob"), "acme", &bobs, 2),
@@ -729,14 +651,14 @@ both_backends!(assignment_rules, |db: &common::TestDb| {
             (techs.clone(), fx.readers.clone(), None, "nope"),
         ];
         for (who, role, scope, org) in &cases {
-            refused(
+            common::refused(
                 &store,
                 "NOT_FOUND",
                 admin.create_assignment(&b, org, who, role, scope.as_ref(), false, 2),
             )
             .await;
         }
-        refused(
+        common::refused(
             &store,
             "BAD_REQUEST",
             admin.create_assignment(
@@ -750,7 +672,7 @@ both_backends!(assignment_rules, |db: &common::TestDb| {
             ),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "NOT_FOUND",
             admin.delete_assignment(&b, "acme", "a-missing", 2),
@@ -768,7 +690,7 @@ both_backends!(assignment_rules, |db: &common::TestDb| {
             )
             .await
             .unwrap();
-        refused(
+        common::refused(
             &store,
             "NOT_FOUND",
             admin.delete_assignment(&b, "acme", &beta_assignment.id, 3),
@@ -789,7 +711,7 @@ both_backends!(assignment_rules, |db: &common::TestDb| {
         assert!(raw.is_err(), "a role of beta referenced from acme");
 
         // Success: one bump, one audit row, listed.
-        let granted = one_write(
+        let granted = common::one_write(
             &store,
             admin.create_assignment(&b, "acme", &techs, "FIELD_TECH", Some(&r1), false, 3),
         )
@@ -814,21 +736,21 @@ both_backends!(assignment_rules, |db: &common::TestDb| {
                 .contains(&granted)
         );
         // The same grant again is the same assignment, and writes nothing.
-        let before = state(&store).await;
+        let before = common::state(&store).await;
         let again = admin
             .create_assignment(&b, "acme", &techs, "FIELD_TECH", Some(&r1), false, 4)
             .await
             .unwrap();
         assert_eq!(again, granted);
-        assert_eq!(state(&store).await, before);
+        assert_eq!(common::state(&store).await, before);
         // ...but owner-only is another assignment, as is the root scope.
-        let owned = one_write(
+        let owned = common::one_write(
             &store,
             admin.create_assignment(&b, "acme", &techs, "FIELD_TECH", Some(&r1), true, 4),
         )
         .await;
         assert_ne!(owned.id, granted.id);
-        let at_root = one_write(
+        let at_root = common::one_write(
             &store,
             admin.create_assignment(&b, "acme", &techs, "FIELD_TECH", None, false, 4),
         )
@@ -836,16 +758,16 @@ both_backends!(assignment_rules, |db: &common::TestDb| {
         assert_eq!(at_root.scope, None);
         // Pseudo-groups and the reserved `admin` group may receive roles.
         for who in ["@everyone", "@authenticated", "@members", "group:admin"] {
-            one_write(
+            common::one_write(
                 &store,
                 admin.create_assignment(&b, "acme", &subject(who), &fx.readers, None, false, 5),
             )
             .await;
         }
         // A removed assignment can be re-added (root scope included).
-        one_write(&store, admin.delete_assignment(&b, "acme", &at_root.id, 6)).await;
+        common::one_write(&store, admin.delete_assignment(&b, "acme", &at_root.id, 6)).await;
         assert_eq!(last_audit(&store).await.2, "assignment.delete".to_owned());
-        let readded = one_write(
+        let readded = common::one_write(
             &store,
             admin.create_assignment(&b, "acme", &techs, "FIELD_TECH", None, false, 7),
         )
@@ -855,7 +777,7 @@ both_backends!(assignment_rules, |db: &common::TestDb| {
         assert!(listed.contains(&readded));
         assert!(!listed.iter().any(|a| a.id == at_root.id));
         // A role with assignments is in use; once they are gone it is not.
-        refused(
+        common::refused(
             &store,
             "ROLE_IN_USE",
             admin.delete_role(&b, "acme", &fx.readers, 8),
@@ -876,7 +798,7 @@ both_backends!(assignment_escalation, |db: &common::TestDb| {
         let r1 = node("rack:r1");
         let s2 = node("site:s2");
         // frank (role:*, user:*) cannot hand out SUPER_ADMIN.
-        refused(
+        common::refused(
             &store,
             "ESCALATION_DENIED",
             admin.create_assignment(
@@ -891,7 +813,7 @@ both_backends!(assignment_escalation, |db: &common::TestDb| {
         )
         .await;
         // Nor manage bob, who holds keys frank lacks, even with a small role.
-        let err = refused(
+        let err = common::refused(
             &store,
             "ESCALATION_DENIED",
             admin.create_assignment(
@@ -909,7 +831,7 @@ both_backends!(assignment_escalation, |db: &common::TestDb| {
         // Owner-only grants never count as held: dave's owner-only
         // SUPER_ADMIN does not let him assign it, to himself or others.
         for who in ["user:dave", "user:ivan"] {
-            refused(
+            common::refused(
                 &store,
                 "ESCALATION_DENIED",
                 admin.create_assignment(
@@ -925,7 +847,7 @@ both_backends!(assignment_escalation, |db: &common::TestDb| {
             .await;
         }
         // Owner-only assignments need the keys as plain holdings too.
-        refused(
+        common::refused(
             &store,
             "ESCALATION_DENIED",
             admin.create_assignment(&user("dave"), "acme", &techs, "SUPER_ADMIN", None, true, 2),
@@ -933,14 +855,14 @@ both_backends!(assignment_escalation, |db: &common::TestDb| {
         .await;
         // helen holds FIELD_TECH at site:s1 only: she may assign it there and
         // below, not at the root nor at another site.
-        let err = refused(
+        let err = common::refused(
             &store,
             "ESCALATION_DENIED",
             admin.create_assignment(&user("helen"), "acme", &techs, "FIELD_TECH", None, false, 2),
         )
         .await;
         assert!(err.to_string().contains("at the org root"), "{err}");
-        refused(
+        common::refused(
             &store,
             "ESCALATION_DENIED",
             admin.create_assignment(
@@ -954,7 +876,7 @@ both_backends!(assignment_escalation, |db: &common::TestDb| {
             ),
         )
         .await;
-        one_write(
+        common::one_write(
             &store,
             admin.create_assignment(
                 &user("helen"),
@@ -968,7 +890,7 @@ both_backends!(assignment_escalation, |db: &common::TestDb| {
         )
         .await;
         assert_eq!(last_audit(&store).await.1.as_deref(), Some("helen"));
-        one_write(
+        common::one_write(
             &store,
             admin.create_assignment(
                 &user("helen"),
@@ -983,7 +905,7 @@ both_backends!(assignment_escalation, |db: &common::TestDb| {
         .await;
         // frank may grant what he holds to a user he may manage (ivan holds
         // nothing), and take it away again.
-        let ivans = one_write(
+        let ivans = common::one_write(
             &store,
             admin.create_assignment(
                 &user("frank"),
@@ -996,7 +918,7 @@ both_backends!(assignment_escalation, |db: &common::TestDb| {
             ),
         )
         .await;
-        one_write(
+        common::one_write(
             &store,
             admin.delete_assignment(&user("frank"), "acme", &ivans.id, 5),
         )
@@ -1004,7 +926,7 @@ both_backends!(assignment_escalation, |db: &common::TestDb| {
         // Removing someone's assignment is managing them: frank cannot
         // touch alice's (she holds everything).
         let alices = assignment(admin, "user:alice", "SUPER_ADMIN", None).await;
-        let err = refused(
+        let err = common::refused(
             &store,
             "ESCALATION_DENIED",
             admin.delete_assignment(&user("frank"), "acme", &alices, 6),
@@ -1038,20 +960,20 @@ both_backends!(assignment_escalation, |db: &common::TestDb| {
             )
             .await
             .unwrap();
-        let err = refused(
+        let err = common::refused(
             &store,
             "ESCALATION_DENIED",
             admin.delete_assignment(&user("frank"), "acme", &narrowing.id, 7),
         )
         .await;
         assert!(err.to_string().contains("at site:s2"), "{err}");
-        refused(
+        common::refused(
             &store,
             "ESCALATION_DENIED",
             admin.delete_assignment(&user("helen"), "acme", &narrowing.id, 7),
         )
         .await;
-        one_write(
+        common::one_write(
             &store,
             admin.delete_assignment(&user("alice"), "acme", &narrowing.id, 7),
         )
@@ -1059,7 +981,7 @@ both_backends!(assignment_escalation, |db: &common::TestDb| {
         // At site:s1 helen holds FIELD_TECH, so removing techs' FIELD_TECH
         // there (widening back to the root's FIELD_TECH) is hers to do.
         let at_s1 = assignment(admin, "group:techs", "FIELD_TECH", Some("site:s1")).await;
-        one_write(
+        common::one_write(
             &store,
             admin.delete_assignment(&user("helen"), "acme", &at_s1, 8),
         )
@@ -1078,7 +1000,7 @@ both_backends!(last_guarded_assignment, |db: &common::TestDb| {
         let alices = assignment(admin, "user:alice", "SUPER_ADMIN", None).await;
         // alice is the only active direct org-root plain SUPER_ADMIN (dave's
         // is owner-only).
-        refused(
+        common::refused(
             &store,
             "LAST_GUARDED_ASSIGNMENT",
             admin.delete_assignment(&b, "acme", &alices, 2),
@@ -1134,20 +1056,20 @@ both_backends!(last_guarded_assignment, |db: &common::TestDb| {
             )
             .await
             .unwrap();
-        refused(
+        common::refused(
             &store,
             "LAST_GUARDED_ASSIGNMENT",
             admin.delete_assignment(&b, "acme", &alices, 4),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "LAST_GUARDED_ASSIGNMENT",
             admin.delete_assignment(&user("alice"), "acme", &alices, 4),
         )
         .await;
         // An assignment that does not count can always go.
-        one_write(&store, admin.delete_assignment(&b, "acme", &ivans.id, 4)).await;
+        common::one_write(&store, admin.delete_assignment(&b, "acme", &ivans.id, 4)).await;
         // With a second active holder, alice's can go; then the other is last.
         let bobs = admin
             .create_assignment(
@@ -1161,8 +1083,8 @@ both_backends!(last_guarded_assignment, |db: &common::TestDb| {
             )
             .await
             .unwrap();
-        one_write(&store, admin.delete_assignment(&b, "acme", &alices, 6)).await;
-        refused(
+        common::one_write(&store, admin.delete_assignment(&b, "acme", &alices, 6)).await;
+        common::refused(
             &store,
             "LAST_GUARDED_ASSIGNMENT",
             admin.delete_assignment(&b, "acme", &bobs.id, 7),

@@ -16,24 +16,9 @@ use std::sync::Arc;
 
 use sqlx::Executor;
 use tessera_core::Manifest;
-use tessera_host::{Actor, Admin, AdminError, Store, UserUpdate, reconcile};
+use tessera_host::{Actor, Admin, Store, UserUpdate, reconcile};
 
 const FLEET: &str = include_str!("../../examples/fleet/manifest.toml");
-
-/// Everything a refused write must leave alone.
-async fn state(store: &Store) -> (i64, i64, i64, i64, i64) {
-    let one = |sql: &'static str| async move {
-        let (value,): (i64,) = sqlx::query_as(sql).fetch_one(store.pool()).await.unwrap();
-        value
-    };
-    (
-        one("SELECT CAST(COALESCE(SUM(revision), 0) AS BIGINT) FROM orgs").await,
-        one("SELECT COUNT(*) FROM audit").await,
-        one("SELECT COUNT(*) FROM orgs").await,
-        one("SELECT COUNT(*) FROM members").await,
-        one("SELECT COUNT(*) FROM users WHERE superuser = 1 AND active = 1").await,
-    )
-}
 
 fn user(id: &str) -> Actor {
     Actor::User(id.to_owned())
@@ -87,21 +72,6 @@ async fn setup(store: &Store) -> Admin {
     admin
 }
 
-async fn refused(
-    store: &Store,
-    code: &str,
-    write: impl std::future::Future<Output = Result<(), AdminError>>,
-) {
-    let before = state(store).await;
-    let err = write.await.expect_err("the write must be refused");
-    assert_eq!(err.code(), code, "{err}");
-    assert_eq!(
-        state(store).await,
-        before,
-        "a refused write changed something: {err}"
-    );
-}
-
 both_backends!(orgs_and_users, |db: &common::TestDb| {
     let url = db.url.clone();
     async move {
@@ -115,37 +85,37 @@ both_backends!(orgs_and_users, |db: &common::TestDb| {
         .await
         .unwrap();
         assert_eq!(groups, 2);
-        refused(
+        common::refused(
             &store,
             "ESCALATION_DENIED",
             admin.create_org(&user("alice"), "beta", "Beta", 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "NAME_TAKEN",
             admin.create_org(&Actor::Backend, "acme", "Acme", 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "BAD_REQUEST",
             admin.create_org(&Actor::Backend, "bad id", "x", 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "BAD_REQUEST",
             admin.put_user(&Actor::Backend, "anonymous", &named("x"), 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "BAD_REQUEST",
             admin.put_user(&Actor::Backend, "newbie", &UserUpdate::default(), 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "ESCALATION_DENIED",
             admin.put_user(
@@ -163,7 +133,7 @@ both_backends!(orgs_and_users, |db: &common::TestDb| {
             superuser: Some(false),
             ..UserUpdate::default()
         };
-        refused(
+        common::refused(
             &store,
             "LAST_SUPERUSER",
             admin.put_user(&Actor::Backend, "root", &demote, 2),
@@ -173,21 +143,23 @@ both_backends!(orgs_and_users, |db: &common::TestDb| {
             active: Some(false),
             ..UserUpdate::default()
         };
-        refused(
+        common::refused(
             &store,
             "LAST_SUPERUSER",
             admin.put_user(&user("root"), "root", &deactivate, 2),
         )
         .await;
         // alice is acme's only active direct org-root SUPER_ADMIN (guarded).
-        refused(
+        common::refused(
             &store,
             "LAST_GUARDED_ASSIGNMENT",
             admin.put_user(&Actor::Backend, "alice", &deactivate, 2),
         )
         .await;
         // Only a superuser makes a superuser; then the first can step down.
-        let (before_revision, before_audit, ..) = state(&store).await;
+        let before = common::state(&store).await;
+        let (before_revision, before_audit) =
+            (common::counter(&before, 0), common::counter(&before, 1));
         admin
             .put_user(
                 &user("root"),
@@ -200,7 +172,9 @@ both_backends!(orgs_and_users, |db: &common::TestDb| {
             )
             .await
             .unwrap();
-        let (after_revision, after_audit, ..) = state(&store).await;
+        let after = common::state(&store).await;
+        let (after_revision, after_audit) =
+            (common::counter(&after, 0), common::counter(&after, 1));
         assert_eq!(
             (after_revision - before_revision, after_audit - before_audit),
             (1, 1),
@@ -221,50 +195,50 @@ both_backends!(members_and_settings, |db: &common::TestDb| {
         store.migrate_up().await.unwrap();
         let admin = setup(&store).await;
         // FIELD_TECH and ADMIN lack user:manage.
-        refused(
+        common::refused(
             &store,
             "FORBIDDEN",
             admin.put_member(&user("carol"), "acme", "erin", 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "FORBIDDEN",
             admin.put_member(&user("bob"), "acme", "erin", 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "FORBIDDEN",
             admin.put_member(&user("mallory"), "acme", "erin", 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "NOT_FOUND",
             admin.put_member(&Actor::Backend, "nope", "erin", 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "NOT_FOUND",
             admin.put_member(&Actor::Backend, "acme", "nobody", 2),
         )
         .await;
         // dave (user:read, user:manage) may not remove bob, who holds far more.
-        refused(
+        common::refused(
             &store,
             "ESCALATION_DENIED",
             admin.delete_member(&user("dave"), "acme", "bob", 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "LAST_GUARDED_ASSIGNMENT",
             admin.delete_member(&Actor::Backend, "acme", "alice", 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "NOT_FOUND",
             admin.delete_member(&Actor::Backend, "acme", "erin", 2),
@@ -302,19 +276,23 @@ both_backends!(members_and_settings, |db: &common::TestDb| {
                 .unwrap();
         assert_eq!(left, 0);
         // Settings: site:manage gates them; carol is gone, bob (ADMIN) has it.
-        refused(
+        common::refused(
             &store,
             "FORBIDDEN",
             admin.put_settings(&user("dave"), "acme", true, 6),
         )
         .await;
-        let (revision, audits, ..) = state(&store).await;
+        let before = common::state(&store).await;
+        let (revision, audits) = (common::counter(&before, 0), common::counter(&before, 1));
         admin
             .put_settings(&user("bob"), "acme", true, 6)
             .await
             .unwrap();
-        assert_eq!(state(&store).await.0, revision + 1);
-        assert_eq!(state(&store).await.1, audits + 1);
+        assert_eq!(
+            common::counter(&common::state(&store).await, 0),
+            revision + 1
+        );
+        assert_eq!(common::counter(&common::state(&store).await, 1), audits + 1);
         let (kiosk,): (i64,) = sqlx::query_as("SELECT kiosk FROM orgs WHERE id = 'acme'")
             .fetch_one(store.pool())
             .await
@@ -347,7 +325,7 @@ both_backends!(peers_need_manage_roles, |db: &common::TestDb| {
             store.pool().execute(statement).await.unwrap();
         }
         // dave and pete hold the same org-root set; neither holds role:manage.
-        refused(
+        common::refused(
             &store,
             "ESCALATION_DENIED",
             admin.delete_member(&user("dave"), "acme", "pete", 3),
@@ -368,19 +346,19 @@ both_backends!(orgs_rename_and_delete, |db: &common::TestDb| {
         let store = Store::connect(&url).await.unwrap();
         store.migrate_up().await.unwrap();
         let admin = setup(&store).await;
-        refused(
+        common::refused(
             &store,
             "ESCALATION_DENIED",
             admin.rename_org(&user("alice"), "acme", "Acme Mining", 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "BAD_REQUEST",
             admin.rename_org(&user("root"), "acme", "  ", 2),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "NOT_FOUND",
             admin.rename_org(&user("root"), "nope", "x", 2),
@@ -395,13 +373,13 @@ both_backends!(orgs_rename_and_delete, |db: &common::TestDb| {
             .await
             .unwrap();
         assert_eq!(name, "Acme Mining");
-        refused(
+        common::refused(
             &store,
             "ESCALATION_DENIED",
             admin.delete_org(&user("alice"), "acme", 3),
         )
         .await;
-        refused(
+        common::refused(
             &store,
             "NOT_FOUND",
             admin.delete_org(&Actor::Backend, "nope", 3),

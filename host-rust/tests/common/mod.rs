@@ -2,7 +2,14 @@
 //! the machine's Postgres (a database created with a random name and
 //! dropped afterwards; the server is shared with CI and other runs).
 
-#![allow(dead_code, reason = "each test binary uses part of the harness")]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "each test binary uses part of the harness, which fails loudly"
+)]
 
 use std::collections::BTreeSet;
 
@@ -254,6 +261,102 @@ pub(crate) async fn import(store: &Store, manifest: &Manifest, facts: &Facts) {
         .put_settings(&backend, org, facts.kiosk, 1)
         .await
         .unwrap();
+}
+
+/// Everything an admin write can change, as text: a refused write must
+/// leave it exactly as it was. The first two entries are the sum of the
+/// org revisions and the number of audit rows.
+pub(crate) async fn state(store: &Store) -> Vec<String> {
+    let pool = store.pool();
+    let mut values = Vec::new();
+    for sql in [
+        "SELECT CAST(COALESCE(SUM(revision), 0) AS BIGINT) FROM orgs",
+        "SELECT COUNT(*) FROM audit",
+        "SELECT COUNT(*) FROM members",
+        "SELECT COUNT(*) FROM group_members",
+        "SELECT COUNT(*) FROM assignments",
+        "SELECT COUNT(*) FROM hidden",
+        "SELECT COUNT(*) FROM caps",
+        "SELECT COUNT(*) FROM role_permissions",
+    ] {
+        let (value,): (i64,) = sqlx::query_as(sql).fetch_one(pool).await.unwrap();
+        values.push(value.to_string());
+    }
+    let rows: Vec<(String, String, i64)> =
+        sqlx::query_as("SELECT id, name, kiosk FROM orgs ORDER BY id")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    values.extend(rows.into_iter().map(|row| format!("org {row:?}")));
+    let rows: Vec<(String, String, i64, i64)> =
+        sqlx::query_as("SELECT id, name, superuser, active FROM users ORDER BY id")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    values.extend(rows.into_iter().map(|row| format!("user {row:?}")));
+    let rows: Vec<(String, String, String, i64)> =
+        sqlx::query_as("SELECT org_id, id, name, is_default FROM groups ORDER BY org_id, id")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    values.extend(rows.into_iter().map(|row| format!("group {row:?}")));
+    let rows: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT org_id, id, name FROM roles ORDER BY org_id, id")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    values.extend(rows.into_iter().map(|row| format!("role {row:?}")));
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT org_id, type, id, COALESCE(parent_type, '') || ':' || COALESCE(parent_id, '') FROM nodes ORDER BY org_id, type, id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    values.extend(rows.into_iter().map(|row| format!("node {row:?}")));
+    values
+}
+
+/// The `at`th counter of [`state`] (0: revision sum, 1: audit rows,
+/// 2: members, 3: group memberships, 4: assignments, 5: hidden, 6: caps).
+pub(crate) fn counter(state: &[String], at: usize) -> i64 {
+    state[at].parse().unwrap()
+}
+
+/// Asserts that a write is refused with `code` and changed nothing.
+pub(crate) async fn refused<T>(
+    store: &Store,
+    code: &str,
+    write: impl std::future::Future<Output = Result<T, tessera_host::AdminError>>,
+) -> tessera_host::AdminError {
+    let before = state(store).await;
+    let Err(err) = write.await else {
+        panic!("the write must be refused with {code}");
+    };
+    assert_eq!(err.code(), code, "{err}");
+    assert_eq!(
+        state(store).await,
+        before,
+        "a refused write changed something: {err}"
+    );
+    err
+}
+
+/// Runs a write that must succeed, bump one org's revision once and
+/// append one audit row.
+pub(crate) async fn one_write<T>(
+    store: &Store,
+    write: impl std::future::Future<Output = Result<T, tessera_host::AdminError>>,
+) -> T {
+    let before = state(store).await;
+    let value = write.await.unwrap();
+    let after = state(store).await;
+    assert_eq!(
+        counter(&after, 0),
+        counter(&before, 0) + 1,
+        "one revision bump"
+    );
+    assert_eq!(counter(&after, 1), counter(&before, 1) + 1, "one audit row");
+    value
 }
 
 /// Runs a test body on both backends.
