@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use sqlx::Executor;
 use tessera_core::{Manifest, NodeKey, Subject};
-use tessera_host::{Actor, Admin, AdminError, Store, UserUpdate, reconcile};
+use tessera_host::{Actor, Admin, Store, UserUpdate, reconcile};
 
 const FLEET: &str = include_str!("../../examples/fleet/manifest.toml");
 
