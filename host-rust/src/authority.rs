@@ -234,7 +234,7 @@ impl Authority {
             return Ok((Arc::clone(&cached.snapshot), cached.revision));
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = crate::facts::read_transaction(&self.store).await?;
         let facts = load_facts(
             &mut tx,
             asking.org,

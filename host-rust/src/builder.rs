@@ -72,8 +72,8 @@ pub async fn build_snapshot(
         return Err(BuildError::BadTtl);
     }
     let key = active_key(store, now).await?;
-    // One transaction, so every query sees the same revision.
-    let mut tx = store.pool().begin().await?;
+    // A read-only, repeatable-read transaction: every query sees one revision.
+    let mut tx = crate::facts::read_transaction(store).await?;
     let facts = load_facts(
         &mut tx,
         request.org,

@@ -80,6 +80,21 @@ fn scope(ty: Option<String>, id: Option<String>) -> Option<NodeKey> {
     ty.zip(id).map(|(ty, id)| node_key(ty, id))
 }
 
+/// A read-only transaction in which every statement sees one state of the
+/// store: Postgres runs each statement of a READ COMMITTED transaction on a
+/// fresh snapshot, so the loader's queries could mix two revisions.
+pub(crate) async fn read_transaction(
+    store: &crate::store::Store,
+) -> Result<Transaction<'static, Any>, StoreError> {
+    let mut tx = store.pool().begin().await?;
+    if store.backend() == crate::store::Backend::Postgres {
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(tx)
+}
+
 /// Loads the facts `principal` (a user id or `anonymous`) needs in `org`,
 /// plus the chains of the subtree roots of a subtree snapshot.
 pub async fn load_facts(

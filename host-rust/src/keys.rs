@@ -19,6 +19,16 @@ fn random<const N: usize>() -> Result<[u8; N], StoreError> {
 
 /// Generates a key, stores it, and makes it the active one.
 pub async fn generate_key(store: &Store, now: i64) -> Result<String, StoreError> {
+    let mut tx = store.pool().begin().await?;
+    let kid = insert_key(&mut tx, now).await?;
+    tx.commit().await?;
+    Ok(kid)
+}
+
+async fn insert_key(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    now: i64,
+) -> Result<String, StoreError> {
     let seed: [u8; 32] = random()?;
     let suffix: [u8; 6] = random()?;
     let kid = format!(
@@ -34,7 +44,7 @@ pub async fn generate_key(store: &Store, now: i64) -> Result<String, StoreError>
         .bind(key.public_key().to_vec())
         .bind(seed.to_vec())
         .bind(now)
-        .execute(store.pool())
+        .execute(&mut **tx)
         .await?;
     Ok(kid)
 }
@@ -46,8 +56,10 @@ pub async fn rotate_keys(store: &Store, now: i64) -> Result<String, StoreError> 
         .bind(now)
         .execute(&mut *tx)
         .await?;
+    // Retire and replace in one transaction: never zero or two active keys.
+    let kid = insert_key(&mut tx, now).await?;
     tx.commit().await?;
-    generate_key(store, now).await
+    Ok(kid)
 }
 
 /// The active signing key, generating the first one if there is none.

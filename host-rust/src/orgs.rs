@@ -7,8 +7,14 @@ use tessera_core::Manifest;
 use crate::reconcile::{ReconcileReport, reconcile_roles};
 use crate::store::StoreError;
 
-/// Inserts an org with everything every org has. The caller validates the
-/// id and runs this inside the transaction that also writes the audit row.
+/// Inserts an org with everything every org has. This is the seeding
+/// primitive with no gate, audit row or checks: the API is
+/// `Admin::create_org`, which validates the id and runs this inside the
+/// transaction that also writes the audit row.
+///
+/// An org id can be reused after a delete; the new org's revision starts
+/// above every revision the old one reached, so nothing cached for the old
+/// org (keyed by org and revision) is ever served for the new one.
 pub async fn create_org(
     tx: &mut Transaction<'static, Any>,
     manifest: &Manifest,
@@ -16,11 +22,18 @@ pub async fn create_org(
     name: &str,
     now: i64,
 ) -> Result<(), StoreError> {
+    let (previous,): (i64,) = sqlx::query_as(
+        "SELECT CAST(COALESCE(MAX(revision), 0) AS BIGINT) FROM audit WHERE org_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?;
     sqlx::query(
-        "INSERT INTO orgs (id, name, revision, kiosk, created_at) VALUES ($1, $2, 1, 0, $3)",
+        "INSERT INTO orgs (id, name, revision, kiosk, created_at) VALUES ($1, $2, $3, 0, $4)",
     )
     .bind(id)
     .bind(name)
+    .bind(previous + 1)
     .bind(now)
     .execute(&mut **tx)
     .await?;

@@ -407,6 +407,68 @@ both_backends!(orgs_rename_and_delete, |db: &common::TestDb| {
                 .await
                 .unwrap();
         assert_eq!(audits, 1, "the audit trail outlives the org");
+        // The id can be reused: the new org starts above the old revisions
+        // (nothing cached for the old one is served) and sees only its own trail.
+        let old_revision = common::counter(&common::state(&store).await, 0);
+        assert_eq!(old_revision, 0, "no org left");
+        admin
+            .create_org(&user("root"), "acme", "Acme again", 4)
+            .await
+            .unwrap();
+        let (revision,): (i64,) = sqlx::query_as("SELECT revision FROM orgs WHERE id = 'acme'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        let (highest,): (i64,) = sqlx::query_as("SELECT CAST(MAX(revision) AS BIGINT) FROM audit WHERE org_id = 'acme' AND action <> 'org.create'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert!(revision > highest, "{revision} <= {highest}");
+        let trail = admin.audit(&Actor::Backend, "acme", 0).await.unwrap();
+        assert_eq!(
+            trail
+                .iter()
+                .map(|row| row.action.as_str())
+                .collect::<Vec<_>>(),
+            vec!["org.create"]
+        );
         store.close().await;
     }
 });
+
+/// Concurrent demotions of the only two superusers: the check and the write
+/// are one locked transaction, so exactly one succeeds.
+#[tokio::test]
+async fn concurrent_demotions_keep_a_superuser_on_postgres() {
+    let db = common::TestDb::new(tessera_host::Backend::Postgres).await;
+    let store = db.store().await;
+    let admin = setup(&store).await;
+    let backend = Actor::Backend;
+    let promote = UserUpdate {
+        superuser: Some(true),
+        ..UserUpdate::default()
+    };
+    admin.put_user(&backend, "erin", &promote, 2).await.unwrap();
+    let demote = UserUpdate {
+        superuser: Some(false),
+        ..UserUpdate::default()
+    };
+    let (first, second) = tokio::join!(
+        admin.put_user(&backend, "root", &demote, 3),
+        admin.put_user(&backend, "erin", &demote, 3),
+    );
+    let refused: Vec<&str> = [&first, &second]
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .map(|e| e.code())
+        .collect();
+    assert_eq!(refused, vec!["LAST_SUPERUSER"], "{first:?} {second:?}");
+    let (left,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM users WHERE superuser = 1 AND active = 1")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(left, 1);
+    store.close().await;
+    db.drop().await;
+}

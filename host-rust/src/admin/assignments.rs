@@ -23,7 +23,7 @@ use super::AdminError;
 use super::nodes::node_path;
 use super::roles::random_id;
 use super::users::require_org;
-use super::write::{Actor, Admin, Affects, Audit, Gate, Tx};
+use super::write::{Actor, Admin, Affects, Audit, Gate, Lock, Tx};
 
 /// An assignment as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -157,7 +157,7 @@ async fn require_path(tx: &mut Tx, org: &str, node: &NodeKey) -> Result<Vec<Stri
 impl Admin {
     /// `GET /v1/orgs/{org}/assignments`, oldest first.
     pub async fn list_assignments(&self, org: &str) -> Result<Vec<AssignmentView>, AdminError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Lock::Org(org)).await?;
         require_org(&mut tx, org).await?;
         let rows: Vec<AssignmentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM assignments WHERE org_id = $1 ORDER BY created_at, id"
@@ -205,7 +205,7 @@ impl Admin {
                 )));
             }
         }
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Lock::Org(org)).await?;
         let holder = self.gate(&mut tx, actor, org, Gate::ManageMembers).await?;
         require_org(&mut tx, org).await?;
         let found: Option<(i64,)> =
@@ -289,7 +289,7 @@ impl Admin {
         id: &str,
         now: i64,
     ) -> Result<(), AdminError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Lock::Org(org)).await?;
         let holder = self.gate(&mut tx, actor, org, Gate::ManageMembers).await?;
         require_org(&mut tx, org).await?;
         let row: Option<AssignmentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::AdminError;
 use super::users::require_org;
-use super::write::{Actor, Admin, Gate};
+use super::write::{Actor, Admin, Gate, Lock};
 
 /// One audit row, oldest first; `id` is the cursor for `after`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -45,7 +45,8 @@ pub const AUDIT_PAGE: i64 = 500;
 
 impl Admin {
     /// The org's audit rows after `after` (exclusive), oldest first, at most
-    /// [`AUDIT_PAGE`]. Reading the trail needs `manage_members`, like the
+    /// [`AUDIT_PAGE`]; only this org's, never those of a deleted org that
+    /// had the same id. Reading the trail needs `manage_members`, like the
     /// writes it mostly records.
     pub async fn audit(
         &self,
@@ -53,12 +54,14 @@ impl Admin {
         org: &str,
         after: i64,
     ) -> Result<Vec<AuditEntry>, AdminError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Lock::Read).await?;
         self.gate(&mut tx, actor, org, Gate::ManageMembers).await?;
         require_org(&mut tx, org).await?;
         let rows: Vec<AuditRow> = sqlx::query_as(
             "SELECT id, actor, action, target, before, after, revision, at FROM audit
-              WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+              WHERE org_id = $1 AND id > $2
+                AND id >= (SELECT COALESCE(MAX(id), 0) FROM audit WHERE org_id = $1 AND action = 'org.create')
+              ORDER BY id LIMIT $3",
         )
         .bind(org)
         .bind(after)

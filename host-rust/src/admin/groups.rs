@@ -19,7 +19,7 @@ use tessera_core::{ADMIN_GROUP, Effect, Member, Snapshot, is_valid_node_id};
 
 use super::AdminError;
 use super::users::require_org;
-use super::write::{Actor, Admin, Affects, Audit, Gate, Tx};
+use super::write::{Actor, Admin, Affects, Audit, Gate, Lock, Tx};
 use crate::store::StoreError;
 
 /// A group as the admin API shows it.
@@ -88,7 +88,7 @@ impl Admin {
     /// `GET /v1/orgs/{org}/groups`: every group of the org, `admin` included,
     /// by id.
     pub async fn list_groups(&self, org: &str) -> Result<Vec<GroupView>, AdminError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Lock::Org(org)).await?;
         require_org(&mut tx, org).await?;
         let rows: Vec<GroupRow> =
             sqlx::query_as("SELECT id, name, is_default FROM groups WHERE org_id = $1 ORDER BY id")
@@ -123,7 +123,7 @@ impl Admin {
             None => generated_id()?,
         };
         let name = clean_name(name)?;
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Lock::Org(org)).await?;
         let holder = self.gate(&mut tx, actor, org, Gate::ManageMembers).await?;
         require_org(&mut tx, org).await?;
         lock_org(&mut tx, org).await?;
@@ -174,7 +174,7 @@ impl Admin {
         now: i64,
     ) -> Result<GroupView, AdminError> {
         let name = name.map(clean_name).transpose()?;
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Lock::Org(org)).await?;
         let holder = self.gate(&mut tx, actor, org, Gate::ManageMembers).await?;
         require_org(&mut tx, org).await?;
         lock_org(&mut tx, org).await?;
@@ -245,7 +245,7 @@ impl Admin {
         id: &str,
         now: i64,
     ) -> Result<(), AdminError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Lock::Org(org)).await?;
         let holder = self.gate(&mut tx, actor, org, Gate::ManageMembers).await?;
         require_org(&mut tx, org).await?;
         lock_org(&mut tx, org).await?;
@@ -304,7 +304,7 @@ impl Admin {
         member: &Member,
         now: i64,
     ) -> Result<(), AdminError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Lock::Org(org)).await?;
         let holder = self.gate(&mut tx, actor, org, Gate::ManageMembers).await?;
         require_org(&mut tx, org).await?;
         lock_org(&mut tx, org).await?;
@@ -367,7 +367,7 @@ impl Admin {
         member: &Member,
         now: i64,
     ) -> Result<(), AdminError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Lock::Org(org)).await?;
         let holder = self.gate(&mut tx, actor, org, Gate::ManageMembers).await?;
         require_org(&mut tx, org).await?;
         lock_org(&mut tx, org).await?;

@@ -4,7 +4,7 @@ use serde_json::json;
 use tessera_core::is_valid_node_id;
 
 use super::AdminError;
-use super::write::{Actor, Admin, Affects, Audit};
+use super::write::{Actor, Admin, Affects, Audit, Lock};
 
 impl Admin {
     /// `POST /v1/orgs`: the org with its `admin` and `members` groups and
@@ -24,7 +24,7 @@ impl Admin {
         if name.trim().is_empty() {
             return Err(AdminError::BadRequest("an org needs a name".to_owned()));
         }
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Lock::Global).await?;
         self.require_superuser(&mut tx, actor).await?;
         let exists: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM orgs WHERE id = $1")
             .bind(id)
@@ -57,7 +57,7 @@ impl Admin {
         if name.is_empty() {
             return Err(AdminError::BadRequest("an org needs a name".to_owned()));
         }
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Lock::Global).await?;
         self.require_superuser(&mut tx, actor).await?;
         let before: Option<(String,)> = sqlx::query_as("SELECT name FROM orgs WHERE id = $1")
             .bind(id)
@@ -86,7 +86,7 @@ impl Admin {
     /// Deletes an org and everything in it (a global write: superuser
     /// actors only). The audit trail outlives it.
     pub async fn delete_org(&self, actor: &Actor, id: &str, now: i64) -> Result<(), AdminError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Lock::Global).await?;
         self.require_superuser(&mut tx, actor).await?;
         let deleted = sqlx::query("DELETE FROM orgs WHERE id = $1")
             .bind(id)

@@ -9,7 +9,7 @@ use tessera_core::{Effect, NodeKey, Selector};
 use super::AdminError;
 use super::nodes::node_path;
 use super::users::require_org;
-use super::write::{Actor, Admin, Affects, Audit, Gate, Tx};
+use super::write::{Actor, Admin, Affects, Audit, Gate, Lock, Tx};
 
 /// A hidden entry as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -81,6 +81,18 @@ async fn require_path(tx: &mut Tx, org: &str, node: &NodeKey) -> Result<Vec<Stri
 }
 
 impl Admin {
+    /// An undeclared node type is malformed input (`BAD_REQUEST`, §5), not
+    /// a missing node.
+    fn require_type(&self, node: &NodeKey) -> Result<(), AdminError> {
+        match self.manifest.types.index(&node.ty) {
+            Some(_) => Ok(()),
+            None => Err(AdminError::BadRequest(format!(
+                "type `{}` is not declared",
+                node.ty
+            ))),
+        }
+    }
+
     /// `POST /v1/orgs/{org}/hidden` `{"selector", "node"}`.
     pub async fn create_hidden(
         &self,
@@ -90,7 +102,8 @@ impl Admin {
         node: &NodeKey,
         now: i64,
     ) -> Result<HiddenView, AdminError> {
-        let mut tx = self.begin().await?;
+        self.require_type(node)?;
+        let mut tx = self.begin(Lock::Org(org)).await?;
         self.gate(&mut tx, actor, org, Gate::ManageAccess).await?;
         require_org(&mut tx, org).await?;
         require_path(&mut tx, org, node).await?;
@@ -153,7 +166,7 @@ impl Admin {
         id: &str,
         now: i64,
     ) -> Result<(), AdminError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Lock::Org(org)).await?;
         let holder = self.gate(&mut tx, actor, org, Gate::ManageAccess).await?;
         let row: Option<(String, String, String)> = sqlx::query_as(
             "SELECT selector, node_type, node_id FROM hidden WHERE org_id = $1 AND id = $2",
@@ -199,11 +212,14 @@ impl Admin {
         allow: &[String],
         now: i64,
     ) -> Result<CapView, AdminError> {
+        if let Some(scope) = scope {
+            self.require_type(scope)?;
+        }
         let catalog = &self.manifest.catalog;
         let bits = catalog
             .bits_of(allow.iter().map(String::as_str))
             .map_err(|key| AdminError::UnknownPermission(key.to_owned()))?;
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Lock::Org(org)).await?;
         self.gate(&mut tx, actor, org, Gate::ManageAccess).await?;
         require_org(&mut tx, org).await?;
         if let Some(scope) = scope {
@@ -249,7 +265,7 @@ impl Admin {
         id: &str,
         now: i64,
     ) -> Result<(), AdminError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Lock::Org(org)).await?;
         let holder = self.gate(&mut tx, actor, org, Gate::ManageAccess).await?;
         let row: Option<(String, Option<String>, Option<String>, String)> = sqlx::query_as(
             "SELECT selector, scope_type, scope_id, allow FROM caps WHERE org_id = $1 AND id = $2",

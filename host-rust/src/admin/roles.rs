@@ -18,7 +18,7 @@ use tessera_core::Bits;
 
 use super::AdminError;
 use super::users::require_org;
-use super::write::{Actor, Admin, Affects, Audit, Gate, Tx};
+use super::write::{Actor, Admin, Affects, Audit, Gate, Lock, Tx};
 
 /// The longest role name accepted (in characters, after trimming).
 const MAX_NAME: usize = 128;
@@ -132,7 +132,7 @@ impl Admin {
     /// `GET /v1/orgs/{org}/roles`: built-ins in manifest order, then custom
     /// roles by name.
     pub async fn list_roles(&self, org: &str) -> Result<Vec<RoleView>, AdminError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Lock::Org(org)).await?;
         require_org(&mut tx, org).await?;
         let rows: Vec<RoleRow> = sqlx::query_as(
             "SELECT id, name, builtin, mode FROM roles WHERE org_id = $1 ORDER BY name_key, id",
@@ -264,7 +264,7 @@ impl Admin {
         let bits = self.role_bits(permissions)?;
         self.reserved_name(&name)?;
         let keys = self.manifest.catalog.keys(&bits);
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Lock::Org(org)).await?;
         let holder = self.gate(&mut tx, actor, org, Gate::ManageRoles).await?;
         require_org(&mut tx, org).await?;
         Self::require_holds(holder.as_ref(), &keys, &[])?;
@@ -315,7 +315,7 @@ impl Admin {
     ) -> Result<RoleView, AdminError> {
         let name = name.map(role_name).transpose()?;
         let bits = permissions.map(|keys| self.role_bits(keys)).transpose()?;
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Lock::Org(org)).await?;
         let holder = self.gate(&mut tx, actor, org, Gate::ManageRoles).await?;
         require_org(&mut tx, org).await?;
         let (row, stored) = self.load_role(&mut tx, org, id).await?;
@@ -397,7 +397,7 @@ impl Admin {
         id: &str,
         now: i64,
     ) -> Result<(), AdminError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Lock::Org(org)).await?;
         self.gate(&mut tx, actor, org, Gate::ManageRoles).await?;
         require_org(&mut tx, org).await?;
         let (row, stored) = self.load_role(&mut tx, org, id).await?;

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::AdminError;
 use super::users::require_org;
-use super::write::{Actor, Admin, Affects, Audit, Gate};
+use super::write::{Actor, Admin, Affects, Audit, Gate, Lock};
 
 impl Admin {
     /// Turns kiosk mode (DESIGN §1.9) on or off.
@@ -15,8 +15,8 @@ impl Admin {
         kiosk: bool,
         now: i64,
     ) -> Result<(), AdminError> {
-        let mut tx = self.begin().await?;
-        self.gate(&mut tx, actor, org, Gate::ManageAccess).await?;
+        let mut tx = self.begin(Lock::Org(org)).await?;
+        let holder = self.gate(&mut tx, actor, org, Gate::ManageAccess).await?;
         require_org(&mut tx, org).await?;
         let (before,): (i64,) = sqlx::query_as("SELECT kiosk FROM orgs WHERE id = $1")
             .bind(org)
@@ -24,6 +24,18 @@ impl Admin {
             .await?;
         if (before == 1) == kiosk {
             return Ok(());
+        }
+        if !kiosk {
+            // Kiosk mode is a virtual root cap for anonymous (§1.9): lifting
+            // it needs every key it withholds, like removing any cap.
+            let catalog = &self.manifest.catalog;
+            let withheld: Vec<String> = catalog
+                .entries()
+                .iter()
+                .map(|entry| entry.key.clone())
+                .filter(|key| !key.ends_with(":read"))
+                .collect();
+            Self::require_holds(holder.as_ref(), &withheld, &[])?;
         }
         sqlx::query("UPDATE orgs SET kiosk = $1 WHERE id = $2")
             .bind(i64::from(kiosk))

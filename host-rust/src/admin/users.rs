@@ -5,7 +5,7 @@ use serde_json::json;
 use tessera_core::{Snapshot, is_valid_user_id};
 
 use super::AdminError;
-use super::write::{Actor, Admin, Affects, Audit, Gate, Tx};
+use super::write::{Actor, Admin, Affects, Audit, Gate, Lock, Tx};
 
 /// A user's stored fields.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -40,7 +40,7 @@ impl Admin {
                 "`{id}` is not a valid user id"
             )));
         }
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Lock::Global).await?;
         self.require_superuser(&mut tx, actor).await?;
         let before: Option<UserRow> =
             sqlx::query_as("SELECT name, superuser, active FROM users WHERE id = $1")
@@ -109,7 +109,7 @@ impl Admin {
         user: &str,
         now: i64,
     ) -> Result<(), AdminError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Lock::Org(org)).await?;
         let holder = self.gate(&mut tx, actor, org, Gate::ManageMembers).await?;
         require_org(&mut tx, org).await?;
         require_user(&mut tx, user).await?;
@@ -143,7 +143,7 @@ impl Admin {
         user: &str,
         now: i64,
     ) -> Result<(), AdminError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Lock::Org(org)).await?;
         let holder = self.gate(&mut tx, actor, org, Gate::ManageMembers).await?;
         require_org(&mut tx, org).await?;
         if !is_member(&mut tx, org, user).await? {
@@ -214,13 +214,23 @@ impl Admin {
         org: Option<&str>,
         user: &str,
     ) -> Result<(), AdminError> {
+        // An inactive holder does not count, so removing one never makes
+        // anyone the last.
+        let active: Option<(i64,)> = sqlx::query_as("SELECT active FROM users WHERE id = $1")
+            .bind(user)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if active.is_none_or(|(active,)| active == 0) {
+            return Ok(());
+        }
         for role in self.manifest.roles.iter().filter(|role| role.guarded) {
             let held: Vec<(String,)> = sqlx::query_as(
                 "SELECT a.org_id FROM assignments a WHERE a.subject_user = $1 AND a.role_id = $2
-                  AND a.scope_key = '' AND a.owner_only = 0",
+                  AND a.scope_key = '' AND a.owner_only = 0 AND ($3 = '' OR a.org_id = $3)",
             )
             .bind(user)
             .bind(&role.key)
+            .bind(org.unwrap_or(""))
             .fetch_all(&mut **tx)
             .await?;
             for (held_in,) in held {

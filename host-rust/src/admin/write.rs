@@ -9,7 +9,7 @@ use tessera_core::{CompileRequest, Manifest, Snapshot};
 
 use super::AdminError;
 use crate::facts::load_facts;
-use crate::store::Store;
+use crate::store::{Backend, Store};
 
 /// Who makes a write (DESIGN §5): the trusted backend itself (no
 /// `Tessera-Actor` header: invariants hold, `[admin]` keys and escalation
@@ -54,6 +54,21 @@ pub(crate) enum Affects<'a> {
     Every,
 }
 
+/// Advisory lock spaces (Postgres two-key locks): all orgs, one org.
+const LOCK_SPACE_GLOBAL: i32 = 0x7453_0001;
+const LOCK_SPACE_ORG: i32 = 0x7453_0002;
+
+/// What a transaction locks (see [`Admin::begin`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Lock<'a> {
+    /// A write within one org.
+    Org(&'a str),
+    /// A global write (users, orgs).
+    Global,
+    /// A read: no lock.
+    Read,
+}
+
 /// One audit row.
 pub(crate) struct Audit<'a> {
     pub(crate) action: &'a str,
@@ -78,8 +93,39 @@ impl Admin {
         Admin { store, manifest }
     }
 
-    pub(crate) async fn begin(&self) -> Result<Tx, AdminError> {
-        Ok(self.store.pool().begin().await?)
+    /// Begins a write's transaction holding the locks its checks need, so a
+    /// check-then-act (the last superuser, the last guarded holder, a cycle)
+    /// cannot race a concurrent write. SQLite: `BEGIN IMMEDIATE` (one writer
+    /// at a time). Postgres: advisory transaction locks: an org's writes
+    /// take that org's lock and a shared global one; global writes (users,
+    /// orgs) take the global one exclusively.
+    pub(crate) async fn begin(&self, lock: Lock<'_>) -> Result<Tx, AdminError> {
+        let pool = self.store.pool();
+        match (self.store.backend(), lock) {
+            (_, Lock::Read) => Ok(pool.begin().await?),
+            (Backend::Sqlite, _) => Ok(pool.begin_with("BEGIN IMMEDIATE").await?),
+            (Backend::Postgres, Lock::Org(org)) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock_shared($1, 0)")
+                    .bind(LOCK_SPACE_GLOBAL)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+                    .bind(LOCK_SPACE_ORG)
+                    .bind(org)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(tx)
+            }
+            (Backend::Postgres, Lock::Global) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1, 0)")
+                    .bind(LOCK_SPACE_GLOBAL)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(tx)
+            }
+        }
     }
 
     /// The actor's snapshot in `org`, compiled from the store inside the
