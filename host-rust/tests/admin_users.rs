@@ -472,3 +472,39 @@ async fn concurrent_demotions_keep_a_superuser_on_postgres() {
     store.close().await;
     db.drop().await;
 }
+
+both_backends!(
+    joining_the_org_joins_the_default_groups,
+    |db: &common::TestDb| {
+        let url = db.url.clone();
+        async move {
+            let store = Store::connect(&url).await.unwrap();
+            store.migrate_up().await.unwrap();
+            let admin = setup(&store).await;
+            // The default group `members` holds FIELD_TECH at site 1 (not at the
+            // root, where comparing org-root sets would see it); dave is
+            // in an explicit group, so he does not fall back to it and lacks it:
+            // he may not add a member, who would get it.
+            let sql = [
+                "INSERT INTO groups (org_id, id, name, name_key, is_default) VALUES ('acme', 'hr', 'HR', 'hr', 0)",
+                "INSERT INTO group_members (org_id, group_id, member_user) VALUES ('acme', 'hr', 'dave')",
+                "INSERT INTO nodes (org_id, type, id) VALUES ('acme', 'site', '1')",
+                "INSERT INTO assignments (org_id, id, subject, subject_group, role_id, scope_type, scope_id, scope_key, created_at) VALUES ('acme', 'd1', 'group:members', 'members', 'FIELD_TECH', 'site', '1', 'site:1', 1)",
+            ];
+            for statement in sql {
+                store.pool().execute(statement).await.unwrap();
+            }
+            common::refused(
+                &store,
+                "ESCALATION_DENIED",
+                admin.put_member(&user("dave"), "acme", "erin", 2),
+            )
+            .await;
+            admin
+                .put_member(&user("alice"), "acme", "erin", 2)
+                .await
+                .unwrap();
+            store.close().await;
+        }
+    }
+);

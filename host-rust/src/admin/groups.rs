@@ -419,6 +419,24 @@ impl Admin {
 
     /// Joining `groups`: every role they hold, at its scope, and every
     /// `not_group:` restriction on them that stops applying.
+    /// A new member with no group falls back to every default group (§1.3):
+    /// joining the org counts as joining them (§5), for the actor too.
+    pub(crate) async fn require_joining_defaults(
+        &self,
+        tx: &mut Tx,
+        holder: Option<&Snapshot>,
+        org: &str,
+    ) -> Result<(), AdminError> {
+        if holder.is_none() {
+            return Ok(());
+        }
+        let mut joined = BTreeSet::new();
+        for group in &default_groups(tx, org).await? {
+            joined.extend(group_closure(tx, org, group).await?);
+        }
+        self.require_joining(tx, holder, org, &joined).await
+    }
+
     async fn require_joining(
         &self,
         tx: &mut Tx,

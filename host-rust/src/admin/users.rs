@@ -122,7 +122,11 @@ impl Admin {
             .execute(&mut *tx)
             .await?;
         // Joining gives the @members and default-group grants: the actor must
-        // be allowed to manage the user as they now stand.
+        // hold what the default groups grant (§5: joining a group counts as
+        // assigning its roles) and be allowed to manage the user as they
+        // now stand.
+        self.require_joining_defaults(&mut tx, holder.as_ref(), org)
+            .await?;
         self.may_manage(&mut tx, holder.as_ref(), actor, org, user)
             .await?;
         let audit = Audit {
