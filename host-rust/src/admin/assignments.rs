@@ -76,24 +76,6 @@ impl AssignmentRow {
     }
 }
 
-/// The live catalog keys of a role (deprecated ones grant nothing).
-async fn role_keys(
-    admin: &Admin,
-    tx: &mut Tx,
-    org: &str,
-    role: &str,
-) -> Result<Vec<String>, AdminError> {
-    let stored: Vec<(String,)> = sqlx::query_as(
-        "SELECT permission FROM role_permissions WHERE org_id = $1 AND role_id = $2",
-    )
-    .bind(org)
-    .bind(role)
-    .fetch_all(&mut **tx)
-    .await?;
-    let catalog = &admin.manifest.catalog;
-    Ok(catalog.keys(&catalog.bits_of_known(stored.iter().map(|(key,)| key.as_str()))))
-}
-
 /// The subject's referenced ids, checked to exist in the org: a user must
 /// be a member, a group must exist (`admin` included).
 async fn subject_ids(
@@ -220,7 +202,7 @@ impl Admin {
             Some(scope) => require_path(&mut tx, org, scope).await?,
             None => Vec::new(),
         };
-        let keys = role_keys(self, &mut tx, org, role).await?;
+        let keys = self.role_keys(&mut tx, org, role).await?;
         Self::require_holds(holder.as_ref(), &keys, &path)?;
         let scope_key = scope.map(ToString::to_string).unwrap_or_default();
         let owner_flag = i64::from(owner_only);
@@ -429,7 +411,7 @@ impl Admin {
             }
             let mut keys = Vec::new();
             for (role,) in roles {
-                keys.extend(role_keys(self, tx, org, &role).await?);
+                keys.extend(self.role_keys(tx, org, &role).await?);
             }
             keys.sort();
             keys.dedup();

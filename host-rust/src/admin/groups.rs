@@ -481,21 +481,21 @@ impl Admin {
         };
         for group in groups {
             let rows: Vec<(Option<String>, Option<String>, String)> = sqlx::query_as(
-                "SELECT a.scope_type, a.scope_id, rp.permission FROM assignments a
-                   JOIN role_permissions rp ON rp.org_id = a.org_id AND rp.role_id = a.role_id
-                   JOIN catalog c ON c.key = rp.permission
-                  WHERE a.org_id = $1 AND a.subject_group = $2 AND c.deprecated = 0
-                  ORDER BY c.position",
+                "SELECT scope_type, scope_id, role_id FROM assignments
+                  WHERE org_id = $1 AND subject_group = $2 ORDER BY scope_key, role_id",
             )
             .bind(org)
             .bind(group)
             .fetch_all(&mut **tx)
             .await?;
             let mut by_scope: BTreeMap<Option<(String, String)>, Vec<String>> = BTreeMap::new();
-            for (ty, id, key) in rows {
+            for (ty, id, role) in rows {
+                let role_keys = self.role_keys(tx, org, &role).await?;
                 let keys = by_scope.entry(ty.zip(id)).or_default();
-                if !keys.contains(&key) {
-                    keys.push(key);
+                for key in role_keys {
+                    if !keys.contains(&key) {
+                        keys.push(key);
+                    }
                 }
             }
             for (scope, keys) in by_scope {

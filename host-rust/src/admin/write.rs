@@ -227,6 +227,32 @@ impl Admin {
         }
     }
 
+    /// The keys a role grants, as the resolver sees them: an immutable
+    /// built-in's from the manifest (whatever its stored rows say until
+    /// reconcile repairs them), any other role's stored keys that are still
+    /// in the catalog.
+    pub(crate) async fn role_keys(
+        &self,
+        tx: &mut Tx,
+        org: &str,
+        role: &str,
+    ) -> Result<Vec<String>, AdminError> {
+        let catalog = &self.manifest.catalog;
+        if let Some(builtin) = self.manifest.builtin(role)
+            && builtin.mode == tessera_core::RoleMode::Immutable
+        {
+            return Ok(catalog.keys(&builtin.permissions));
+        }
+        let stored: Vec<(String,)> = sqlx::query_as(
+            "SELECT permission FROM role_permissions WHERE org_id = $1 AND role_id = $2",
+        )
+        .bind(org)
+        .bind(role)
+        .fetch_all(&mut **tx)
+        .await?;
+        Ok(catalog.keys(&catalog.bits_of_known(stored.iter().map(|(key,)| key.as_str()))))
+    }
+
     /// Global writes (users, orgs) and re-parenting need a superuser actor.
     pub(crate) async fn require_superuser(
         &self,
