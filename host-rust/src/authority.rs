@@ -109,7 +109,7 @@ impl From<BuildError> for AuthorityError {
             BuildError::Facts(err) => err.into(),
             BuildError::Compile(err) => err.into(),
             BuildError::BadTtl => AuthorityError::BadRequest(err.to_string()),
-            BuildError::Sign(err) => AuthorityError::BadRequest(err.to_string()),
+            BuildError::Sign(err) => AuthorityError::Store(StoreError::Corrupt(err.to_string())),
             BuildError::Store(err) => AuthorityError::Store(err),
         }
     }
@@ -254,7 +254,8 @@ impl Authority {
         };
         let payload = tessera_core::compile(&self.manifest, &facts, &request)?;
         let snapshot = Arc::new(
-            Snapshot::new(payload).map_err(|err| AuthorityError::BadRequest(err.to_string()))?,
+            Snapshot::new(payload)
+                .map_err(|err| AuthorityError::Store(StoreError::Corrupt(err.to_string())))?,
         );
         let built_at = facts.revision;
         if let Ok(mut cache) = self.cache.lock() {

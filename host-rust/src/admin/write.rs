@@ -54,6 +54,12 @@ pub(crate) enum Affects<'a> {
     Every,
 }
 
+/// A failure the caller cannot cause (facts the store wrote that do not
+/// compile): an internal error whose detail is for logs, never a 400.
+fn internal(detail: String) -> AdminError {
+    AdminError::Store(crate::store::StoreError::Corrupt(detail))
+}
+
 /// Advisory lock spaces (Postgres two-key locks): all orgs, one org.
 const LOCK_SPACE_GLOBAL: i32 = 0x7453_0001;
 const LOCK_SPACE_ORG: i32 = 0x7453_0002;
@@ -147,8 +153,8 @@ impl Admin {
             provenance: false,
         };
         let payload = tessera_core::compile(&self.manifest, &facts, &request)
-            .map_err(|err| AdminError::BadRequest(err.to_string()))?;
-        Snapshot::new(payload).map_err(|err| AdminError::BadRequest(err.to_string()))
+            .map_err(|err| internal(err.to_string()))?;
+        Snapshot::new(payload).map_err(|err| internal(err.to_string()))
     }
 
     /// Checks the operation's `[admin]` key at the org root; returns the
