@@ -2,9 +2,9 @@
 //! SQL (embedded SQLite by default, Postgres for production), reconciles
 //! the manifest into it, and builds signed snapshots with tessera-core.
 //!
-//! In progress (issue 3): the schema and its migrations, the store
-//! connection, reconcile, the principal-restricted facts loader, the key
-//! ring, the snapshot builder and the admin service's writes are here.
+//! The HTTP service and the `tessera` CLI (a later issue) are thin layers
+//! over this library: [`Admin`] for every write, [`Authority`] for every
+//! answer, [`reconcile`] at start.
 
 mod admin;
 mod authority;
