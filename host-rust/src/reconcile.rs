@@ -163,23 +163,34 @@ pub(crate) async fn reconcile_roles(
     report: &mut ReconcileReport,
 ) -> Result<bool, StoreError> {
     let before = report.writes;
-    let existing: Vec<(String,)> =
-        sqlx::query_as("SELECT builtin FROM roles WHERE org_id = $1 AND builtin IS NOT NULL")
+    let existing: Vec<(String, String)> =
+        sqlx::query_as("SELECT builtin, mode FROM roles WHERE org_id = $1 AND builtin IS NOT NULL")
             .bind(org)
             .fetch_all(&mut **tx)
             .await?;
-    let existing: BTreeSet<String> = existing.into_iter().map(|(key,)| key).collect();
+    let existing: std::collections::BTreeMap<String, String> = existing.into_iter().collect();
     for role in &manifest.roles {
         let wanted: BTreeSet<String> = manifest
             .catalog
             .keys(&role.permissions)
             .into_iter()
             .collect();
-        if !existing.contains(&role.key) {
-            let mode = match role.mode {
-                RoleMode::Immutable => "immutable",
-                RoleMode::Editable => "editable",
-            };
+        let mode = match role.mode {
+            RoleMode::Immutable => "immutable",
+            RoleMode::Editable => "editable",
+        };
+        // A manifest may change a built-in's mode: the store follows, so the
+        // admin service refuses edits the resolver would ignore.
+        if existing.get(&role.key).is_some_and(|stored| stored != mode) {
+            sqlx::query("UPDATE roles SET mode = $1 WHERE org_id = $2 AND builtin = $3")
+                .bind(mode)
+                .bind(org)
+                .bind(&role.key)
+                .execute(&mut **tx)
+                .await?;
+            report.writes += 1;
+        }
+        if !existing.contains_key(&role.key) {
             sqlx::query("INSERT INTO roles (org_id, id, name, name_key, builtin, mode) VALUES ($1, $2, $2, $3, $2, $4)")
                 .bind(org)
                 .bind(&role.key)

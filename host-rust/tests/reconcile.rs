@@ -210,3 +210,41 @@ async fn eight_concurrent_reconciles_converge_on_postgres() {
     store.close().await;
     db.drop().await;
 }
+
+both_backends!(a_mode_change_reaches_the_store, |db: &common::TestDb| {
+    let url = db.url.clone();
+    async move {
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate_up().await.unwrap();
+        let manifest = fleet();
+        reconcile(&store, &manifest, 10).await.unwrap();
+        new_org(&store, &manifest, "acme").await;
+        store
+            .pool()
+            .execute("DELETE FROM role_permissions WHERE org_id = 'acme' AND role_id = 'ADMIN' AND permission = 'miner:reboot'")
+            .await
+            .unwrap();
+        let next = FLEET.replacen(
+            "key = \"ADMIN\"\nmode = \"editable\"",
+            "key = \"ADMIN\"\nmode = \"immutable\"",
+            1,
+        );
+        assert_ne!(next, FLEET);
+        reconcile(&store, &Manifest::from_toml(&next).unwrap(), 11)
+            .await
+            .unwrap();
+        let (mode,): (String,) =
+            sqlx::query_as("SELECT mode FROM roles WHERE org_id = 'acme' AND id = 'ADMIN'")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(mode, "immutable");
+        assert!(
+            permissions(&store, "acme", "ADMIN")
+                .await
+                .contains(&"miner:reboot".to_owned()),
+            "now repaired"
+        );
+        store.close().await;
+    }
+});
