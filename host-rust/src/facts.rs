@@ -152,22 +152,34 @@ pub async fn load_facts(
     Ok(facts)
 }
 
-/// Assignments whose subject can apply to the principal ($2 is never a
-/// member id for anonymous, and `subject_user` only names members).
-const ASSIGNMENT_APPLIES: &str = "a.org_id = $1 AND (a.subject_user = $2
-    OR a.subject_group IN (SELECT id FROM effective)
-    OR a.subject = '@everyone'
-    OR (a.subject = '@authenticated' AND $2 <> 'anonymous')
-    OR (a.subject = '@members' AND $3 = 1))";
+/// Assignments whose subject can apply to the principal, as three
+/// disjoint index-served branches joined by `UNION ALL`; `{cols}` is the
+/// select list, `{extra}` more conditions.
+fn assignments_applying(cols: &str, extra: &str) -> String {
+    format!(
+        "SELECT {cols} FROM assignments a WHERE a.org_id = $1 AND a.subject_user = $2 {extra}
+    UNION ALL
+    SELECT {cols} FROM assignments a WHERE a.org_id = $1 AND a.subject_group IN (SELECT id FROM effective) {extra}
+    UNION ALL
+    SELECT {cols} FROM assignments a WHERE a.org_id = $1 AND a.subject IN ('@everyone', '@authenticated', '@members')
+       AND (a.subject <> '@authenticated' OR $2 <> 'anonymous') AND (a.subject <> '@members' OR $3 = 1) {extra}"
+    )
+}
 
 /// Hidden entries and caps whose selector can select the principal
-/// (`not_group` rows are all loaded: whether they apply is the core's call).
-fn selector_applies(table: &str) -> String {
+/// (`not_group` rows are all loaded: whether they apply is the core's call),
+/// as four disjoint branches.
+fn selector_applying(table: &str, alias: &str, cols: &str, extra: &str) -> String {
     format!(
-        "{table}.org_id = $1 AND ({table}.selector_user = $2
-    OR {table}.selector_group IN (SELECT id FROM effective)
-    OR {table}.selector IN ('everyone', 'anonymous', 'authenticated', 'members')
-    OR {table}.selector LIKE 'not_group:%')"
+        "SELECT {cols} FROM {table} {alias} WHERE {alias}.org_id = $1 AND {alias}.selector_user = $2 {extra}
+    UNION ALL
+    SELECT {cols} FROM {table} {alias} WHERE {alias}.org_id = $1 AND {alias}.selector_group IN (SELECT id FROM effective)
+       AND {alias}.selector NOT LIKE 'not_group:%' {extra}
+    UNION ALL
+    SELECT {cols} FROM {table} {alias} WHERE {alias}.org_id = $1
+       AND {alias}.selector IN ('everyone', 'anonymous', 'authenticated', 'members') {extra}
+    UNION ALL
+    SELECT {cols} FROM {table} {alias} WHERE {alias}.org_id = $1 AND {alias}.selector LIKE 'not_group:%' {extra}"
     )
 }
 
@@ -201,10 +213,14 @@ async fn load_groups(
 ) -> Result<(), FactsError> {
     let groups: Vec<(String, String, i64)> = fetch(
         tx,
-        "SELECT g.id, g.name, g.is_default FROM groups g WHERE g.org_id = $1 AND (
-            g.id IN (SELECT id FROM effective) OR g.is_default = 1
-            OR g.id IN (SELECT selector_group FROM hidden WHERE org_id = $1)
-            OR g.id IN (SELECT selector_group FROM caps WHERE org_id = $1)) ORDER BY g.id"
+        "SELECT g.id, g.name, g.is_default FROM groups g WHERE g.org_id = $1 AND g.id IN (SELECT id FROM effective)
+         UNION
+         SELECT g.id, g.name, g.is_default FROM groups g WHERE g.org_id = $1 AND g.is_default = 1
+         UNION
+         SELECT g.id, g.name, g.is_default FROM groups g WHERE g.org_id = $1 AND g.id IN (
+           SELECT selector_group FROM hidden WHERE org_id = $1 AND selector LIKE 'not_group:%'
+           UNION SELECT selector_group FROM caps WHERE org_id = $1 AND selector LIKE 'not_group:%')
+         ORDER BY 1"
             .to_owned(),
         facts,
         principal,
@@ -222,8 +238,11 @@ async fn load_groups(
     let edges: Vec<(String, Option<String>, Option<String>)> = fetch(
         tx,
         "SELECT gm.group_id, gm.member_user, gm.member_group FROM group_members gm
-          WHERE gm.org_id = $1 AND (gm.member_user = $2 OR gm.member_group IN (SELECT id FROM effective))
-          ORDER BY gm.group_id"
+          WHERE gm.org_id = $1 AND gm.member_user = $2
+         UNION ALL
+         SELECT gm.group_id, gm.member_user, gm.member_group FROM group_members gm
+          WHERE gm.org_id = $1 AND gm.member_group IN (SELECT id FROM effective)
+         ORDER BY 1"
             .to_owned(),
         facts,
         principal,
@@ -269,8 +288,11 @@ async fn load_policy(
     let assignments: Vec<AssignmentRow> = fetch(
         tx,
         format!(
-            "SELECT a.id, a.subject, a.role_id, a.scope_type, a.scope_id, a.owner_only FROM assignments a
-              WHERE {ASSIGNMENT_APPLIES} ORDER BY a.id"
+            "{} ORDER BY 1",
+            assignments_applying(
+                "a.id, a.subject, a.role_id, a.scope_type, a.scope_id, a.owner_only",
+                ""
+            )
         ),
         facts,
         principal,
@@ -288,8 +310,13 @@ async fn load_policy(
     let hidden: Vec<(String, String, String, String)> = fetch(
         tx,
         format!(
-            "SELECT h.id, h.selector, h.node_type, h.node_id FROM hidden h WHERE {} ORDER BY h.id",
-            selector_applies("h")
+            "{} ORDER BY 1",
+            selector_applying(
+                "hidden",
+                "h",
+                "h.id, h.selector, h.node_type, h.node_id",
+                ""
+            )
         ),
         facts,
         principal,
@@ -305,8 +332,13 @@ async fn load_policy(
     let caps: Vec<CapRow> = fetch(
         tx,
         format!(
-            "SELECT c.id, c.selector, c.scope_type, c.scope_id, c.allow FROM caps c WHERE {} ORDER BY c.id",
-            selector_applies("c")
+            "{} ORDER BY 1",
+            selector_applying(
+                "caps",
+                "c",
+                "c.id, c.selector, c.scope_type, c.scope_id, c.allow",
+                ""
+            )
         ),
         facts,
         principal,
@@ -334,28 +366,36 @@ async fn load_nodes(
     let sql = format!(
         ",
   named(type, id) AS (
-    SELECT a.scope_type, a.scope_id FROM assignments a WHERE {ASSIGNMENT_APPLIES} AND a.scope_type IS NOT NULL
-    UNION SELECT h.node_type, h.node_id FROM hidden h WHERE {hidden}
-    UNION SELECT c.scope_type, c.scope_id FROM caps c WHERE {caps} AND c.scope_type IS NOT NULL
+    {assignments}
+    UNION {hidden}
+    UNION {caps}
   ),
-  up(type, id) AS (
-    SELECT type, id FROM named
+  up(type, id, parent_type, parent_id) AS (
+    SELECT n.type, n.id, n.parent_type, n.parent_id FROM named
+      JOIN nodes n ON n.org_id = $1 AND n.type = named.type AND n.id = named.id
     UNION
-    SELECT n.parent_type, n.parent_id FROM nodes n JOIN up ON n.type = up.type AND n.id = up.id
-     WHERE n.org_id = $1 AND n.parent_type IS NOT NULL
+    SELECT n.type, n.id, n.parent_type, n.parent_id FROM up
+      JOIN nodes n ON n.org_id = $1 AND n.type = up.parent_type AND n.id = up.parent_id
   ),
-  down(type, id) AS (
-    SELECT type, id FROM named
+  down(type, id, parent_type, parent_id) AS (
+    SELECT n.type, n.id, n.parent_type, n.parent_id FROM named
+      JOIN nodes n ON n.org_id = $1 AND n.type = named.type AND n.id = named.id
     UNION
-    SELECT n.type, n.id FROM nodes n JOIN down ON n.parent_type = down.type AND n.parent_id = down.id
-     WHERE n.org_id = $1
-  ),
-  wanted(type, id) AS (SELECT type, id FROM up UNION SELECT type, id FROM down)
-SELECT n.type, n.id, n.parent_type, n.parent_id FROM nodes n
-  JOIN wanted w ON n.type = w.type AND n.id = w.id
- WHERE n.org_id = $1",
-        hidden = selector_applies("h"),
-        caps = selector_applies("c"),
+    SELECT n.type, n.id, n.parent_type, n.parent_id FROM down
+      JOIN nodes n ON n.org_id = $1 AND n.parent_type = down.type AND n.parent_id = down.id
+  )
+SELECT type, id, parent_type, parent_id FROM up
+UNION
+SELECT type, id, parent_type, parent_id FROM down",
+        assignments =
+            assignments_applying("a.scope_type, a.scope_id", "AND a.scope_type IS NOT NULL"),
+        hidden = selector_applying("hidden", "h", "h.node_type, h.node_id", ""),
+        caps = selector_applying(
+            "caps",
+            "c",
+            "c.scope_type, c.scope_id",
+            "AND c.scope_type IS NOT NULL"
+        ),
     );
     let nodes: Vec<(String, String, Option<String>, Option<String>)> =
         fetch(tx, sql, facts, principal).await?;
