@@ -27,5 +27,5 @@ pub use err::AdminError;
 pub use groups::GroupView;
 pub use policy::{CapView, HiddenView};
 pub use roles::RoleView;
-pub use users::UserUpdate;
+pub use users::{UserUpdate, UserView};
 pub use write::{Actor, Admin};

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tessera_core::{CompileError, CompileRequest, Decision, Manifest, NodeKey, Snapshot};
 use thiserror::Error;
@@ -143,6 +144,15 @@ pub struct CacheStats {
     pub hits: u64,
     /// Snapshots compiled.
     pub misses: u64,
+    /// Time spent loading and compiling those snapshots, in microseconds.
+    pub build_micros: u64,
+}
+
+/// An org revision this replica has read from the store or been told of.
+#[derive(Debug, Clone, Copy)]
+struct Known {
+    revision: u64,
+    at: Instant,
 }
 
 /// The host's authority: the store, the manifest and the snapshot cache.
@@ -151,9 +161,13 @@ pub struct Authority {
     manifest: Arc<Manifest>,
     capacity: usize,
     cache: Mutex<HashMap<CacheKey, Cached>>,
+    /// How long a known revision is trusted without asking the store.
+    freshness: Duration,
+    known: Mutex<HashMap<String, Known>>,
     tick: AtomicU64,
     hits: AtomicU64,
     misses: AtomicU64,
+    build_micros: AtomicU64,
 }
 
 impl std::fmt::Debug for Authority {
@@ -165,17 +179,33 @@ impl std::fmt::Debug for Authority {
 }
 
 impl Authority {
-    /// An authority caching at most `capacity` compiled snapshots.
+    /// An authority caching at most `capacity` compiled snapshots. It asks
+    /// the store for the org's revision on every question; see
+    /// [`Authority::with_freshness`].
     pub fn new(store: Store, manifest: Arc<Manifest>, capacity: usize) -> Self {
         Authority {
             store,
             manifest,
             capacity: capacity.max(1),
             cache: Mutex::new(HashMap::new()),
+            freshness: Duration::ZERO,
+            known: Mutex::new(HashMap::new()),
             tick: AtomicU64::new(0),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            build_micros: AtomicU64::new(0),
         }
+    }
+
+    /// Trusts a revision read from the store for `freshness` before asking
+    /// again. A server does this: its own writes call [`Authority::forget`],
+    /// other replicas' writes arrive by [`Authority::evict`] (Postgres
+    /// `NOTIFY`), and `freshness` bounds how late a write made by anything
+    /// else (another process on the same SQLite file) is seen.
+    #[must_use]
+    pub fn with_freshness(mut self, freshness: Duration) -> Self {
+        self.freshness = freshness;
+        self
     }
 
     /// The cache counters.
@@ -183,15 +213,81 @@ impl Authority {
         CacheStats {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
+            build_micros: self.build_micros.load(Ordering::Relaxed),
         }
     }
 
-    /// Drops every cached snapshot of `org` older than `revision` (what a
-    /// replica does when it hears of another replica's write).
+    /// Drops every cached snapshot of `org` older than `revision` and
+    /// remembers that the store has reached it (what a replica does when it
+    /// hears of another replica's write).
     pub fn evict(&self, org: &str, revision: u64) {
         if let Ok(mut cache) = self.cache.lock() {
             cache.retain(|key, cached| key.org != org || cached.revision >= revision);
         }
+        if let Ok(mut known) = self.known.lock() {
+            let entry = known.entry(org.to_owned()).or_insert(Known {
+                revision,
+                at: Instant::now(),
+            });
+            if entry.revision <= revision {
+                *entry = Known {
+                    revision,
+                    at: Instant::now(),
+                };
+            }
+        }
+    }
+
+    /// Forgets what is known of `org`'s revision (after a write whose new
+    /// revision the caller does not know), so the next question asks the
+    /// store; `None` forgets every org (a write that bumps them all).
+    pub fn forget(&self, org: Option<&str>) {
+        if let Ok(mut known) = self.known.lock() {
+            match org {
+                Some(org) => {
+                    known.remove(org);
+                }
+                None => known.clear(),
+            }
+        }
+    }
+
+    /// The org's revision as this replica knows it: remembered while fresh
+    /// and not behind `min_revision`, otherwise read from the store.
+    async fn current_revision(
+        &self,
+        org: &str,
+        min_revision: Option<u64>,
+    ) -> Result<u64, AuthorityError> {
+        if !self.freshness.is_zero()
+            && let Ok(known) = self.known.lock()
+            && let Some(entry) = known.get(org)
+            && entry.at.elapsed() < self.freshness
+            && min_revision.is_none_or(|wanted| wanted <= entry.revision)
+        {
+            return Ok(entry.revision);
+        }
+        let revision = self.revision(org).await?;
+        if !self.freshness.is_zero()
+            && let Ok(mut known) = self.known.lock()
+        {
+            known.insert(
+                org.to_owned(),
+                Known {
+                    revision,
+                    at: Instant::now(),
+                },
+            );
+        }
+        if let Some(wanted) = min_revision
+            && wanted > revision
+        {
+            return Err(AuthorityError::Stale {
+                wanted,
+                have: revision,
+            });
+        }
+        Ok(revision)
     }
 
     /// The org's current revision.
@@ -209,15 +305,9 @@ impl Authority {
         &self,
         asking: &Asking<'_>,
     ) -> Result<(Arc<Snapshot>, u64), AuthorityError> {
-        let revision = self.revision(asking.org).await?;
-        if let Some(wanted) = asking.min_revision
-            && wanted > revision
-        {
-            return Err(AuthorityError::Stale {
-                wanted,
-                have: revision,
-            });
-        }
+        let revision = self
+            .current_revision(asking.org, asking.min_revision)
+            .await?;
         let key = CacheKey {
             org: asking.org.to_owned(),
             principal: asking.principal.to_owned(),
@@ -234,6 +324,7 @@ impl Authority {
             return Ok((Arc::clone(&cached.snapshot), cached.revision));
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
         let mut tx = crate::facts::read_transaction(&self.store).await?;
         let facts = load_facts(
             &mut tx,
@@ -258,6 +349,8 @@ impl Authority {
                 .map_err(|err| AuthorityError::Store(StoreError::Corrupt(err.to_string())))?,
         );
         let built_at = facts.revision;
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.build_micros.fetch_add(micros, Ordering::Relaxed);
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() >= self.capacity && !cache.contains_key(&key) {
                 let oldest = cache
@@ -300,15 +393,8 @@ impl Authority {
         max_bytes: usize,
         now: i64,
     ) -> Result<(Vec<u8>, u64), AuthorityError> {
-        let revision = self.revision(asking.org).await?;
-        if let Some(wanted) = asking.min_revision
-            && wanted > revision
-        {
-            return Err(AuthorityError::Stale {
-                wanted,
-                have: revision,
-            });
-        }
+        self.current_revision(asking.org, asking.min_revision)
+            .await?;
         let request = BuildRequest {
             org: asking.org,
             principal: asking.principal,

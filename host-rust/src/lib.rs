@@ -2,23 +2,26 @@
 //! SQL (embedded SQLite by default, Postgres for production), reconciles
 //! the manifest into it, and builds signed snapshots with tessera-core.
 //!
-//! The HTTP service and the `tessera` CLI (a later issue) are thin layers
-//! over this library: [`Admin`] for every write, [`Authority`] for every
-//! answer, [`reconcile`] at start.
+//! The HTTP service ([`start`], `tessera serve`) and the `tessera` CLI are
+//! thin layers over this library: [`Admin`] for every write, [`Authority`]
+//! for every answer, [`reconcile`] at start.
 
 mod admin;
 mod authority;
 mod builder;
 mod facts;
+mod http;
 mod keys;
+mod layers;
 mod orgs;
 mod reconcile;
+mod server;
 mod store;
 mod tokens;
 
 pub use admin::{
     AUDIT_PAGE, Actor, Admin, AdminError, AssignmentView, AuditEntry, CapView, GroupView,
-    HiddenView, RoleView, UserUpdate,
+    HiddenView, RoleView, UserUpdate, UserView,
 };
 pub use authority::{Asking, Authority, AuthorityError, CacheStats};
 pub use builder::{BuildError, BuildRequest, Built, build_snapshot};
@@ -26,7 +29,10 @@ pub use facts::{FactsError, load_facts};
 pub use keys::{
     MAX_SNAPSHOT_TTL, active_key, generate_key, published_key_set, published_keys, rotate_keys,
 };
+pub use layers::{Gate, GateLayer, Principal, RequirePermission, RouteGuard};
 pub use orgs::create_org;
 pub use reconcile::{ReconcileReport, reconcile};
+pub use server::setup;
+pub use server::{Running, ServeConfig, ServeError, start};
 pub use store::{Backend, Store, StoreError};
 pub use tokens::{TokenKind, create_token, token_kind};

@@ -59,7 +59,7 @@ pub async fn reconcile(
     for (org,) in orgs {
         let changed = reconcile_roles(&mut tx, manifest, &org, &mut report).await?;
         if changed || report.catalog_changed {
-            bump(&mut tx, &org, now, &mut report).await?;
+            bump(&mut tx, store.backend(), &org, now, &mut report).await?;
         }
     }
     tx.commit().await?;
@@ -252,6 +252,7 @@ async fn set_permissions(
 /// Bumps an org's revision and records why.
 async fn bump(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     org: &str,
     now: i64,
     report: &mut ReconcileReport,
@@ -267,6 +268,7 @@ async fn bump(
         .bind(now)
         .execute(&mut **tx)
         .await?;
+    crate::store::announce_revision(tx, backend, Some((org, revision))).await?;
     report.writes += 2;
     report.bumped.push(org.to_owned());
     Ok(())

@@ -44,6 +44,19 @@ pub enum StoreError {
     CorruptKey(String),
 }
 
+impl StoreError {
+    /// Whether the database refused a text value it cannot store (Postgres
+    /// rejects NUL characters, SQLSTATE 22021): bad input, not a failure.
+    pub(crate) fn is_unstorable_text(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(err)) => {
+                err.code().as_deref() == Some("22021")
+            }
+            _ => false,
+        }
+    }
+}
+
 impl FromStr for Backend {
     type Err = StoreError;
 
@@ -123,4 +136,32 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The Postgres channel revision bumps are announced on (see
+/// [`announce_revision`]).
+pub(crate) const REVISION_CHANNEL: &str = "tessera_revisions";
+
+/// Announces a revision bump to every server listening on Postgres
+/// (`"<revision> <org>"`, or `"* "` when every org was bumped). Sent in the
+/// write's transaction, so it goes out only if the write commits. SQLite
+/// has no other servers to tell.
+pub(crate) async fn announce_revision(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    backend: Backend,
+    bumped: Option<(&str, i64)>,
+) -> Result<(), sqlx::Error> {
+    if backend != Backend::Postgres {
+        return Ok(());
+    }
+    let payload = match bumped {
+        Some((org, revision)) => format!("{revision} {org}"),
+        None => "* ".to_owned(),
+    };
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(REVISION_CHANNEL)
+        .bind(payload)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

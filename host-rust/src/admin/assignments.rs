@@ -26,11 +26,12 @@ use super::users::require_org;
 use super::write::{Actor, Admin, Affects, Audit, Gate, Lock, Tx};
 
 /// An assignment as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct AssignmentView {
     /// Assignment id.
     pub id: String,
     /// Who gets the role (`user:<id>`, `group:<id>`, `@everyone`, ...).
+    #[schema(value_type = String)]
     pub subject: Subject,
     /// The role id.
     pub role: String,
@@ -139,7 +140,7 @@ async fn require_path(tx: &mut Tx, org: &str, node: &NodeKey) -> Result<Vec<Stri
 impl Admin {
     /// `GET /v1/orgs/{org}/assignments`, oldest first.
     pub async fn list_assignments(&self, org: &str) -> Result<Vec<AssignmentView>, AdminError> {
-        let mut tx = self.begin(Lock::Org(org)).await?;
+        let mut tx = self.begin(Lock::Read).await?;
         require_org(&mut tx, org).await?;
         let rows: Vec<AssignmentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM assignments WHERE org_id = $1 ORDER BY created_at, id"

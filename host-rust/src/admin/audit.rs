@@ -8,7 +8,7 @@ use super::users::require_org;
 use super::write::{Actor, Admin, Gate, Lock};
 
 /// One audit row, oldest first; `id` is the cursor for `after`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     /// Monotonic id.
     pub id: i64,
@@ -19,8 +19,10 @@ pub struct AuditEntry {
     /// What it was done to.
     pub target: String,
     /// The state before (JSON), if any.
+    #[schema(value_type = Option<Object>)]
     pub before: Option<Value>,
     /// The state after (JSON), if any.
+    #[schema(value_type = Option<Object>)]
     pub after: Option<Value>,
     /// The org revision the write produced.
     pub revision: Option<i64>,

@@ -12,7 +12,7 @@ use super::users::require_org;
 use super::write::{Actor, Admin, Affects, Audit, Gate, Lock, Tx};
 
 /// A hidden entry as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct HiddenView {
     /// Entry id.
     pub id: String,
@@ -23,7 +23,7 @@ pub struct HiddenView {
 }
 
 /// A cap as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CapView {
     /// Cap id.
     pub id: String,
@@ -80,7 +80,69 @@ async fn require_path(tx: &mut Tx, org: &str, node: &NodeKey) -> Result<Vec<Stri
         .ok_or_else(|| AdminError::NotFound(format!("node `{node}`")))
 }
 
+/// A `caps` row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct CapRow {
+    id: String,
+    selector: String,
+    scope_type: Option<String>,
+    scope_id: Option<String>,
+    allow: String,
+}
+
 impl Admin {
+    /// `GET /v1/orgs/{org}/hidden`: every hidden entry of the org, by id.
+    pub async fn list_hidden(&self, org: &str) -> Result<Vec<HiddenView>, AdminError> {
+        let mut tx = self.begin(Lock::Read).await?;
+        require_org(&mut tx, org).await?;
+        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT id, selector, node_type, node_id FROM hidden WHERE org_id = $1 ORDER BY id",
+        )
+        .bind(org)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.rollback().await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, selector, ty, node_id)| HiddenView {
+                id,
+                selector,
+                node: NodeKey { ty, id: node_id }.to_string(),
+            })
+            .collect())
+    }
+
+    /// `GET /v1/orgs/{org}/caps`: every cap of the org, by id, each
+    /// allowing the keys the catalog still has, in catalog order.
+    pub async fn list_caps(&self, org: &str) -> Result<Vec<CapView>, AdminError> {
+        let mut tx = self.begin(Lock::Read).await?;
+        require_org(&mut tx, org).await?;
+        let rows: Vec<CapRow> = sqlx::query_as(
+            "SELECT id, selector, scope_type, scope_id, allow FROM caps WHERE org_id = $1 ORDER BY id",
+        )
+        .bind(org)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.rollback().await?;
+        rows.into_iter().map(|row| self.cap_view(row)).collect()
+    }
+
+    /// A stored cap as the API shows it.
+    fn cap_view(&self, row: CapRow) -> Result<CapView, AdminError> {
+        let stored: Vec<String> = serde_json::from_str(&row.allow)
+            .map_err(|_| AdminError::Store(crate::store::StoreError::Corrupt(row.allow.clone())))?;
+        let catalog = &self.manifest.catalog;
+        Ok(CapView {
+            id: row.id,
+            selector: row.selector,
+            scope: row
+                .scope_type
+                .zip(row.scope_id)
+                .map(|(ty, id)| NodeKey { ty, id }.to_string()),
+            allow: catalog.keys(&catalog.bits_of_known(stored.iter().map(String::as_str))),
+        })
+    }
+
     /// An undeclared node type is malformed input (`BAD_REQUEST`, §5), not
     /// a missing node.
     fn require_type(&self, node: &NodeKey) -> Result<(), AdminError> {

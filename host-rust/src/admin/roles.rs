@@ -24,7 +24,7 @@ use super::write::{Actor, Admin, Affects, Audit, Gate, Lock, Tx};
 const MAX_NAME: usize = 128;
 
 /// A role as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RoleView {
     /// Role id (a built-in's id is its manifest key).
     pub id: String,
@@ -132,7 +132,7 @@ impl Admin {
     /// `GET /v1/orgs/{org}/roles`: built-ins in manifest order, then custom
     /// roles by name.
     pub async fn list_roles(&self, org: &str) -> Result<Vec<RoleView>, AdminError> {
-        let mut tx = self.begin(Lock::Org(org)).await?;
+        let mut tx = self.begin(Lock::Read).await?;
         require_org(&mut tx, org).await?;
         let rows: Vec<RoleRow> = sqlx::query_as(
             "SELECT id, name, builtin, mode FROM roles WHERE org_id = $1 ORDER BY name_key, id",

@@ -1,6 +1,7 @@
 //! Users (global) and org membership, with the last-superuser and
 //! last-guarded-holder guards and the manage-another-user escalation rule.
 
+use serde::Serialize;
 use serde_json::json;
 use tessera_core::{Snapshot, is_valid_user_id};
 
@@ -15,6 +16,19 @@ struct UserRow {
     active: i64,
 }
 
+/// A user as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct UserView {
+    /// The user id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Platform operator flag.
+    pub superuser: bool,
+    /// Active flag (an inactive user is denied everything).
+    pub active: bool,
+}
+
 /// The body of `PUT /v1/users/{id}`.
 #[derive(Debug, Clone, Default)]
 pub struct UserUpdate {
@@ -27,6 +41,22 @@ pub struct UserUpdate {
 }
 
 impl Admin {
+    /// A user as stored; `NOT_FOUND` for an unknown id.
+    pub async fn get_user(&self, id: &str) -> Result<UserView, AdminError> {
+        let row: Option<UserRow> =
+            sqlx::query_as("SELECT name, superuser, active FROM users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.store.pool())
+                .await?;
+        let row = row.ok_or_else(|| AdminError::NotFound(format!("user `{id}`")))?;
+        Ok(UserView {
+            id: id.to_owned(),
+            name: row.name,
+            superuser: row.superuser == 1,
+            active: row.active == 1,
+        })
+    }
+
     /// `PUT /v1/users/{id}`: create or update a user (a global write).
     pub async fn put_user(
         &self,
@@ -281,6 +311,11 @@ pub(crate) async fn require_org(tx: &mut Tx, org: &str) -> Result<(), AdminError
 }
 
 async fn require_user(tx: &mut Tx, user: &str) -> Result<(), AdminError> {
+    if !is_valid_user_id(user) {
+        return Err(AdminError::BadRequest(format!(
+            "`{user}` is not a valid user id"
+        )));
+    }
     let found: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM users WHERE id = $1")
         .bind(user)
         .fetch_optional(&mut **tx)

@@ -307,6 +307,8 @@ impl Admin {
                 (None, None)
             }
         };
+        let bumped = org.zip(revision);
+        crate::store::announce_revision(&mut tx, self.store.backend(), bumped).await?;
         let json = |value: Option<Value>| value.map(|value| value.to_string());
         sqlx::query(
             "INSERT INTO audit (org_id, actor, action, target, before, after, revision, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

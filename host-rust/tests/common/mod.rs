@@ -382,3 +382,217 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// A `tessera serve` started in this process on a free port, over a test
+/// database, with the fleet manifest (or another) and its own data dir.
+pub(crate) struct TestServer {
+    /// `http://127.0.0.1:<port>`.
+    pub(crate) base: String,
+    /// The bootstrap admin token.
+    pub(crate) token: String,
+    pub(crate) client: reqwest::Client,
+    data_dir: std::path::PathBuf,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// The repository root (host-rust's parent).
+pub(crate) fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repo root")
+        .to_owned()
+}
+
+impl TestServer {
+    /// Starts a server on `db` with the manifest at `manifest` (relative to
+    /// the repository root).
+    pub(crate) async fn start(db: &TestDb, manifest: &str) -> TestServer {
+        TestServer::start_with(db, manifest, |_| {}).await
+    }
+
+    /// Starts a server like [`TestServer::start`], with `configure` applied
+    /// to its configuration first (a tiny snapshot maximum, ...). An
+    /// absolute `manifest` path is used as is.
+    pub(crate) async fn start_with(
+        db: &TestDb,
+        manifest: &str,
+        configure: impl FnOnce(&mut tessera_host::ServeConfig),
+    ) -> TestServer {
+        let data_dir = std::env::temp_dir().join(format!("tessera_srv_{}", random_suffix()));
+        let mut config = tessera_host::ServeConfig {
+            data_dir: data_dir.clone(),
+            database_url: Some(db.url.clone()),
+            manifest: repo_root().join(manifest),
+            listen: "127.0.0.1:0".parse().expect("address"),
+            snapshot_ttl: 900,
+            max_snapshot_bytes: 256 * 1024,
+            cache_capacity: 1000,
+            revision_freshness: std::time::Duration::from_millis(500),
+        };
+        configure(&mut config);
+        let running = tessera_host::start(config).await.expect("server starts");
+        let base = format!("http://{}", running.address);
+        let token = running.bootstrap_token.clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let served = tokio::spawn(async move {
+            running
+                .wait(async move {
+                    stopped.await.ok();
+                })
+                .await
+                .expect("server ran");
+        });
+        TestServer {
+            base,
+            token,
+            client: reqwest::Client::new(),
+            data_dir,
+            stop: Some(stop),
+            served: Some(served),
+        }
+    }
+
+    /// A request to `path` with the bootstrap token.
+    pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+    }
+
+    /// Sends a JSON request with the bootstrap token; answers the status
+    /// and the JSON body (`null` when empty).
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        send_json(self.request(method, path), body).await
+    }
+
+    /// Stops the server (graceful) and removes its data dir.
+    pub(crate) async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop.send(()).ok();
+        }
+        if let Some(served) = self.served.take() {
+            served.await.expect("server task");
+        }
+        std::fs::remove_dir_all(&self.data_dir).ok();
+    }
+}
+
+/// A `tessera serve` child process (the real binary, or the README's
+/// command), with the address and token it printed.
+pub(crate) struct ServeProcess {
+    child: tokio::process::Child,
+    /// `http://<address>`.
+    pub(crate) base: String,
+    /// The bootstrap token it printed.
+    pub(crate) token: String,
+}
+
+impl ServeProcess {
+    /// Spawns `command` and waits (up to `deadline`) for the two lines
+    /// `tessera listening on http://…` and `bootstrap token: …`.
+    pub(crate) async fn spawn(
+        mut command: tokio::process::Command,
+        deadline: std::time::Duration,
+    ) -> ServeProcess {
+        use tokio::io::AsyncBufReadExt;
+        command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .kill_on_drop(true);
+        let mut child = command.spawn().expect("spawn tessera serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let (mut base, mut token) = (None, None);
+        let read = async {
+            while base.is_none() || token.is_none() {
+                let line = lines
+                    .next_line()
+                    .await
+                    .expect("read")
+                    .expect("serve exited early");
+                if let Some(address) = line.strip_prefix("tessera listening on ") {
+                    base = Some(address.trim().to_owned());
+                }
+                if let Some(printed) = line.strip_prefix("bootstrap token: ") {
+                    token = Some(printed.trim().to_owned());
+                }
+            }
+        };
+        tokio::time::timeout(deadline, read)
+            .await
+            .expect("serve printed its address and token in time");
+        // Keep draining stdout so the child never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        ServeProcess {
+            child,
+            base: base.expect("address"),
+            token: token.expect("token"),
+        }
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    pub(crate) async fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().expect("running");
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        tokio::time::timeout(std::time::Duration::from_secs(10), self.child.wait())
+            .await
+            .expect("exits within 10 s of SIGTERM")
+            .expect("wait")
+    }
+
+    /// A JSON call with the token: (status, body or null).
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let request = reqwest::Client::new()
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        send_json(request, body).await
+    }
+}
+
+/// Sends a request with an optional JSON body; answers the status and the
+/// JSON body (`null` when empty, a string when not JSON).
+pub(crate) async fn send_json(
+    mut request: reqwest::RequestBuilder,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request sent");
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.expect("body read");
+    let json = if bytes.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+            serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned())
+        })
+    };
+    (status, json)
+}
+
+impl TestServer {
+    /// Starts a server like [`TestServer::start`], with the manifest at an
+    /// absolute path (a vector file's inline manifest written to a temp file).
+    pub(crate) async fn start_with_manifest(db: &TestDb, manifest: &std::path::Path) -> TestServer {
+        assert!(manifest.is_absolute(), "{}", manifest.display());
+        let manifest = manifest.to_str().expect("a UTF-8 manifest path");
+        // `repo_root().join(absolute)` is the absolute path itself.
+        TestServer::start(db, manifest).await
+    }
+}

@@ -1,0 +1,121 @@
+//! Who is calling: the API token's kind (`Authorization: Bearer <token>`,
+//! DESIGN §5) and, for admin writes, the acting user (`Tessera-Actor`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::admin::Actor;
+use crate::tokens::{TokenKind, token_kind};
+
+/// Tokens already seen to be valid, so a check does not cost a store
+/// query for its token. Tokens are never revoked while a server runs, so
+/// a remembered token stays right; unknown ones are asked of the store
+/// every time (a token created by `tessera token create` works at once).
+#[derive(Debug, Default)]
+pub(crate) struct TokenCache {
+    known: Mutex<HashMap<String, TokenKind>>,
+}
+
+/// How many valid tokens are remembered.
+const TOKEN_CACHE_MAX: usize = 4096;
+
+impl TokenCache {
+    fn get(&self, token: &str) -> Option<TokenKind> {
+        self.known.lock().ok()?.get(token).copied()
+    }
+
+    fn remember(&self, token: &str, kind: TokenKind) {
+        if let Ok(mut known) = self.known.lock() {
+            if known.len() >= TOKEN_CACHE_MAX {
+                known.clear();
+            }
+            known.insert(token.to_owned(), kind);
+        }
+    }
+}
+
+/// A caller with a valid token of any kind (decisions, snapshots, keys).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Caller {
+    /// The token's kind.
+    pub(crate) kind: TokenKind,
+}
+
+/// A caller with an admin token, and the user it acts for.
+#[derive(Debug, Clone)]
+pub(crate) struct AdminCaller {
+    /// The acting user, or the backend itself without `Tessera-Actor`.
+    pub(crate) actor: Actor,
+}
+
+fn unauthenticated(message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message)
+}
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+            unauthenticated("an `Authorization: Bearer <token>` header is required")
+        })?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|token| !token.is_empty())
+            .ok_or_else(|| unauthenticated("the Authorization header must be `Bearer <token>`"))?;
+        if let Some(kind) = state.tokens.get(token) {
+            return Ok(Caller { kind });
+        }
+        let kind = token_kind(&state.store, token)
+            .await?
+            .ok_or_else(|| unauthenticated("unknown API token"))?;
+        state.tokens.remember(token, kind);
+        Ok(Caller { kind })
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for AdminCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        if caller.kind != TokenKind::Admin {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "FORBIDDEN",
+                "a `check` token may not call write endpoints",
+            ));
+        }
+        let actor = match parts.headers.get("tessera-actor") {
+            None => Actor::Backend,
+            Some(value) => {
+                let user = value
+                    .to_str()
+                    .map(str::trim)
+                    .ok()
+                    .filter(|user| !user.is_empty())
+                    .ok_or_else(|| {
+                        ApiError::bad_request("the Tessera-Actor header must be a user id")
+                    })?;
+                Actor::User(user.to_owned())
+            }
+        };
+        Ok(AdminCaller { actor })
+    }
+}

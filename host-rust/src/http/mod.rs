@@ -1,0 +1,104 @@
+//! The host's HTTP API (DESIGN §6): axum handlers over [`Admin`] for
+//! writes and [`Authority`] for answers. Every route is declared once, in
+//! an `OpenApiRouter`, so `/openapi.json` is generated from the handlers
+//! that serve it.
+
+mod auth;
+mod decisions;
+mod error;
+mod extract;
+mod metrics;
+mod model;
+mod ops;
+mod snapshots;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::middleware;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::admin::Admin;
+use crate::authority::Authority;
+use crate::store::Store;
+
+pub(crate) use auth::TokenCache;
+pub(crate) use error::ApiError;
+pub(crate) use metrics::Metrics;
+
+/// Limits of the snapshot endpoint.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Lifetime of exported snapshots, in seconds.
+    pub(crate) snapshot_ttl: i64,
+    /// The largest snapshot exported (`SNAPSHOT_TOO_LARGE` above).
+    pub(crate) max_snapshot_bytes: usize,
+}
+
+/// What every handler shares.
+#[derive(Debug)]
+pub(crate) struct AppState {
+    pub(crate) store: Store,
+    pub(crate) admin: Admin,
+    pub(crate) authority: Arc<Authority>,
+    pub(crate) tokens: TokenCache,
+    pub(crate) metrics: Metrics,
+    pub(crate) limits: Limits,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Tessera host API", description = "DESIGN §6: decisions, snapshots, the model and operations. Every error is `{\"error\": {\"code\", \"message\", \"details\"}}`."),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+struct ApiDoc;
+
+/// Declares the `Authorization: Bearer <token>` scheme.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The whole API, with its OpenAPI document.
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(decisions::check))
+        .routes(routes!(decisions::check_batch))
+        .routes(routes!(decisions::explain))
+        .routes(routes!(decisions::filter))
+        .routes(routes!(decisions::can_anywhere))
+        .routes(routes!(decisions::guard))
+        .routes(routes!(decisions::effective))
+        .routes(routes!(decisions::nav))
+        .routes(routes!(decisions::claims))
+        .routes(routes!(snapshots::snapshot))
+        .routes(routes!(snapshots::keys))
+        .merge(model::routes())
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::metrics))
+        .split_for_parts();
+    let api = Arc::new(api);
+    router
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || ops::openapi(Arc::clone(&api))),
+        )
+        .fallback(ops::unknown_route)
+        .method_not_allowed_fallback(ops::wrong_method)
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            metrics::track,
+        ))
+        .with_state(state)
+}

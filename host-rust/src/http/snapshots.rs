@@ -1,0 +1,125 @@
+//! Signed snapshots for clients (DESIGN §3) and the key set that verifies
+//! them.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header::{ACCEPT, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::Value;
+use tessera_core::NodeKey;
+use utoipa::IntoParams;
+
+use super::AppState;
+use super::auth::Caller;
+use super::error::{ApiError, ErrorBody};
+use super::extract::{PathArgs, QueryArgs, comma_list};
+use crate::authority::Asking;
+use crate::keys::published_keys;
+use crate::server::setup::unix_now;
+
+/// The media type of the binary envelope.
+pub(crate) const SNAPSHOT_MEDIA_TYPE: &str = "application/vnd.tessera.snapshot";
+
+/// Query parameters of `GET …/snapshot`.
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct SnapshotQuery {
+    /// A user id, or `anonymous`.
+    principal: String,
+    /// Comma-separated catalog keys the snapshot is narrowed to.
+    #[serde(default)]
+    token_scopes: Option<String>,
+    /// Comma-separated subtree roots (`site:7`): a subtree snapshot.
+    #[serde(default)]
+    under: Option<String>,
+    /// Refuse to build from an older revision.
+    #[serde(default)]
+    min_revision: Option<u64>,
+}
+
+/// A signed snapshot: the binary envelope, or its `tss1.` text form with
+/// `Accept: text/plain`; `Tessera-Revision` carries the revision.
+#[utoipa::path(get, path = "/v1/orgs/{org}/snapshot", tag = "snapshots",
+    params(("org" = String, Path, description = "org id"), SnapshotQuery),
+    responses(
+        (status = 200, description = "the snapshot", content_type = "application/vnd.tessera.snapshot", body = Vec<u8>),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
+pub(crate) async fn snapshot(
+    State(state): State<Arc<AppState>>,
+    _caller: Caller,
+    PathArgs(org): PathArgs<String>,
+    QueryArgs(query): QueryArgs<SnapshotQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let token_scopes = query
+        .token_scopes
+        .as_deref()
+        .map(|scopes| comma_list(Some(scopes)));
+    let under = match query.under.as_deref() {
+        None => None,
+        Some(text) => Some(
+            comma_list(Some(text))
+                .iter()
+                .map(|key| {
+                    key.parse::<NodeKey>().map_err(|_| {
+                        ApiError::bad_request(format!("`{key}` is not a node key (`type:id`)"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+    };
+    let asking = Asking {
+        org: &org,
+        principal: &query.principal,
+        token_scopes: token_scopes.as_deref(),
+        under: under.as_deref(),
+        min_revision: query.min_revision,
+    };
+    let (envelope, revision) = state
+        .authority
+        .export(
+            &asking,
+            state.limits.snapshot_ttl,
+            state.limits.max_snapshot_bytes,
+            unix_now(),
+        )
+        .await?;
+    let wants_text = headers
+        .get(ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/plain"));
+    let revision = HeaderValue::from(revision);
+    let response = if wants_text {
+        (
+            [(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            )],
+            tessera_core::to_text(&envelope),
+        )
+            .into_response()
+    } else {
+        (
+            [(CONTENT_TYPE, HeaderValue::from_static(SNAPSHOT_MEDIA_TYPE))],
+            envelope,
+        )
+            .into_response()
+    };
+    let mut response = response;
+    response.headers_mut().insert("tessera-revision", revision);
+    Ok(response)
+}
+
+/// The public keys that verify snapshots (JWKS).
+#[utoipa::path(get, path = "/v1/keys", tag = "snapshots",
+    responses((status = 200, description = "JWKS", body = Object)))]
+pub(crate) async fn keys(
+    State(state): State<Arc<AppState>>,
+    _caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    let keys = published_keys(&state.store, unix_now()).await?;
+    Ok(Json(serde_json::json!({ "keys": keys })))
+}

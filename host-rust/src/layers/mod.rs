@@ -1,0 +1,19 @@
+//! Tower layers for apps that embed the host library in their own axum
+//! service: [`RequirePermission`] guards a route with one permission at a
+//! path taken from the request, [`RouteGuard`] applies the manifest's
+//! routes (DESIGN §2.1). Both answer from the same [`Authority`] the HTTP
+//! API uses, so an embedded check and `POST /v1/check` cannot disagree.
+//!
+//! The app's authentication puts a [`Principal`] into the request's
+//! extensions first; a request without one is `401 UNAUTHENTICATED`. Any
+//! failure to answer denies (fail closed).
+
+mod gate;
+mod require;
+mod route;
+
+pub use gate::{Gate, GateLayer, Principal};
+pub use require::RequirePermission;
+pub use route::RouteGuard;
+
+use crate::authority::Authority;
