@@ -178,7 +178,13 @@ pub(crate) async fn track(
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
+    // Any method string is accepted on the wire; only the standard ones
+    // become labels, so the label set stays bounded.
+    let method = match request.method().as_str() {
+        known @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => known,
+        _ => "OTHER",
+    }
+    .to_owned();
     let started = Instant::now();
     let response = next.run(request).await;
     state.metrics.request(
