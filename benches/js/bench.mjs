@@ -1,15 +1,18 @@
-// The JS benchmark of issue 5, item 7: @tessera/web from Node next to
-// @casl/ability and @cedar-policy/cedar-wasm, in one run, one process.
+// The JS benchmark of issue 5, item 7 and issue 6, item 6: @tessera/web
+// (wasm) and @tessera/node (napi addon) from Node next to @casl/ability and
+// @cedar-policy/cedar-wasm, in one run, one process.
 //
+//   ./scripts/build-wasm && ./scripts/build-node
 //   cargo run -q -p tessera-tests --bin export-bench -- tests/out/bench
 //   node benches/js/bench.mjs
 //
 // Every figure is the median over BATCHES timed batches of the mean time
 // per call within a batch (process.hrtime.bigint around a loop of N calls,
 // N chosen so a batch lasts about BATCH_MS), after a warm-up. Before any
-// timing, the three engines are asked every (miner action, miner) question
-// of the model and must agree on all of them, and checkMany must agree with
-// nav(); any disagreement exits non-zero. Results are printed as a table
+// timing, the engines are asked every (miner action, miner) question of the
+// model and must agree on all of them; the addon must answer exactly as the
+// wasm package on every check, checkMany, nav and header; and checkMany must
+// agree with nav(). Any disagreement exits non-zero. Results are printed as a table
 // and written to tests/out/bench/js-results.json.
 
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -21,6 +24,14 @@ import { fileURLToPath } from 'node:url';
 
 import { AbilityBuilder, createMongoAbility, subject } from '@casl/ability';
 import { TesseraVerifier } from '../../wasm/pkg/node.js';
+
+let NodeVerifier;
+try {
+  ({ TesseraVerifier: NodeVerifier } = await import('../../bindings-node/pkg/node.js'));
+} catch (err) {
+  console.error(`${err.message}\nbuild the addon first: ./scripts/build-node`);
+  process.exit(2);
+}
 
 const require = createRequire(import.meta.url);
 const cedar = require('@cedar-policy/cedar-wasm/nodejs');
@@ -59,6 +70,12 @@ const ALLOW4 = ['site:1', 'rack:1-2', 'shelf:1-2-3', 'miner:1-2-3-4'];
 const DENY4 = ['site:0', 'rack:0-1', 'shelf:0-1-3', 'miner:0-1-3-4'];
 const ALLOW3 = ['site:1', 'rack:1-2', 'shelf:1-2-3'];
 const reboot = snap.permission('miner:reboot');
+
+// The same snapshots through @tessera/node (the napi addon).
+const nodeVerifier = NodeVerifier.fromJwks(jwks);
+const nodeSnap = nodeVerifier.open(snapshot100Text, NOW);
+const nodeNavSnap = nodeVerifier.open(snapshotNavText, NOW);
+const nodeReboot = nodeSnap.permission('miner:reboot');
 
 // ------------------------------------------------------ the peers' models
 
@@ -204,32 +221,73 @@ function agree() {
   }
   let questions = 0;
   let allowed = 0;
+  const nodeHandles = new Map(MINER_ACTIONS.map((key) => [key, nodeSnap.permission(key)]));
   for (const key of MINER_ACTIONS) {
     for (const p of grid) {
       const tessera = snap.check(key, p);
+      const addon = nodeSnap.check(key, p);
+      const addonHandle = nodeSnap.check(nodeHandles.get(key), p);
       const casl = caslModel.can(key.slice(6), caslMiner(p)) ? 'allow' : 'deny';
       const cedarAnswer = cedarDecision(cedar.statefulIsAuthorized(cedarCall(key, p, { preparsedPolicySetId: 'model' })));
-      if (tessera !== casl || tessera !== cedarAnswer) {
-        throw new Error(`disagreement on ${key} at ${p}: tessera ${tessera}, casl ${casl}, cedar ${cedarAnswer}`);
+      if (tessera !== casl || tessera !== cedarAnswer || tessera !== addon || tessera !== addonHandle) {
+        throw new Error(
+          `disagreement on ${key} at ${p}: tessera ${tessera}, addon ${addon}/${addonHandle}, casl ${casl}, cedar ${cedarAnswer}`,
+        );
       }
       questions += 1;
       if (tessera === 'allow') allowed += 1;
     }
   }
+  // The addon answers every catalog key at every known node (and one level
+  // below) exactly as the wasm module, in single checks and in checkMany.
+  const known = model.facts.nodes.map((n) => n.node);
+  const parentOf = new Map(model.facts.nodes.map((n) => [n.node, n.parent ?? null]));
+  const pathTo = (node) => {
+    const out = [];
+    for (let at = node; at; at = parentOf.get(at)) out.unshift(at);
+    return out;
+  };
+  const catalog = model.roles.SUPER_ADMIN;
+  const everything = [];
+  for (const key of [...catalog, 'miner:nope']) {
+    everything.push({ permission: key, path: [] });
+    for (const node of known) {
+      everything.push({ permission: key, path: pathTo(node) });
+      everything.push({ permission: key, path: [...pathTo(node), 'miner:x-0'] });
+    }
+  }
+  const sameJson = (what, a, b) => {
+    if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`addon vs wasm, ${what}: ${JSON.stringify(a)} != ${JSON.stringify(b)}`);
+  };
+  for (const c of everything) {
+    if (snap.check(c.permission, c.path) !== nodeSnap.check(c.permission, c.path)) {
+      throw new Error(`addon vs wasm: ${c.permission} at ${c.path}`);
+    }
+  }
+  sameJson('checkMany (model)', nodeSnap.checkMany(everything), snap.checkMany(everything));
+  sameJson('checkMany (nav tree)', nodeNavSnap.checkMany(navTree), navSnap.checkMany(navTree));
+  sameJson('nav()', nodeNavSnap.nav(), navSnap.nav());
+  for (const key of catalog) sameJson(`canAnywhere ${key}`, nodeSnap.canAnywhere(key), snap.canAnywhere(key));
+  for (const field of ['org', 'principal', 'revision', 'kid', 'catalogHash', 'expiresAt']) {
+    sameJson(`header ${field}`, nodeSnap[field], snap[field]);
+  }
+  const addonQuestions = questions * 2 + everything.length * 2 + navTree.length + catalog.length;
   // The timed questions themselves.
   const expect = (what, got, want) => {
     if (got !== want) throw new Error(`${what}: ${got}, expected ${want}`);
   };
-  expect('tessera allow4', snap.check(reboot, ALLOW4), 'allow');
-  expect('tessera deny4', snap.check(reboot, DENY4), 'deny');
-  expect('tessera allow3', snap.check(reboot, ALLOW3), 'allow');
+  for (const [name, s, h] of [['tessera', snap, reboot], ['addon', nodeSnap, nodeReboot]]) {
+    expect(`${name} allow4`, s.check(h, ALLOW4), 'allow');
+    expect(`${name} deny4`, s.check(h, DENY4), 'deny');
+    expect(`${name} allow3`, s.check(h, ALLOW3), 'allow');
+  }
   expect('casl simple', caslSimple.can('reboot', subject('Miner', { siteId: '1', rackId: '1-2' })), true);
   expect('cedar simple', cedarDecision(cedar.statefulIsAuthorized(cedarSimpleCall)), 'allow');
   // checkMany over the nav tree answers what nav() shows.
   const decisions = navSnap.checkMany(navTree);
   const shown = navTree.filter((_, at) => decisions[at].decision === 'allow').map((item) => item.route);
   expect('checkMany vs nav()', JSON.stringify(shown), JSON.stringify(navSnap.nav()));
-  return { questions, allowed, navShown: shown.length };
+  return { questions, allowed, navShown: shown.length, addonQuestions };
 }
 
 // ---------------------------------------------------------------- timing
@@ -287,7 +345,8 @@ const results = [];
 const agreement = agree();
 process.stderr.write(
   `agreement: ${agreement.questions} (miner action, miner) questions, ${agreement.allowed} allow, ` +
-    `Tessera = CASL = Cedar on all; checkMany = nav() (${agreement.navShown} of ${navTree.length} shown)\n`,
+    `Tessera = CASL = Cedar on all; checkMany = nav() (${agreement.navShown} of ${navTree.length} shown); ` +
+    `addon = wasm on ${agreement.addonQuestions} answers\n`,
 );
 
 const caslAllow = caslMiner(ALLOW4);
@@ -349,6 +408,49 @@ bench("diag: raw checkHandle, org root ('')", () => rawSnap.checkHandle(rawReboo
 });
 bench('diag: path.join(",") alone, depth 4', () => ALLOW4.join(','), { engine: 'js', kind: 'diagnostic' });
 
+group('@tessera/node (napi)');
+const nodeNavHandles = navTree.map((item) => ({ handle: nodeNavSnap.permission(item.permission), path: item.path }));
+bench('napi check, handle, depth 4, allow', () => nodeSnap.check(nodeReboot, ALLOW4), { engine: 'tessera-node', kind: 'check' });
+bench('napi check, handle, depth 4, deny (cap)', () => nodeSnap.check(nodeReboot, DENY4), { engine: 'tessera-node', kind: 'check' });
+bench('napi check, handle, depth 3, allow', () => nodeSnap.check(nodeReboot, ALLOW3), { engine: 'tessera-node', kind: 'check' });
+bench('napi check, string key, depth 4, allow', () => nodeSnap.check('miner:reboot', ALLOW4), { engine: 'tessera-node', kind: 'check' });
+bench('napi check, string key, depth 4, deny (cap)', () => nodeSnap.check('miner:reboot', DENY4), { engine: 'tessera-node', kind: 'check' });
+bench('napi canAnywhere, handle', () => nodeSnap.canAnywhere(nodeReboot), { engine: 'tessera-node', kind: 'check' });
+bench('napi checkMany, 50-item nav tree', () => nodeNavSnap.checkMany(navTree), {
+  engine: 'tessera-node',
+  kind: 'batch',
+  items_per_call: navTree.length,
+});
+bench(
+  'napi 50 × check(handle) in a JS loop, same tree',
+  () => {
+    let allowed = 0;
+    for (const item of nodeNavHandles) if (nodeNavSnap.check(item.handle, item.path) === 'allow') allowed += 1;
+    return allowed;
+  },
+  { engine: 'tessera-node', kind: 'batch', items_per_call: navTree.length },
+);
+bench('napi nav(), 50 routes', () => nodeNavSnap.nav(), { engine: 'tessera-node', kind: 'batch', items_per_call: navTree.length });
+bench(
+  'napi open (verify + decode), 100 scopes, tss1 text',
+  () => {
+    const opened = nodeVerifier.open(snapshot100Text, NOW);
+    opened.free();
+    return opened;
+  },
+  { engine: 'tessera-node', kind: 'open', text_bytes: snapshot100Text.length },
+);
+const nodeRawSnap = nodeSnap._raw;
+const nodeRawReboot = nodeReboot._handle;
+bench('diag: napi raw checkHandle, depth 4 pre-joined', () => nodeRawSnap.checkHandle(nodeRawReboot, allow4Text, undefined), {
+  engine: 'tessera-node',
+  kind: 'diagnostic',
+});
+bench("diag: napi raw checkHandle, org root ('')", () => nodeRawSnap.checkHandle(nodeRawReboot, '', undefined), {
+  engine: 'tessera-node',
+  kind: 'diagnostic',
+});
+
 group('@casl/ability');
 bench('casl can(), 1 rule (siteId)', () => caslSimple.can('reboot', caslSimpleSubject), { engine: 'casl', kind: 'check' });
 bench(`casl can(), model rules (${caslRules}), allow`, () => caslModel.can('reboot', caslAllow), {
@@ -393,10 +495,12 @@ const handle = byName('tessera check, handle, depth 4, allow');
 const casl = byName('casl can(), model rules');
 const caslOne = byName('casl can(), 1 rule');
 const cedarOne = byName('cedar statefulIsAuthorized, 1 pre-parsed');
+const napiHandle = byName('napi check, handle, depth 4, allow');
 const goals = {
   handle_check_le_500ns: handle.median_ns <= 500,
   handle_check_not_slower_than_casl_model: handle.median_ns <= casl.median_ns,
   handle_check_not_slower_than_casl_1_rule: handle.median_ns <= caslOne.median_ns,
+  napi_handle_check_le_300ns: napiHandle.median_ns <= 300,
 };
 
 let commit = 'unknown';
@@ -436,12 +540,17 @@ console.log(line(widths.map((w) => '-'.repeat(w))));
 for (const row of rows) console.log(line(row));
 console.log(
   `\nagreement: ${agreement.questions} questions, Tessera = CASL = Cedar; ` +
-    `checkMany = nav() (${agreement.navShown}/${navTree.length} shown)`,
+    `checkMany = nav() (${agreement.navShown}/${navTree.length} shown); addon = wasm on ${agreement.addonQuestions} answers`,
 );
 console.log(
   `goal: handle check ${fmt(handle.median_ns)} ≤ 500 ns: ${goals.handle_check_le_500ns ? 'pass' : 'MISS'}; ` +
     `≤ CASL can() (model ${fmt(casl.median_ns)}, 1 rule ${fmt(caslOne.median_ns)}): ` +
     `${goals.handle_check_not_slower_than_casl_model ? 'pass' : 'MISS'} / ${goals.handle_check_not_slower_than_casl_1_rule ? 'pass' : 'MISS'}`,
+);
+console.log(
+  `goal (@tessera/node): handle check ${fmt(napiHandle.median_ns)} ≤ 300 ns: ${goals.napi_handle_check_le_300ns ? 'pass' : 'MISS'}; ` +
+    `vs @tessera/web ${fmt(handle.median_ns)} (${(handle.median_ns / napiHandle.median_ns).toFixed(2)}×), ` +
+    `vs CASL 1 rule ${fmt(caslOne.median_ns)}`,
 );
 console.log(`Cedar (1 pre-parsed policy) ÷ Tessera handle: ${(cedarOne.median_ns / handle.median_ns).toFixed(0)}×`);
 

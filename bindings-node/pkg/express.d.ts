@@ -33,6 +33,12 @@ export interface TesseraOptions {
    * then on an unknown `kid` at most once per 30 s (the open is retried once).
    */
   keysUrl?: string | URL;
+  /**
+   * Token sent with every fetch of `keysUrl` as `Authorization: Bearer`, for
+   * keys behind a proxy that wants one (the host's own `/v1/keys` is public).
+   * A function is called at each fetch.
+   */
+  keysToken?: string | (() => string | Promise<string>);
   /** Request header holding the `tss1.` text. Default `tessera-snapshot`. */
   header?: string;
   /** Cookie holding the `tss1.` text, read when the header is absent. */

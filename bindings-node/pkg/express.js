@@ -63,7 +63,10 @@ function sendOpenError(res, err) {
  * the keys held (so on first use when there is no `jwks`), at most once per
  * 30 s; after a fetch the open is retried once. The fetched set replaces the
  * previous one; a `kid` also in `jwks` keeps the static key. A failed fetch
- * answers 503 `KEYS_UNAVAILABLE`.
+ * answers 503 `KEYS_UNAVAILABLE`. The host's `/v1/keys` is public; when the
+ * keys sit behind a proxy that wants a token, pass it as `keysToken`, sent
+ * as `Authorization: Bearer <token>` with every key fetch (a function is
+ * called at each fetch, for tokens that change).
  *
  * The snapshot is the `tss1.` text in request header `header`, else in cookie
  * `cookie` (when named). Over `maxBytes` it is refused (401 `TOO_LARGE`)
@@ -73,14 +76,18 @@ function sendOpenError(res, err) {
  * @param {object} [options]
  * @param {string | {keys: object[]}} [options.jwks] static key set
  * @param {string | URL} [options.keysUrl] the host's `/v1/keys`
+ * @param {string | (() => string | Promise<string>)} [options.keysToken] API token for `keysUrl` (`Authorization: Bearer`)
  * @param {string} [options.header='tessera-snapshot'] request header holding the snapshot
  * @param {string} [options.cookie] cookie holding the snapshot, when the header is absent
  * @param {number} [options.maxBytes=16384] largest accepted snapshot text
  * @param {number | (() => number)} [options.now] the clock in unix seconds, for
  *   expiry checks and the refresh interval (default: the system clock)
  */
-export function createTessera({ jwks, keysUrl, header = 'tessera-snapshot', cookie, maxBytes = 16384, now } = {}) {
+export function createTessera({ jwks, keysUrl, keysToken, header = 'tessera-snapshot', cookie, maxBytes = 16384, now } = {}) {
   if (jwks === undefined && keysUrl === undefined) throw new TypeError('createTessera needs jwks or keysUrl');
+  if (keysToken !== undefined && typeof keysToken !== 'string' && typeof keysToken !== 'function') {
+    throw new TypeError('keysToken must be an API token or a function giving one');
+  }
   const headerName = header.toLowerCase();
   const staticKeys = jwks === undefined ? [] : keysOf(jwks);
   let verifier = TesseraVerifier.fromJwks({ keys: staticKeys });
@@ -94,8 +101,11 @@ export function createTessera({ jwks, keysUrl, header = 'tessera-snapshot', cook
   const clock = () => nowSeconds() ?? Date.now() / 1000;
 
   async function fetchKeys() {
+    const headers = { accept: 'application/json' };
+    const token = typeof keysToken === 'function' ? await keysToken() : keysToken;
+    if (token) headers.authorization = `Bearer ${token}`;
     const response = await fetch(keysUrl, {
-      headers: { accept: 'application/json' },
+      headers,
       signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
     });
     if (!response.ok) throw new Error(`GET ${keysUrl} answered ${response.status}`);

@@ -24,9 +24,11 @@ const MINERS = [
 ];
 const minerPath = (m) => [`site:${m.site}`, `rack:${m.rack}`, `miner:${m.id}`];
 
-// Keys: the host's `GET /v1/keys` (TESSERA_KEYS_URL), else the demo key set.
+// Keys: the host's public `GET /v1/keys` (TESSERA_KEYS_URL; TESSERA_TOKEN is
+// sent as a bearer token when set, for a proxy that wants one), else the
+// demo key set.
 const tessera = process.env.TESSERA_KEYS_URL
-  ? createTessera({ keysUrl: process.env.TESSERA_KEYS_URL, cookie: 'tessera' })
+  ? createTessera({ keysUrl: process.env.TESSERA_KEYS_URL, keysToken: process.env.TESSERA_TOKEN, cookie: 'tessera' })
   : createTessera({ jwks: readFileSync(`${dataDir}/jwks.json`, 'utf8'), cookie: 'tessera' });
 
 export const app = express();

@@ -207,7 +207,6 @@ async fn tokens(db: &TestDb) {
     // Missing and wrong tokens: 401 on answers and on writes alike.
     let guarded = [
         (Method::POST, "/v1/check", Some(carol.clone())),
-        (Method::GET, "/v1/keys", None),
         (Method::GET, "/v1/orgs/acme/snapshot?principal=carol", None),
         (Method::GET, "/v1/orgs/acme/effective?principal=carol", None),
         (
@@ -242,6 +241,17 @@ async fn tokens(db: &TestDb) {
             "UNAUTHENTICATED",
         );
     }
+
+    // The public keys are public: no token needed.
+    let keys = server
+        .client
+        .get(format!("{}/v1/keys", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(keys.status(), 200);
+    let jwks: serde_json::Value = keys.json().await.unwrap();
+    assert!(!jwks["keys"].as_array().unwrap().is_empty(), "{jwks}");
 
     // Malformed Authorization headers.
     let mut garbage: Vec<HeaderValue> = [

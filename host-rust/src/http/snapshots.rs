@@ -113,13 +113,12 @@ pub(crate) async fn snapshot(
     Ok(response)
 }
 
-/// The public keys that verify snapshots (JWKS).
-#[utoipa::path(get, path = "/v1/keys", tag = "snapshots",
+/// The public keys that verify snapshots (JWKS). Public keys are public:
+/// no token is needed, so browsers and middleware can fetch them directly
+/// (a token, if sent, is not checked).
+#[utoipa::path(get, path = "/v1/keys", tag = "snapshots", security(()),
     responses((status = 200, description = "JWKS", body = Object)))]
-pub(crate) async fn keys(
-    State(state): State<Arc<AppState>>,
-    _caller: Caller,
-) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn keys(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
     let keys = published_keys(&state.store, unix_now()).await?;
     Ok(Json(serde_json::json!({ "keys": keys })))
 }
