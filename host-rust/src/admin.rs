@@ -13,6 +13,7 @@ mod assignments;
 mod audit;
 mod err;
 mod groups;
+mod names;
 mod nodes;
 mod orgs;
 mod policy;

@@ -164,6 +164,10 @@ pub struct Authority {
     /// How long a known revision is trusted without asking the store.
     freshness: Duration,
     known: Mutex<HashMap<String, Known>>,
+    /// Bumped by every [`Authority::forget`]: a revision read from the store
+    /// before a forget is not remembered after it (the read may predate the
+    /// write that made the caller forget).
+    generation: AtomicU64,
     tick: AtomicU64,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -190,6 +194,7 @@ impl Authority {
             cache: Mutex::new(HashMap::new()),
             freshness: Duration::ZERO,
             known: Mutex::new(HashMap::new()),
+            generation: AtomicU64::new(0),
             tick: AtomicU64::new(0),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -214,6 +219,17 @@ impl Authority {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
             build_micros: self.build_micros.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Drops everything cached for an org the store does not have (deleted,
+    /// perhaps to be created again under the same id).
+    fn purge(&self, org: &str) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.retain(|key, _| key.org != org);
+        }
+        if let Ok(mut known) = self.known.lock() {
+            known.remove(org);
         }
     }
 
@@ -243,6 +259,7 @@ impl Authority {
     /// store; `None` forgets every org (a write that bumps them all).
     pub fn forget(&self, org: Option<&str>) {
         if let Ok(mut known) = self.known.lock() {
+            self.generation.fetch_add(1, Ordering::SeqCst);
             match org {
                 Some(org) => {
                     known.remove(org);
@@ -267,17 +284,28 @@ impl Authority {
         {
             return Ok(entry.revision);
         }
-        let revision = self.revision(org).await?;
+        let generation = self.generation.load(Ordering::SeqCst);
+        let revision = match self.revision(org).await {
+            Err(AuthorityError::NotFound(what)) => {
+                self.purge(org);
+                return Err(AuthorityError::NotFound(what));
+            }
+            other => other?,
+        };
         if !self.freshness.is_zero()
             && let Ok(mut known) = self.known.lock()
+            && self.generation.load(Ordering::SeqCst) == generation
         {
-            known.insert(
-                org.to_owned(),
-                Known {
+            let entry = known.entry(org.to_owned()).or_insert(Known {
+                revision,
+                at: Instant::now(),
+            });
+            if entry.revision <= revision {
+                *entry = Known {
                     revision,
                     at: Instant::now(),
-                },
-            );
+                };
+            }
         }
         if let Some(wanted) = min_revision
             && wanted > revision
@@ -361,14 +389,20 @@ impl Authority {
                     cache.remove(&oldest);
                 }
             }
-            cache.insert(
-                key,
-                Cached {
-                    revision: built_at,
-                    snapshot: Arc::clone(&snapshot),
-                    used: tick,
-                },
-            );
+            // A concurrent build may have cached a newer revision already.
+            let newer = cache
+                .get(&key)
+                .is_some_and(|cached| cached.revision > built_at);
+            if !newer {
+                cache.insert(
+                    key,
+                    Cached {
+                        revision: built_at,
+                        snapshot: Arc::clone(&snapshot),
+                        used: tick,
+                    },
+                );
+            }
         }
         Ok((snapshot, built_at))
     }

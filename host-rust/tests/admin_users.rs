@@ -385,6 +385,18 @@ both_backends!(orgs_rename_and_delete, |db: &common::TestDb| {
             admin.delete_org(&Actor::Backend, "nope", 3),
         )
         .await;
+        // Global writes bump every org without an audit row of theirs: the
+        // org's last revision is above anything its own audit trail shows.
+        for name in ["Zed", "Zed 2", "Zed 3"] {
+            admin
+                .put_user(&Actor::Backend, "zed", &named(name), 3)
+                .await
+                .unwrap();
+        }
+        let (last,): (i64,) = sqlx::query_as("SELECT revision FROM orgs WHERE id = 'acme'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
         admin.delete_org(&user("root"), "acme", 3).await.unwrap();
         for table in [
             "orgs",
@@ -424,6 +436,10 @@ both_backends!(orgs_rename_and_delete, |db: &common::TestDb| {
             .await
             .unwrap();
         assert!(revision > highest, "{revision} <= {highest}");
+        assert!(
+            revision > last,
+            "{revision} <= {last}: the old org's snapshots would serve"
+        );
         let trail = admin.audit(&Actor::Backend, "acme", 0).await.unwrap();
         assert_eq!(
             trail

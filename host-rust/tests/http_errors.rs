@@ -105,6 +105,12 @@ fn mistyped_checks() -> Vec<(&'static str, Value)> {
             with("token_scopes", json!("miner:read")),
         ),
         ("token_scopes of numbers", with("token_scopes", json!([1]))),
+        // A misspelled field must not silently widen the answer.
+        (
+            "token_scope misspelled",
+            with("token_scope", json!(["miner:read"])),
+        ),
+        ("min_revison misspelled", with("min_revison", json!(99))),
         ("no org", without("org")),
         ("no principal", without("principal")),
         ("no permission", without("permission")),
@@ -434,6 +440,20 @@ async fn answer_routes(db: &TestDb) {
 
 both_backends!(errors_on_answer_routes, answer_routes);
 
+/// `len` pseudo-random letters (no compression brings them under a
+/// btree's row limit).
+fn noise(len: usize) -> String {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            char::from(b'a' + u8::try_from(state % 26).unwrap())
+        })
+        .collect()
+}
+
 async fn model_routes(db: &TestDb) {
     http_util::import_fleet(db).await;
     let server = TestServer::start(db, FLEET).await;
@@ -686,6 +706,18 @@ async fn model_routes(db: &TestDb) {
             Method::POST,
             "/v1/orgs/acme/groups",
             json!({"name": "g\u{0}"}),
+        ),
+        // Incompressible long names: on Postgres an indexed name over the
+        // btree row limit would fail in the database, not in validation.
+        (
+            Method::POST,
+            "/v1/orgs/acme/groups",
+            json!({"name": noise(6_000)}),
+        ),
+        (
+            Method::POST,
+            "/v1/orgs/acme/roles",
+            json!({"name": noise(6_000), "permissions": []}),
         ),
         (
             Method::POST,

@@ -188,6 +188,21 @@ both_backends!(route_guard_layer, |db: &common::TestDb| {
             send(&app, "GET", "/sites/1/racks", Some("bob")).await,
             (StatusCode::SEE_OTHER, "/".to_owned())
         );
+        // Percent-encoding names the same page: still guarded.
+        assert_eq!(
+            send(&app, "GET", "/sites/%31/racks", Some("bob")).await,
+            (StatusCode::SEE_OTHER, "/".to_owned())
+        );
+        assert_eq!(
+            send(&app, "GET", "/sites/%31/racks", Some("alice")).await,
+            (StatusCode::OK, "racks".to_owned())
+        );
+        let (status, _) = send(&app, "GET", "/sites/1%2F2/racks", Some("alice")).await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "an encoded slash names no node"
+        );
         // No route of the manifest matches: the guard lets it through.
         assert_eq!(
             send(&app, "GET", "/free", Some("bob")).await,

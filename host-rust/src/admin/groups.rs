@@ -18,6 +18,7 @@ use serde_json::json;
 use tessera_core::{ADMIN_GROUP, Effect, Member, Snapshot, is_valid_node_id};
 
 use super::AdminError;
+use super::names::display_name;
 use super::users::require_org;
 use super::write::{Actor, Admin, Affects, Audit, Gate, Lock, Tx};
 use crate::store::StoreError;
@@ -63,11 +64,7 @@ fn is_reserved(group: &str) -> bool {
 
 /// A display name, trimmed; empty names are refused.
 fn clean_name(name: &str) -> Result<String, AdminError> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(AdminError::BadRequest("a group needs a name".to_owned()));
-    }
-    Ok(name.to_owned())
+    display_name("group", name).map(|name| name.name)
 }
 
 /// The uniqueness key of a name: case-insensitive, trim-insensitive.

@@ -88,19 +88,24 @@ impl Admin {
     pub async fn delete_org(&self, actor: &Actor, id: &str, now: i64) -> Result<(), AdminError> {
         let mut tx = self.begin(Lock::Global).await?;
         self.require_superuser(&mut tx, actor).await?;
-        let deleted = sqlx::query("DELETE FROM orgs WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        if deleted.rows_affected() == 0 {
+        let deleted: Option<(i64,)> =
+            sqlx::query_as("DELETE FROM orgs WHERE id = $1 RETURNING revision")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((last,)) = deleted else {
             return Err(AdminError::NotFound(format!("org `{id}`")));
-        }
+        };
         let audit = Audit {
             action: "org.delete",
             target: format!("org:{id}"),
             before: Some(json!({ "id": id })),
             after: None,
         };
-        self.finish(tx, actor, Affects::Every, audit, now).await
+        let affects = Affects::Deleted {
+            org: id,
+            revision: last + 1,
+        };
+        self.finish(tx, actor, affects, audit, now).await
     }
 }

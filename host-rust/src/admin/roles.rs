@@ -17,11 +17,9 @@ use serde_json::json;
 use tessera_core::Bits;
 
 use super::AdminError;
+use super::names::{Name, display_name};
 use super::users::require_org;
 use super::write::{Actor, Admin, Affects, Audit, Gate, Lock, Tx};
-
-/// The longest role name accepted (in characters, after trimming).
-const MAX_NAME: usize = 128;
 
 /// A role as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -46,28 +44,6 @@ struct RoleRow {
     name: String,
     builtin: Option<String>,
     mode: String,
-}
-
-/// A role name, trimmed, with its uniqueness key.
-struct RoleName {
-    name: String,
-    key: String,
-}
-
-fn role_name(name: &str) -> Result<RoleName, AdminError> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(AdminError::BadRequest("a role needs a name".to_owned()));
-    }
-    if name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
-        return Err(AdminError::BadRequest(format!(
-            "a role name has at most {MAX_NAME} characters and no control characters"
-        )));
-    }
-    Ok(RoleName {
-        name: name.to_owned(),
-        key: name.to_lowercase(),
-    })
 }
 
 pub(crate) fn random_id(prefix: &str) -> Result<String, AdminError> {
@@ -111,7 +87,7 @@ impl Admin {
     }
 
     /// `RESERVED_ROLE_NAME` for a built-in's name in any case.
-    fn reserved_name(&self, name: &RoleName) -> Result<(), AdminError> {
+    fn reserved_name(&self, name: &Name) -> Result<(), AdminError> {
         if self
             .manifest
             .roles
@@ -214,7 +190,7 @@ impl Admin {
     async fn name_free(
         tx: &mut Tx,
         org: &str,
-        name: &RoleName,
+        name: &Name,
         except: Option<&str>,
     ) -> Result<(), AdminError> {
         let taken: Option<(String,)> =
@@ -260,7 +236,7 @@ impl Admin {
         permissions: &[String],
         now: i64,
     ) -> Result<RoleView, AdminError> {
-        let name = role_name(name)?;
+        let name = display_name("role", name)?;
         let bits = self.role_bits(permissions)?;
         self.reserved_name(&name)?;
         let keys = self.manifest.catalog.keys(&bits);
@@ -313,7 +289,7 @@ impl Admin {
         permissions: Option<&[String]>,
         now: i64,
     ) -> Result<RoleView, AdminError> {
-        let name = name.map(role_name).transpose()?;
+        let name = name.map(|name| display_name("role", name)).transpose()?;
         let bits = permissions.map(|keys| self.role_bits(keys)).transpose()?;
         let mut tx = self.begin(Lock::Org(org)).await?;
         let holder = self.gate(&mut tx, actor, org, Gate::ManageRoles).await?;

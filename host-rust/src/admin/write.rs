@@ -52,6 +52,16 @@ pub(crate) enum Affects<'a> {
     Org(&'a str),
     /// Every org (a user's `active` or `superuser` flag).
     Every,
+    /// An org just deleted: no org is bumped, but the audit row records the
+    /// revision the deletion counts as (one above the org's last), so an org
+    /// created later with the same id starts above it and nothing cached
+    /// for the old org is ever served for the new one.
+    Deleted {
+        /// The deleted org.
+        org: &'a str,
+        /// Its last revision plus one.
+        revision: i64,
+    },
 }
 
 /// A failure the caller cannot cause (facts the store wrote that do not
@@ -306,6 +316,7 @@ impl Admin {
                     .await?;
                 (None, None)
             }
+            Affects::Deleted { org, revision } => (Some(org), Some(revision)),
         };
         let bumped = org.zip(revision);
         crate::store::announce_revision(&mut tx, self.store.backend(), bumped).await?;

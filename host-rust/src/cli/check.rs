@@ -1,6 +1,7 @@
 //! `tessera check` and `tessera explain`: one question answered from the
-//! store through [`Authority`], exactly as `POST /v1/check` and
-//! `POST /v1/explain` answer it, printed as JSON with the revision used.
+//! store through [`Authority`], as `POST /v1/check` and `POST /v1/explain`
+//! decide it, printed as the core's JSON shape with the revision used. The
+//! manifest must be the one the store was reconciled with.
 
 use std::sync::Arc;
 
@@ -15,8 +16,10 @@ use super::{CliError, Exit, QuestionArgs, config};
 /// The compiled snapshot the question is asked of, and its revision.
 async fn snapshot_for(args: &QuestionArgs) -> Result<(Arc<Snapshot>, u64), CliError> {
     let (location, file) = config::resolve_store(&args.store)?;
-    let manifest = setup::load_manifest(&config::manifest_path(&args.manifest, &file))?;
+    let path = config::manifest_path(&args.manifest, &file);
+    let manifest = setup::load_manifest(&path)?;
     let store = open_existing(&location).await?;
+    setup::check_reconciled(&store, &manifest, &path).await?;
     // One question: a cache of one.
     let authority = Authority::new(store.clone(), Arc::new(manifest), 1);
     let asking = Asking {

@@ -152,8 +152,9 @@ pub(crate) enum MigrateDirection {
 /// `tessera migrate down`.
 #[derive(Debug, Args)]
 pub(crate) struct MigrateDownArgs {
-    /// Keep migrations up to and including this version (0 reverts everything)
-    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(i64).range(0..))]
+    /// Keep migrations up to and including this version (required; 0 reverts
+    /// everything and drops every table)
+    #[arg(long, value_name = "N", required = true, value_parser = clap::value_parser!(i64).range(0..))]
     pub(crate) to: i64,
     /// Where the store is.
     #[command(flatten)]

@@ -31,8 +31,14 @@ pub(crate) async fn run(args: ServeArgs) -> Result<Exit, CliError> {
     Ok(Exit::Success)
 }
 
+/// How long in-flight requests may take to finish after a stop signal.
+#[cfg(unix)]
+const DRAIN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Resolves at the first SIGINT or SIGTERM (Ctrl-C elsewhere). The
-/// handlers are installed now, not when the future is first polled.
+/// handlers are installed now, not when the future is first polled. After
+/// it resolved, a second signal, or in-flight requests still running after
+/// [`DRAIN_DEADLINE`], end the process at once (exit code 1).
 #[cfg(unix)]
 fn shutdown_signal() -> Result<impl Future<Output = ()> + Send + 'static, CliError> {
     use tokio::signal::unix::{SignalKind, signal};
@@ -48,6 +54,16 @@ fn shutdown_signal() -> Result<impl Future<Output = ()> + Send + 'static, CliErr
             _ = terminate.recv() => "SIGTERM",
         };
         note(&format!("{name}: finishing in-flight requests"));
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = interrupt.recv() => note("SIGINT again: stopping now"),
+                _ = terminate.recv() => note("SIGTERM again: stopping now"),
+                () = tokio::time::sleep(DRAIN_DEADLINE) => {
+                    note("in-flight requests did not finish in time: stopping now");
+                }
+            }
+            std::process::exit(1);
+        });
     })
 }
 

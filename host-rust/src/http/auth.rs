@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
@@ -11,24 +12,38 @@ use axum::http::request::Parts;
 
 use super::AppState;
 use super::error::ApiError;
+use tessera_core::is_valid_user_id;
+
 use crate::admin::Actor;
 use crate::tokens::{TokenKind, token_kind};
 
-/// Tokens already seen to be valid, so a check does not cost a store
-/// query for its token. Tokens are never revoked while a server runs, so
-/// a remembered token stays right; unknown ones are asked of the store
-/// every time (a token created by `tessera token create` works at once).
+/// Tokens already seen to be valid, by SHA-256 (the plaintext is not
+/// kept), so a check does not cost a store query for its token. A
+/// remembered token is trusted for [`TOKEN_TRUST`], so a token row deleted
+/// from the store stops working within that time; unknown tokens are asked
+/// of the store every time (a token created by `tessera token create`
+/// works at once).
 #[derive(Debug, Default)]
 pub(crate) struct TokenCache {
-    known: Mutex<HashMap<String, TokenKind>>,
+    known: Mutex<HashMap<[u8; 32], (TokenKind, Instant)>>,
 }
 
 /// How many valid tokens are remembered.
 const TOKEN_CACHE_MAX: usize = 4096;
 
+/// How long a token seen valid is trusted without asking the store.
+const TOKEN_TRUST: Duration = Duration::from_secs(60);
+
+fn digest(token: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(token.as_bytes()).into()
+}
+
 impl TokenCache {
     fn get(&self, token: &str) -> Option<TokenKind> {
-        self.known.lock().ok()?.get(token).copied()
+        let known = self.known.lock().ok()?;
+        let (kind, at) = known.get(&digest(token))?;
+        (at.elapsed() < TOKEN_TRUST).then_some(*kind)
     }
 
     fn remember(&self, token: &str, kind: TokenKind) {
@@ -36,7 +51,7 @@ impl TokenCache {
             if known.len() >= TOKEN_CACHE_MAX {
                 known.clear();
             }
-            known.insert(token.to_owned(), kind);
+            known.insert(digest(token), (kind, Instant::now()));
         }
     }
 }
@@ -72,7 +87,10 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         let token = header
             .to_str()
             .ok()
-            .and_then(|value| value.strip_prefix("Bearer "))
+            .and_then(|value| {
+                let (scheme, token) = value.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then_some(token)
+            })
             .map(str::trim)
             .filter(|token| !token.is_empty())
             .ok_or_else(|| unauthenticated("the Authorization header must be `Bearer <token>`"))?;
@@ -102,14 +120,18 @@ impl FromRequestParts<Arc<AppState>> for AdminCaller {
                 "a `check` token may not call write endpoints",
             ));
         }
-        let actor = match parts.headers.get("tessera-actor") {
-            None => Actor::Backend,
-            Some(value) => {
+        let mut values = parts.headers.get_all("tessera-actor").iter();
+        let actor = match (values.next(), values.next()) {
+            (None, _) => Actor::Backend,
+            (Some(_), Some(_)) => {
+                return Err(ApiError::bad_request("one Tessera-Actor header at most"));
+            }
+            (Some(value), None) => {
                 let user = value
                     .to_str()
                     .map(str::trim)
                     .ok()
-                    .filter(|user| !user.is_empty())
+                    .filter(|user| is_valid_user_id(user))
                     .ok_or_else(|| {
                         ApiError::bad_request("the Tessera-Actor header must be a user id")
                     })?;

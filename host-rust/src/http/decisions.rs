@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use tessera_core::{CheckRequest, Decision, Dialect, NodeKey, Snapshot};
+use tessera_core::{CheckRequest, Decision, Dialect, NodeKey, Snapshot, path_text_segments};
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
@@ -30,6 +30,12 @@ pub(crate) struct Who {
     /// Refuse to answer from an older revision (read-your-writes).
     #[serde(default)]
     pub(crate) min_revision: Option<u64>,
+    /// Keys the body has beyond its endpoint's fields. A flattened struct
+    /// cannot deny unknown fields, and a misspelled `token_scopes` must not
+    /// silently widen an answer, so they are collected and refused.
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub(crate) unknown: BTreeMap<String, serde_json::Value>,
 }
 
 /// The compiled snapshot for `who`, and the revision it was built at.
@@ -38,6 +44,11 @@ pub(crate) async fn snapshot_for(
     who: &Who,
     under: Option<&[NodeKey]>,
 ) -> Result<(Arc<Snapshot>, u64), ApiError> {
+    if let Some(field) = who.unknown.keys().next() {
+        return Err(ApiError::bad_request(format!(
+            "unknown field `{field}` in the request body"
+        )));
+    }
     let asking = Asking {
         org: &who.org,
         principal: &who.principal,
@@ -312,6 +323,7 @@ impl WhoQuery {
                 .as_deref()
                 .map(|scopes| comma_list(Some(scopes))),
             min_revision: self.min_revision,
+            unknown: BTreeMap::new(),
         }
     }
 }
@@ -354,7 +366,9 @@ pub(crate) async fn effective(
     QueryArgs(query): QueryArgs<WhoQuery>,
 ) -> Result<Json<ListAnswer>, ApiError> {
     let (snapshot, revision) = snapshot_for(&state, &query.who(org), None).await?;
-    let path = comma_list(query.path.as_deref());
+    // The core's reading of a text path: `site:7,,rack:3` is the invalid
+    // path it says, not a tidied one.
+    let path: Vec<&str> = path_text_segments(query.path.as_deref().unwrap_or("")).collect();
     Ok(Json(ListAnswer {
         permissions: Some(snapshot.effective(&path, query.owner.as_deref())),
         ..ListAnswer::empty(revision)

@@ -84,7 +84,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .routes(routes!(decisions::claims))
         .routes(routes!(snapshots::snapshot))
         .routes(routes!(snapshots::keys))
-        .merge(model::routes())
+        .merge(model::routes(&state))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::metrics))
         .split_for_parts();

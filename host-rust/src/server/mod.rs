@@ -72,6 +72,7 @@ impl ServeError {
     pub fn code(&self) -> &'static str {
         match self {
             ServeError::Setup(SetupError::Manifest { .. }) => "INVALID_MANIFEST",
+            ServeError::Setup(SetupError::ManifestMismatch { .. }) => "MANIFEST_MISMATCH",
             ServeError::Setup(SetupError::Io { .. }) => "IO",
             ServeError::Setup(SetupError::Store(_)) => "STORE",
             ServeError::Config(_) => "BAD_CONFIG",

@@ -24,15 +24,20 @@ fn apply(authority: &Authority, payload: &str) {
 
 /// Listens for announcements until the task is aborted, reconnecting after
 /// a failure. While disconnected, announcements may be missed, so every
-/// known revision is forgotten on reconnect.
+/// known revision is forgotten whenever the connection was lost
+/// (`try_recv` answers `None` then, and reconnects on the next call).
 pub(crate) async fn listen(url: String, authority: Arc<Authority>) {
     loop {
         if let Ok(mut listener) = PgListener::connect(&url).await
             && listener.listen(REVISION_CHANNEL).await.is_ok()
         {
             authority.forget(None);
-            while let Ok(notification) = listener.recv().await {
-                apply(&authority, notification.payload());
+            loop {
+                match listener.try_recv().await {
+                    Ok(Some(notification)) => apply(&authority, notification.payload()),
+                    Ok(None) => authority.forget(None),
+                    Err(_) => break,
+                }
             }
         }
         authority.forget(None);

@@ -30,6 +30,14 @@ pub enum SetupError {
         /// Every problem, one per line.
         message: String,
     },
+    /// The store was reconciled with another catalog than the manifest's.
+    #[error(
+        "{path}: the store was reconciled with another catalog; run `tessera reconcile --manifest {path}` or pass the manifest the server runs with"
+    )]
+    ManifestMismatch {
+        /// The manifest's path.
+        path: PathBuf,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -56,21 +64,23 @@ pub fn database_url(explicit: Option<&str>, data_dir: &Path) -> String {
     }
 }
 
-/// Creates the data directory (owner-only on Unix) if it is missing.
+/// Creates the data directory if it is missing, owner-only on Unix. An
+/// existing directory is left as it is (it may be shared, like `/tmp`);
+/// the files Tessera writes in it are owner-only themselves.
 pub fn ensure_data_dir(data_dir: &Path) -> Result<(), SetupError> {
-    std::fs::create_dir_all(data_dir).map_err(|err| SetupError::io(data_dir, err))?;
+    if data_dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        let metadata = std::fs::metadata(data_dir).map_err(|err| SetupError::io(data_dir, err))?;
-        let mut permissions = metadata.permissions();
-        if permissions.mode() & 0o077 != 0 {
-            permissions.set_mode(0o700);
-            std::fs::set_permissions(data_dir, permissions)
-                .map_err(|err| SetupError::io(data_dir, err))?;
-        }
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
     }
-    Ok(())
+    builder
+        .create(data_dir)
+        .map_err(|err| SetupError::io(data_dir, err))
 }
 
 /// Opens the store (creating the data directory for SQLite) and applies
@@ -91,6 +101,27 @@ pub fn load_manifest(path: &Path) -> Result<Manifest, SetupError> {
         path: path.to_owned(),
         message: err.to_string(),
     })
+}
+
+/// Checks that the store was reconciled with `manifest`'s catalog, so an
+/// answer computed with it is the one the server gives.
+pub async fn check_reconciled(
+    store: &Store,
+    manifest: &Manifest,
+    path: &Path,
+) -> Result<(), SetupError> {
+    let stored: Option<(String,)> =
+        sqlx::query_as("SELECT value FROM meta WHERE key = 'catalog_hash'")
+            .fetch_optional(store.pool())
+            .await
+            .map_err(StoreError::from)?;
+    let hash = crate::reconcile::hex(&manifest.catalog_hash());
+    match stored {
+        Some((stored,)) if stored == hash => Ok(()),
+        _ => Err(SetupError::ManifestMismatch {
+            path: path.to_owned(),
+        }),
+    }
 }
 
 /// Makes sure the key ring has an active key; returns the new kid when one
@@ -127,27 +158,26 @@ pub async fn bootstrap_token(
     Ok(token)
 }
 
-/// Writes a file only its owner can read.
+/// Writes a file only its owner can read: a new file (never one a symlink
+/// points to) renamed over `path`.
 fn write_private(path: &Path, text: &str) -> Result<(), SetupError> {
     use std::io::Write;
+    let temporary = path.with_extension(format!("tmp-{}", std::process::id()));
+    let _ = std::fs::remove_file(&temporary);
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
     let mut file = options
-        .open(path)
-        .map_err(|err| SetupError::io(path, err))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(|err| SetupError::io(path, err))?;
-    }
+        .open(&temporary)
+        .map_err(|err| SetupError::io(&temporary, err))?;
     file.write_all(text.as_bytes())
-        .map_err(|err| SetupError::io(path, err))
+        .and_then(|()| file.sync_all())
+        .map_err(|err| SetupError::io(&temporary, err))?;
+    std::fs::rename(&temporary, path).map_err(|err| SetupError::io(path, err))
 }
 
 /// Unix seconds now (the host's one clock).

@@ -73,7 +73,6 @@ pub(crate) async fn create_assignment(
             unix_now(),
         )
         .await?;
-    state.authority.forget(Some(&org));
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -93,6 +92,5 @@ pub(crate) async fn delete_assignment(
         .admin
         .delete_assignment(&caller.actor, &org, &id, unix_now())
         .await?;
-    state.authority.forget(Some(&org));
     Ok(StatusCode::NO_CONTENT)
 }

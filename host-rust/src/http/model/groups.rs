@@ -81,7 +81,6 @@ pub(crate) async fn create_group(
             unix_now(),
         )
         .await?;
-    state.authority.forget(Some(&org));
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -109,7 +108,6 @@ pub(crate) async fn update_group(
             unix_now(),
         )
         .await?;
-    state.authority.forget(Some(&org));
     Ok(Json(view))
 }
 
@@ -129,7 +127,6 @@ pub(crate) async fn delete_group(
         .admin
         .delete_group(&caller.actor, &org, &id, unix_now())
         .await?;
-    state.authority.forget(Some(&org));
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -158,7 +155,6 @@ pub(crate) async fn put_group_member(
         .admin
         .put_group_member(&caller.actor, &org, &id, &member, unix_now())
         .await?;
-    state.authority.forget(Some(&org));
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -181,6 +177,5 @@ pub(crate) async fn delete_group_member(
         .admin
         .delete_group_member(&caller.actor, &org, &id, &member, unix_now())
         .await?;
-    state.authority.forget(Some(&org));
     Ok(StatusCode::NO_CONTENT)
 }

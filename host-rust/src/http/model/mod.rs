@@ -2,8 +2,9 @@
 //!
 //! Every one takes an admin token ([`AdminCaller`](super::auth::AdminCaller)),
 //! reads included, and acts for the `Tessera-Actor` user (or the trusted
-//! backend without one). A successful write forgets the revision this
-//! server remembers for the orgs it bumped, so its next answer sees it.
+//! backend without one). After a successful write, [`after_write`] makes
+//! this server forget the revisions it remembers for the orgs the write
+//! may have bumped, so its next answer asks the store (read-your-writes).
 
 mod assignments;
 mod audit;
@@ -18,6 +19,10 @@ mod users;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use tessera_core::ModelError;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -25,8 +30,43 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::error::ApiError;
 
-/// Every model route, one `routes!` per path.
-pub(crate) fn routes() -> OpenApiRouter<Arc<AppState>> {
+/// Every model route, one `routes!` per path, behind [`after_write`].
+pub(crate) fn routes(state: &Arc<AppState>) -> OpenApiRouter<Arc<AppState>> {
+    model_routes().layer(middleware::from_fn_with_state(
+        Arc::clone(state),
+        after_write,
+    ))
+}
+
+/// The org a write under `/v1/orgs/{org}/…` touched; `None` for writes
+/// that may bump every org (users, creating or deleting an org).
+fn written_org(path: &str) -> Option<&str> {
+    let mut segments = path.split('/').skip(1);
+    match (
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+    ) {
+        (Some("v1"), Some("orgs"), Some(org), Some(_)) => Some(org),
+        _ => None,
+    }
+}
+
+/// Middleware: once a write succeeded, forget what this server knows of
+/// the revisions it bumped. One place for every handler, so a new write
+/// endpoint cannot forget to.
+async fn after_write(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let write = request.method() != Method::GET;
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    if write && response.status().is_success() {
+        state.authority.forget(written_org(&path));
+    }
+    response
+}
+
+fn model_routes() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
         .routes(routes!(orgs::create_org))
         .routes(routes!(orgs::rename_org, orgs::delete_org))

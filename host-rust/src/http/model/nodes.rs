@@ -44,7 +44,6 @@ pub(crate) async fn put_node(
         .admin
         .put_node(&caller.actor, &org, &node, parent.as_ref(), unix_now())
         .await?;
-    state.authority.forget(Some(&org));
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -66,6 +65,5 @@ pub(crate) async fn delete_node(
         .admin
         .delete_node(&caller.actor, &org, &node, unix_now())
         .await?;
-    state.authority.forget(Some(&org));
     Ok(StatusCode::NO_CONTENT)
 }

@@ -67,7 +67,6 @@ pub(crate) async fn create_org(
         .admin
         .create_org(&caller.actor, &body.id, &body.name, unix_now())
         .await?;
-    state.authority.forget(Some(&body.id));
     Ok((StatusCode::CREATED, Json(OrgView::new(body.id, &body.name))))
 }
 
@@ -87,7 +86,6 @@ pub(crate) async fn rename_org(
         .admin
         .rename_org(&caller.actor, &org, &body.name, unix_now())
         .await?;
-    state.authority.forget(Some(&org));
     Ok(Json(OrgView::new(org, &body.name)))
 }
 
@@ -105,6 +103,5 @@ pub(crate) async fn delete_org(
         .admin
         .delete_org(&caller.actor, &org, unix_now())
         .await?;
-    state.authority.forget(None);
     Ok(StatusCode::NO_CONTENT)
 }

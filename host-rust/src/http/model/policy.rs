@@ -74,7 +74,6 @@ pub(crate) async fn create_hidden(
         .admin
         .create_hidden(&caller.actor, &org, &selector, &node, unix_now())
         .await?;
-    state.authority.forget(Some(&org));
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -93,7 +92,6 @@ pub(crate) async fn delete_hidden(
         .admin
         .delete_hidden(&caller.actor, &org, &id, unix_now())
         .await?;
-    state.authority.forget(Some(&org));
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -135,7 +133,6 @@ pub(crate) async fn create_cap(
             unix_now(),
         )
         .await?;
-    state.authority.forget(Some(&org));
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -154,6 +151,5 @@ pub(crate) async fn delete_cap(
         .admin
         .delete_cap(&caller.actor, &org, &id, unix_now())
         .await?;
-    state.authority.forget(Some(&org));
     Ok(StatusCode::NO_CONTENT)
 }

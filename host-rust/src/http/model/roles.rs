@@ -74,7 +74,6 @@ pub(crate) async fn create_role(
             unix_now(),
         )
         .await?;
-    state.authority.forget(Some(&org));
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -102,7 +101,6 @@ pub(crate) async fn update_role(
             unix_now(),
         )
         .await?;
-    state.authority.forget(Some(&org));
     Ok(Json(view))
 }
 
@@ -122,6 +120,5 @@ pub(crate) async fn delete_role(
         .admin
         .delete_role(&caller.actor, &org, &id, unix_now())
         .await?;
-    state.authority.forget(Some(&org));
     Ok(StatusCode::NO_CONTENT)
 }

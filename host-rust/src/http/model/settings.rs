@@ -37,6 +37,5 @@ pub(crate) async fn put_settings(
         .admin
         .put_settings(&caller.actor, &org, body.kiosk, unix_now())
         .await?;
-    state.authority.forget(Some(&org));
     Ok(Json(body))
 }

@@ -53,7 +53,6 @@ pub(crate) async fn put_user(
         .put_user(&caller.actor, &id, &update, unix_now())
         .await?;
     // A user's flags and name reach every org it is in.
-    state.authority.forget(None);
     Ok(Json(state.admin.get_user(&id).await?))
 }
 
@@ -72,7 +71,6 @@ pub(crate) async fn put_member(
         .admin
         .put_member(&caller.actor, &org, &user, unix_now())
         .await?;
-    state.authority.forget(Some(&org));
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -93,6 +91,5 @@ pub(crate) async fn delete_member(
         .admin
         .delete_member(&caller.actor, &org, &user, unix_now())
         .await?;
-    state.authority.forget(Some(&org));
     Ok(StatusCode::NO_CONTENT)
 }
