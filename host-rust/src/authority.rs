@@ -319,7 +319,7 @@ impl Authority {
     }
 
     /// The org's current revision.
-    async fn revision(&self, org: &str) -> Result<u64, AuthorityError> {
+    pub(crate) async fn revision(&self, org: &str) -> Result<u64, AuthorityError> {
         let row: Option<(i64,)> = sqlx::query_as("SELECT revision FROM orgs WHERE id = $1")
             .bind(org)
             .fetch_optional(self.store.pool())

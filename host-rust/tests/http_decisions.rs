@@ -589,14 +589,22 @@ async fn decisions(db: &TestDb) {
 
     // Read-your-writes: this server's own writes are seen by its very next
     // answer, though it trusts a revision it read for a while.
-    let (status, _) = server
-        .call(
+    let revoke = server
+        .request(
             Method::DELETE,
             &format!("/v1/orgs/acme/assignments/{}", fleet.alice_tech),
-            None,
         )
-        .await;
-    assert_eq!(status, 204);
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status().as_u16(), 204);
+    // The write answers the revision that reads it.
+    let written: u64 = revoke.headers()["tessera-revision"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(written > revision);
     let (status, answer) = post(&server, "/v1/check", blink.clone()).await;
     assert_eq!(
         (status, &answer["decision"]),
@@ -605,6 +613,7 @@ async fn decisions(db: &TestDb) {
     );
     let after_revoke = answer["revision"].as_u64().unwrap();
     assert!(after_revoke > revision, "a new revision: {answer}");
+    assert_eq!(after_revoke, written);
     assert_eq!(after_revoke, store_revision(db, "acme").await);
     let (status, answer) = post(
         &server,
@@ -846,6 +855,17 @@ async fn snapshots(db: &TestDb) {
         local(&subtree, "miner:blink_led", &["site:2"], None),
         json!({"decision": "deny", "diagnostic": "OUTSIDE_SNAPSHOT"})
     );
+
+    // `under` repeats (DESIGN §3); other parameters may not.
+    let (status, _, bytes) =
+        fetch("principal=alice&under=site:1&under=site:2".to_owned(), None).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+    let two = verifier.open(&bytes, now, expect).unwrap();
+    assert_eq!(two.header().subtrees.as_ref().map(Vec::len), Some(2));
+    let (status, _, _) = fetch("principal=alice&principal=bob".to_owned(), None).await;
+    assert_eq!(status, 400);
+    let (status, _, _) = fetch("principal=alice&undr=site:1".to_owned(), None).await;
+    assert_eq!(status, 400, "a misspelled parameter is refused");
 
     // Token scopes travel in the snapshot.
     let (status, _, bytes) = fetch(

@@ -86,7 +86,7 @@ pub(crate) struct CheckAnswer {
 
 /// Answers one permission check.
 #[utoipa::path(post, path = "/v1/check", tag = "decisions", request_body = CheckBody,
-    responses((status = 200, body = CheckAnswer), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = CheckAnswer), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub(crate) async fn check(
     State(state): State<Arc<AppState>>,
     _caller: Caller,
@@ -120,7 +120,7 @@ pub(crate) struct BatchAnswer {
 
 /// Answers many checks from one snapshot.
 #[utoipa::path(post, path = "/v1/check/batch", tag = "decisions", request_body = BatchBody,
-    responses((status = 200, body = BatchAnswer), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = BatchAnswer), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn check_batch(
     State(state): State<Arc<AppState>>,
     _caller: Caller,
@@ -152,7 +152,7 @@ pub(crate) struct ExplainAnswer {
 
 /// Explains a check: which grants, caps and rules decided it.
 #[utoipa::path(post, path = "/v1/explain", tag = "decisions", request_body = CheckBody,
-    responses((status = 200, body = ExplainAnswer), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ExplainAnswer), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn explain(
     State(state): State<Arc<AppState>>,
     _caller: Caller,
@@ -202,7 +202,7 @@ pub(crate) struct FilterAnswer {
 
 /// The allowed region of one permission, for list queries.
 #[utoipa::path(post, path = "/v1/filter", tag = "decisions", request_body = FilterBody,
-    responses((status = 200, body = FilterAnswer), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = FilterAnswer), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn filter(
     State(state): State<Arc<AppState>>,
     _caller: Caller,
@@ -246,7 +246,7 @@ pub(crate) struct AnywhereAnswer {
 
 /// Whether the principal holds a permission anywhere (nav gating).
 #[utoipa::path(post, path = "/v1/can-anywhere", tag = "decisions", request_body = PermissionBody,
-    responses((status = 200, body = AnywhereAnswer), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = AnywhereAnswer), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn can_anywhere(
     State(state): State<Arc<AppState>>,
     _caller: Caller,
@@ -281,7 +281,7 @@ pub(crate) struct GuardAnswer {
 
 /// Applies the manifest's routes (DESIGN §2.1) to a concrete path.
 #[utoipa::path(post, path = "/v1/guard", tag = "decisions", request_body = GuardBody,
-    responses((status = 200, body = GuardAnswer), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = GuardAnswer), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn guard(
     State(state): State<Arc<AppState>>,
     _caller: Caller,
@@ -296,6 +296,7 @@ pub(crate) async fn guard(
 
 /// Query parameters of the GET decision endpoints.
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct WhoQuery {
     /// A user id, or `anonymous`.
     principal: String,
@@ -358,7 +359,7 @@ impl ListAnswer {
 /// The permissions that hold at a path.
 #[utoipa::path(get, path = "/v1/orgs/{org}/effective", tag = "decisions",
     params(("org" = String, Path, description = "org id"), WhoQuery),
-    responses((status = 200, body = ListAnswer), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ListAnswer), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn effective(
     State(state): State<Arc<AppState>>,
     _caller: Caller,
@@ -378,7 +379,7 @@ pub(crate) async fn effective(
 /// The nav entries the principal may see.
 #[utoipa::path(get, path = "/v1/orgs/{org}/nav", tag = "decisions",
     params(("org" = String, Path, description = "org id"), WhoQuery),
-    responses((status = 200, body = ListAnswer), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ListAnswer), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn nav(
     State(state): State<Arc<AppState>>,
     _caller: Caller,
@@ -395,7 +396,7 @@ pub(crate) async fn nav(
 /// The principal's claims (`roles.*`, `perm.*`, ...).
 #[utoipa::path(get, path = "/v1/orgs/{org}/claims", tag = "decisions",
     params(("org" = String, Path, description = "org id"), WhoQuery),
-    responses((status = 200, body = ListAnswer), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ListAnswer), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn claims(
     State(state): State<Arc<AppState>>,
     _caller: Caller,

@@ -8,7 +8,6 @@ use axum::extract::State;
 use axum::http::header::{ACCEPT, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde_json::Value;
 use tessera_core::NodeKey;
 use utoipa::IntoParams;
@@ -25,19 +24,61 @@ use crate::server::setup::unix_now;
 pub(crate) const SNAPSHOT_MEDIA_TYPE: &str = "application/vnd.tessera.snapshot";
 
 /// Query parameters of `GET …/snapshot`.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, IntoParams)]
 pub(crate) struct SnapshotQuery {
     /// A user id, or `anonymous`.
     principal: String,
     /// Comma-separated catalog keys the snapshot is narrowed to.
-    #[serde(default)]
     token_scopes: Option<String>,
-    /// Comma-separated subtree roots (`site:7`): a subtree snapshot.
-    #[serde(default)]
-    under: Option<String>,
+    /// Subtree roots (`site:7`), comma-separated or repeated
+    /// (`under=wiki:5&under=wiki:9`): a subtree snapshot.
+    under: Option<Vec<String>>,
     /// Refuse to build from an older revision.
-    #[serde(default)]
     min_revision: Option<u64>,
+}
+
+impl SnapshotQuery {
+    /// Reads the parameters, `under` repeatable, every other one at most
+    /// once.
+    fn from_pairs(pairs: Vec<(String, String)>) -> Result<SnapshotQuery, ApiError> {
+        let mut query = SnapshotQuery::default();
+        let mut principal = None;
+        for (key, value) in pairs {
+            let once = |slot: bool| {
+                if slot {
+                    Err(ApiError::bad_request(format!("`{key}` is given twice")))
+                } else {
+                    Ok(())
+                }
+            };
+            match key.as_str() {
+                "principal" => {
+                    once(principal.is_some())?;
+                    principal = Some(value);
+                }
+                "token_scopes" => {
+                    once(query.token_scopes.is_some())?;
+                    query.token_scopes = Some(value);
+                }
+                "min_revision" => {
+                    once(query.min_revision.is_some())?;
+                    query.min_revision = Some(value.parse().map_err(|_| {
+                        ApiError::bad_request("`min_revision` must be a revision number")
+                    })?);
+                }
+                "under" => query
+                    .under
+                    .get_or_insert_with(Vec::new)
+                    .extend(comma_list(Some(&value))),
+                _ => return Err(ApiError::bad_request(format!("unknown parameter `{key}`"))),
+            }
+        }
+        query.principal =
+            principal.ok_or_else(|| ApiError::bad_request("`principal` is required"))?;
+        // `under=` with nothing in it asks for the whole org.
+        query.under = query.under.filter(|roots| !roots.is_empty());
+        Ok(query)
+    }
 }
 
 /// A signed snapshot: the binary envelope, or its `tss1.` text form with
@@ -46,22 +87,25 @@ pub(crate) struct SnapshotQuery {
     params(("org" = String, Path, description = "org id"), SnapshotQuery),
     responses(
         (status = 200, description = "the snapshot", content_type = "application/vnd.tessera.snapshot", body = Vec<u8>),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 413, body = ErrorBody)))]
 pub(crate) async fn snapshot(
     State(state): State<Arc<AppState>>,
     _caller: Caller,
     PathArgs(org): PathArgs<String>,
-    QueryArgs(query): QueryArgs<SnapshotQuery>,
+    QueryArgs(pairs): QueryArgs<Vec<(String, String)>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let query = SnapshotQuery::from_pairs(pairs)?;
     let token_scopes = query
         .token_scopes
         .as_deref()
         .map(|scopes| comma_list(Some(scopes)));
     let under = match query.under.as_deref() {
         None => None,
-        Some(text) => Some(
-            comma_list(Some(text))
+        Some(roots) => Some(
+            roots
                 .iter()
                 .map(|key| {
                     key.parse::<NodeKey>().map_err(|_| {

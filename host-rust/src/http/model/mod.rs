@@ -20,7 +20,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::Method;
+use axum::http::{HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use tessera_core::ModelError;
@@ -54,14 +54,23 @@ fn written_org(path: &str) -> Option<&str> {
 }
 
 /// Middleware: once a write succeeded, forget what this server knows of
-/// the revisions it bumped. One place for every handler, so a new write
-/// endpoint cannot forget to.
+/// the revisions it bumped (one place for every handler, so a new write
+/// endpoint cannot forget to), and answer the org's revision after it in
+/// `Tessera-Revision`: the `min_revision` that reads the write.
 async fn after_write(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let write = request.method() != Method::GET;
     let path = request.uri().path().to_owned();
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
     if write && response.status().is_success() {
-        state.authority.forget(written_org(&path));
+        let org = written_org(&path);
+        state.authority.forget(org);
+        if let Some(org) = org
+            && let Ok(revision) = state.authority.revision(org).await
+        {
+            response
+                .headers_mut()
+                .insert("tessera-revision", HeaderValue::from(revision));
+        }
     }
     response
 }
