@@ -154,6 +154,37 @@ async fn upsert_catalog(
     Ok(changed)
 }
 
+/// A new built-in is named by its key. A custom role the operator already
+/// named so (case-insensitively) is renamed `<name> (custom <id>)` rather
+/// than failing the reconcile on the org's own data; the org's reconcile
+/// audit row and revision bump record the change.
+async fn free_builtin_name(
+    tx: &mut Transaction<'static, Any>,
+    org: &str,
+    key: &str,
+    report: &mut ReconcileReport,
+) -> Result<(), StoreError> {
+    let taken: Option<(String, String)> = sqlx::query_as(
+        "SELECT id, name FROM roles WHERE org_id = $1 AND name_key = $2 AND builtin IS NULL",
+    )
+    .bind(org)
+    .bind(key.trim().to_lowercase())
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some((id, name)) = taken {
+        let renamed = format!("{name} (custom {id})");
+        sqlx::query("UPDATE roles SET name = $1, name_key = $2 WHERE org_id = $3 AND id = $4")
+            .bind(&renamed)
+            .bind(renamed.to_lowercase())
+            .bind(org)
+            .bind(&id)
+            .execute(&mut **tx)
+            .await?;
+        report.writes += 1;
+    }
+    Ok(())
+}
+
 /// Creates missing built-ins and repairs immutable ones in one org; returns
 /// whether anything changed.
 pub(crate) async fn reconcile_roles(
@@ -191,6 +222,7 @@ pub(crate) async fn reconcile_roles(
             report.writes += 1;
         }
         if !existing.contains_key(&role.key) {
+            free_builtin_name(tx, org, &role.key, report).await?;
             sqlx::query("INSERT INTO roles (org_id, id, name, name_key, builtin, mode) VALUES ($1, $2, $2, $3, $2, $4)")
                 .bind(org)
                 .bind(&role.key)

@@ -248,3 +248,47 @@ both_backends!(a_mode_change_reaches_the_store, |db: &common::TestDb| {
         store.close().await;
     }
 });
+
+both_backends!(
+    a_new_builtin_takes_its_name_from_a_custom_role,
+    |db: &common::TestDb| {
+        let url = db.url.clone();
+        async move {
+            let store = Store::connect(&url).await.unwrap();
+            store.migrate_up().await.unwrap();
+            let manifest = fleet();
+            reconcile(&store, &manifest, 10).await.unwrap();
+            new_org(&store, &manifest, "acme").await;
+            store
+                .pool()
+                .execute("INSERT INTO roles (org_id, id, name, name_key, builtin, mode) VALUES ('acme', 'r-aud', 'Auditor', 'auditor', NULL, 'custom')")
+                .await
+                .unwrap();
+            let before = revision(&store, "acme").await;
+            let next = FLEET.replacen(
+                "[[role]]\nkey = \"FIELD_TECH\"",
+                "[[role]]\nkey = \"AUDITOR\"\nmode = \"editable\"\npermissions = [\"fleet:read\"]\n\n[[role]]\nkey = \"FIELD_TECH\"",
+                1,
+            );
+            assert_ne!(next, FLEET);
+            reconcile(&store, &Manifest::from_toml(&next).unwrap(), 11)
+                .await
+                .unwrap();
+            let names: Vec<(String, String)> = sqlx::query_as(
+                "SELECT id, name FROM roles WHERE org_id = 'acme' AND id IN ('AUDITOR', 'r-aud') ORDER BY id",
+            )
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+            assert_eq!(
+                names,
+                vec![
+                    ("AUDITOR".to_owned(), "AUDITOR".to_owned()),
+                    ("r-aud".to_owned(), "Auditor (custom r-aud)".to_owned())
+                ]
+            );
+            assert!(revision(&store, "acme").await > before);
+            store.close().await;
+        }
+    }
+);

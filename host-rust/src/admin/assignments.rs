@@ -23,7 +23,7 @@ use super::AdminError;
 use super::nodes::node_path;
 use super::roles::random_id;
 use super::users::require_org;
-use super::write::{Actor, Admin, Affects, Audit, Gate, Lock, Tx};
+use super::write::{Actor, Admin, AdminKey, Affects, Audit, Lock, Tx};
 
 /// An assignment as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -189,7 +189,9 @@ impl Admin {
             }
         }
         let mut tx = self.begin(Lock::Org(org)).await?;
-        let holder = self.gate(&mut tx, actor, org, Gate::ManageMembers).await?;
+        let holder = self
+            .gate(&mut tx, actor, org, AdminKey::ManageMembers)
+            .await?;
         require_org(&mut tx, org).await?;
         let found: Option<(i64,)> =
             sqlx::query_as("SELECT 1 FROM roles WHERE org_id = $1 AND id = $2")
@@ -273,7 +275,9 @@ impl Admin {
         now: i64,
     ) -> Result<(), AdminError> {
         let mut tx = self.begin(Lock::Org(org)).await?;
-        let holder = self.gate(&mut tx, actor, org, Gate::ManageMembers).await?;
+        let holder = self
+            .gate(&mut tx, actor, org, AdminKey::ManageMembers)
+            .await?;
         require_org(&mut tx, org).await?;
         let row: Option<AssignmentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM assignments WHERE org_id = $1 AND id = $2"

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::AdminError;
 use super::users::require_org;
-use super::write::{Actor, Admin, Gate, Lock};
+use super::write::{Actor, Admin, AdminKey, Lock};
 
 /// One audit row, oldest first; `id` is the cursor for `after`.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -57,7 +57,8 @@ impl Admin {
         after: i64,
     ) -> Result<Vec<AuditEntry>, AdminError> {
         let mut tx = self.begin(Lock::Read).await?;
-        self.gate(&mut tx, actor, org, Gate::ManageMembers).await?;
+        self.gate(&mut tx, actor, org, AdminKey::ManageMembers)
+            .await?;
         require_org(&mut tx, org).await?;
         let rows: Vec<AuditRow> = sqlx::query_as(
             "SELECT id, actor, action, target, before, after, revision, at FROM audit

@@ -20,7 +20,7 @@ use tessera_core::{ADMIN_GROUP, Effect, Member, Snapshot, is_valid_node_id};
 use super::AdminError;
 use super::names::display_name;
 use super::users::require_org;
-use super::write::{Actor, Admin, Affects, Audit, Gate, Lock, Tx};
+use super::write::{Actor, Admin, AdminKey, Affects, Audit, Lock, Tx};
 use crate::store::StoreError;
 
 /// A group as the admin API shows it.
@@ -121,7 +121,9 @@ impl Admin {
         };
         let name = clean_name(name)?;
         let mut tx = self.begin(Lock::Org(org)).await?;
-        let holder = self.gate(&mut tx, actor, org, Gate::ManageMembers).await?;
+        let holder = self
+            .gate(&mut tx, actor, org, AdminKey::ManageMembers)
+            .await?;
         require_org(&mut tx, org).await?;
         lock_org(&mut tx, org).await?;
         if find_group(&mut tx, org, &id).await?.is_some() {
@@ -172,7 +174,9 @@ impl Admin {
     ) -> Result<GroupView, AdminError> {
         let name = name.map(clean_name).transpose()?;
         let mut tx = self.begin(Lock::Org(org)).await?;
-        let holder = self.gate(&mut tx, actor, org, Gate::ManageMembers).await?;
+        let holder = self
+            .gate(&mut tx, actor, org, AdminKey::ManageMembers)
+            .await?;
         require_org(&mut tx, org).await?;
         lock_org(&mut tx, org).await?;
         if id.starts_with('@') {
@@ -243,7 +247,9 @@ impl Admin {
         now: i64,
     ) -> Result<(), AdminError> {
         let mut tx = self.begin(Lock::Org(org)).await?;
-        let holder = self.gate(&mut tx, actor, org, Gate::ManageMembers).await?;
+        let holder = self
+            .gate(&mut tx, actor, org, AdminKey::ManageMembers)
+            .await?;
         require_org(&mut tx, org).await?;
         lock_org(&mut tx, org).await?;
         if is_reserved(id) {
@@ -302,7 +308,9 @@ impl Admin {
         now: i64,
     ) -> Result<(), AdminError> {
         let mut tx = self.begin(Lock::Org(org)).await?;
-        let holder = self.gate(&mut tx, actor, org, Gate::ManageMembers).await?;
+        let holder = self
+            .gate(&mut tx, actor, org, AdminKey::ManageMembers)
+            .await?;
         require_org(&mut tx, org).await?;
         lock_org(&mut tx, org).await?;
         if is_reserved(group) {
@@ -365,7 +373,9 @@ impl Admin {
         now: i64,
     ) -> Result<(), AdminError> {
         let mut tx = self.begin(Lock::Org(org)).await?;
-        let holder = self.gate(&mut tx, actor, org, Gate::ManageMembers).await?;
+        let holder = self
+            .gate(&mut tx, actor, org, AdminKey::ManageMembers)
+            .await?;
         require_org(&mut tx, org).await?;
         lock_org(&mut tx, org).await?;
         if is_reserved(group) {

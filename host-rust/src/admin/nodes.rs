@@ -6,7 +6,7 @@ use tessera_core::NodeKey;
 
 use super::AdminError;
 use super::users::require_org;
-use super::write::{Actor, Admin, Affects, Audit, Gate, Lock, Tx};
+use super::write::{Actor, Admin, AdminKey, Affects, Audit, Lock, Tx};
 
 /// A node's chain from the top (`type:id` strings, ending with the node),
 /// or `None` when the node is not registered in the org. One recursive
@@ -57,7 +57,8 @@ impl Admin {
             )));
         };
         let mut tx = self.begin(Lock::Org(org)).await?;
-        self.gate(&mut tx, actor, org, Gate::ManageAccess).await?;
+        self.gate(&mut tx, actor, org, AdminKey::ManageAccess)
+            .await?;
         require_org(&mut tx, org).await?;
         let parent_ty = match parent {
             None => None,
@@ -145,7 +146,8 @@ impl Admin {
         now: i64,
     ) -> Result<(), AdminError> {
         let mut tx = self.begin(Lock::Org(org)).await?;
-        self.gate(&mut tx, actor, org, Gate::ManageAccess).await?;
+        self.gate(&mut tx, actor, org, AdminKey::ManageAccess)
+            .await?;
         require_org(&mut tx, org).await?;
         if node_path(&mut tx, org, node).await?.is_none() {
             return Err(AdminError::NotFound(format!("node `{node}`")));

@@ -9,7 +9,7 @@ use tessera_core::{Effect, NodeKey, Selector};
 use super::AdminError;
 use super::nodes::node_path;
 use super::users::require_org;
-use super::write::{Actor, Admin, Affects, Audit, Gate, Lock, Tx};
+use super::write::{Actor, Admin, AdminKey, Affects, Audit, Lock, Tx};
 
 /// A hidden entry as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -166,7 +166,8 @@ impl Admin {
     ) -> Result<HiddenView, AdminError> {
         self.require_type(node)?;
         let mut tx = self.begin(Lock::Org(org)).await?;
-        self.gate(&mut tx, actor, org, Gate::ManageAccess).await?;
+        self.gate(&mut tx, actor, org, AdminKey::ManageAccess)
+            .await?;
         require_org(&mut tx, org).await?;
         require_path(&mut tx, org, node).await?;
         let hideable = self
@@ -229,7 +230,9 @@ impl Admin {
         now: i64,
     ) -> Result<(), AdminError> {
         let mut tx = self.begin(Lock::Org(org)).await?;
-        let holder = self.gate(&mut tx, actor, org, Gate::ManageAccess).await?;
+        let holder = self
+            .gate(&mut tx, actor, org, AdminKey::ManageAccess)
+            .await?;
         let row: Option<(String, String, String)> = sqlx::query_as(
             "SELECT selector, node_type, node_id FROM hidden WHERE org_id = $1 AND id = $2",
         )
@@ -282,7 +285,8 @@ impl Admin {
             .bits_of(allow.iter().map(String::as_str))
             .map_err(|key| AdminError::UnknownPermission(key.to_owned()))?;
         let mut tx = self.begin(Lock::Org(org)).await?;
-        self.gate(&mut tx, actor, org, Gate::ManageAccess).await?;
+        self.gate(&mut tx, actor, org, AdminKey::ManageAccess)
+            .await?;
         require_org(&mut tx, org).await?;
         if let Some(scope) = scope {
             require_path(&mut tx, org, scope).await?;
@@ -328,7 +332,9 @@ impl Admin {
         now: i64,
     ) -> Result<(), AdminError> {
         let mut tx = self.begin(Lock::Org(org)).await?;
-        let holder = self.gate(&mut tx, actor, org, Gate::ManageAccess).await?;
+        let holder = self
+            .gate(&mut tx, actor, org, AdminKey::ManageAccess)
+            .await?;
         let row: Option<(String, Option<String>, Option<String>, String)> = sqlx::query_as(
             "SELECT selector, scope_type, scope_id, allow FROM caps WHERE org_id = $1 AND id = $2",
         )

@@ -19,7 +19,7 @@ use tessera_core::Bits;
 use super::AdminError;
 use super::names::{Name, display_name};
 use super::users::require_org;
-use super::write::{Actor, Admin, Affects, Audit, Gate, Lock, Tx};
+use super::write::{Actor, Admin, AdminKey, Affects, Audit, Lock, Tx};
 
 /// A role as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -241,7 +241,9 @@ impl Admin {
         self.reserved_name(&name)?;
         let keys = self.manifest.catalog.keys(&bits);
         let mut tx = self.begin(Lock::Org(org)).await?;
-        let holder = self.gate(&mut tx, actor, org, Gate::ManageRoles).await?;
+        let holder = self
+            .gate(&mut tx, actor, org, AdminKey::ManageRoles)
+            .await?;
         require_org(&mut tx, org).await?;
         Self::require_holds(holder.as_ref(), &keys, &[])?;
         Self::name_free(&mut tx, org, &name, None).await?;
@@ -292,7 +294,9 @@ impl Admin {
         let name = name.map(|name| display_name("role", name)).transpose()?;
         let bits = permissions.map(|keys| self.role_bits(keys)).transpose()?;
         let mut tx = self.begin(Lock::Org(org)).await?;
-        let holder = self.gate(&mut tx, actor, org, Gate::ManageRoles).await?;
+        let holder = self
+            .gate(&mut tx, actor, org, AdminKey::ManageRoles)
+            .await?;
         require_org(&mut tx, org).await?;
         let (row, stored) = self.load_role(&mut tx, org, id).await?;
         match row.mode.as_str() {
@@ -374,7 +378,8 @@ impl Admin {
         now: i64,
     ) -> Result<(), AdminError> {
         let mut tx = self.begin(Lock::Org(org)).await?;
-        self.gate(&mut tx, actor, org, Gate::ManageRoles).await?;
+        self.gate(&mut tx, actor, org, AdminKey::ManageRoles)
+            .await?;
         require_org(&mut tx, org).await?;
         let (row, stored) = self.load_role(&mut tx, org, id).await?;
         match row.mode.as_str() {

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::AdminError;
 use super::users::require_org;
-use super::write::{Actor, Admin, Affects, Audit, Gate, Lock};
+use super::write::{Actor, Admin, AdminKey, Affects, Audit, Lock};
 
 impl Admin {
     /// Turns kiosk mode (DESIGN §1.9) on or off.
@@ -16,7 +16,9 @@ impl Admin {
         now: i64,
     ) -> Result<(), AdminError> {
         let mut tx = self.begin(Lock::Org(org)).await?;
-        let holder = self.gate(&mut tx, actor, org, Gate::ManageAccess).await?;
+        let holder = self
+            .gate(&mut tx, actor, org, AdminKey::ManageAccess)
+            .await?;
         require_org(&mut tx, org).await?;
         let (before,): (i64,) = sqlx::query_as("SELECT kiosk FROM orgs WHERE id = $1")
             .bind(org)

@@ -6,7 +6,7 @@ use serde_json::json;
 use tessera_core::{Snapshot, is_valid_user_id};
 
 use super::AdminError;
-use super::write::{Actor, Admin, Affects, Audit, Gate, Lock, Tx};
+use super::write::{Actor, Admin, AdminKey, Affects, Audit, Lock, Tx};
 
 /// A user's stored fields.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -140,7 +140,9 @@ impl Admin {
         now: i64,
     ) -> Result<(), AdminError> {
         let mut tx = self.begin(Lock::Org(org)).await?;
-        let holder = self.gate(&mut tx, actor, org, Gate::ManageMembers).await?;
+        let holder = self
+            .gate(&mut tx, actor, org, AdminKey::ManageMembers)
+            .await?;
         require_org(&mut tx, org).await?;
         require_user(&mut tx, user).await?;
         if is_member(&mut tx, org, user).await? {
@@ -178,7 +180,9 @@ impl Admin {
         now: i64,
     ) -> Result<(), AdminError> {
         let mut tx = self.begin(Lock::Org(org)).await?;
-        let holder = self.gate(&mut tx, actor, org, Gate::ManageMembers).await?;
+        let holder = self
+            .gate(&mut tx, actor, org, AdminKey::ManageMembers)
+            .await?;
         require_org(&mut tx, org).await?;
         if !is_member(&mut tx, org, user).await? {
             return Err(AdminError::NotFound(format!("member `{user}`")));

@@ -37,7 +37,7 @@ impl Actor {
     clippy::enum_variant_names,
     reason = "the variants are the [admin] keys' names"
 )]
-pub(crate) enum Gate {
+pub(crate) enum AdminKey {
     /// Roles.
     ManageRoles,
     /// Members, groups, memberships, assignments.
@@ -175,16 +175,16 @@ impl Admin {
         tx: &mut Tx,
         actor: &Actor,
         org: &str,
-        gate: Gate,
+        gate: AdminKey,
     ) -> Result<Option<Snapshot>, AdminError> {
         let Actor::User(user) = actor else {
             return Ok(None);
         };
         let snapshot = self.actor_snapshot(tx, org, user).await?;
         let key = match (&self.manifest.admin, gate) {
-            (Some(keys), Gate::ManageRoles) => Some(keys.manage_roles.as_str()),
-            (Some(keys), Gate::ManageMembers) => Some(keys.manage_members.as_str()),
-            (Some(keys), Gate::ManageAccess) => Some(keys.manage_access.as_str()),
+            (Some(keys), AdminKey::ManageRoles) => Some(keys.manage_roles.as_str()),
+            (Some(keys), AdminKey::ManageMembers) => Some(keys.manage_members.as_str()),
+            (Some(keys), AdminKey::ManageAccess) => Some(keys.manage_access.as_str()),
             (None, _) => None,
         };
         let allowed = match key {
