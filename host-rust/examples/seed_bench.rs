@@ -54,8 +54,8 @@ use sqlx::any::install_default_drivers;
 use sqlx::{AnyConnection, AssertSqlSafe, Connection, Executor, Row};
 use tessera_core::{CompileRequest, Manifest, compile};
 use tessera_host::{
-    Backend, BuildRequest, Store, active_key, build_snapshot, create_org, generate_key, load_facts,
-    reconcile,
+    Backend, BuildRequest, LoaderBinds, Store, active_key, build_snapshot, create_org,
+    generate_key, load_facts, loader_queries, reconcile, with_effective_groups,
 };
 
 const ORG: &str = "bench";
@@ -721,45 +721,8 @@ async fn print_counts(store: &Store) {
 }
 
 // ---------------------------------------------------------------------------
-// The builder's queries, copied from src/facts.rs and src/keys.rs.
-
-/// Copied from `facts.rs` (`EFFECTIVE_GROUPS`).
-const EFFECTIVE_GROUPS: &str = "
-WITH RECURSIVE
-  direct(id) AS (
-    SELECT group_id FROM group_members WHERE org_id = $1 AND member_user = $2
-  ),
-  seeds(id) AS (
-    SELECT id FROM direct
-    UNION
-    SELECT id FROM groups
-     WHERE org_id = $1 AND is_default = 1 AND $3 = 1 AND NOT EXISTS (SELECT 1 FROM direct)
-    UNION
-    SELECT 'admin' WHERE $4 = 1
-  ),
-  effective(id) AS (
-    SELECT id FROM seeds
-    UNION
-    SELECT gm.group_id FROM group_members gm JOIN effective e ON gm.member_group = e.id
-     WHERE gm.org_id = $1
-  )";
-
-/// Copied from `facts.rs` (`ASSIGNMENT_APPLIES`).
-const ASSIGNMENT_APPLIES: &str = "a.org_id = $1 AND (a.subject_user = $2
-    OR a.subject_group IN (SELECT id FROM effective)
-    OR a.subject = '@everyone'
-    OR (a.subject = '@authenticated' AND $2 <> 'anonymous')
-    OR (a.subject = '@members' AND $3 = 1))";
-
-/// Copied from `facts.rs` (`selector_applies`).
-fn selector_applies(table: &str) -> String {
-    format!(
-        "{table}.org_id = $1 AND ({table}.selector_user = $2
-    OR {table}.selector_group IN (SELECT id FROM effective)
-    OR {table}.selector IN ('everyone', 'anonymous', 'authenticated', 'members')
-    OR {table}.selector LIKE 'not_group:%')"
-    )
-}
+// The builder's queries: the store's lookups, then the loader's own
+// (`tessera_host::loader_queries`, the very SQL `load_facts` runs).
 
 /// How a query is bound (the values are the target's).
 #[derive(Debug, Clone, Copy)]
@@ -824,14 +787,8 @@ struct BuilderQuery {
     binds: Binds,
 }
 
-fn effective(sql: &str) -> String {
-    format!("{EFFECTIVE_GROUPS} {sql}")
-}
-
 fn builder_queries() -> Vec<BuilderQuery> {
-    let hidden = selector_applies("h");
-    let caps = selector_applies("c");
-    vec![
+    let mut queries = vec![
         BuilderQuery {
             name: "active key (keys.rs)",
             sql: "SELECT kid, private_key FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid DESC LIMIT 1".to_owned(),
@@ -852,96 +809,21 @@ fn builder_queries() -> Vec<BuilderQuery> {
             sql: "SELECT 1 FROM members WHERE org_id = $1 AND user_id = $2".to_owned(),
             binds: Binds::Member,
         },
-        BuilderQuery {
-            name: "groups",
-            sql: effective(
-                "SELECT g.id, g.name, g.is_default FROM groups g WHERE g.org_id = $1 AND (
-            g.id IN (SELECT id FROM effective) OR g.is_default = 1
-            OR g.id IN (SELECT selector_group FROM hidden WHERE org_id = $1)
-            OR g.id IN (SELECT selector_group FROM caps WHERE org_id = $1)) ORDER BY g.id",
-            ),
-            binds: Binds::Effective,
-        },
-        BuilderQuery {
-            name: "group edges",
-            sql: effective(
-                "SELECT gm.group_id, gm.member_user, gm.member_group FROM group_members gm
-          WHERE gm.org_id = $1 AND (gm.member_user = $2 OR gm.member_group IN (SELECT id FROM effective))
-          ORDER BY gm.group_id",
-            ),
-            binds: Binds::Effective,
-        },
-        BuilderQuery {
-            name: "assignments",
-            sql: effective(&format!(
-                "SELECT a.id, a.subject, a.role_id, a.scope_type, a.scope_id, a.owner_only FROM assignments a
-              WHERE {ASSIGNMENT_APPLIES} ORDER BY a.id"
-            )),
-            binds: Binds::Effective,
-        },
-        BuilderQuery {
-            name: "hidden",
-            sql: effective(&format!(
-                "SELECT h.id, h.selector, h.node_type, h.node_id FROM hidden h WHERE {hidden} ORDER BY h.id"
-            )),
-            binds: Binds::Effective,
-        },
-        BuilderQuery {
-            name: "caps",
-            sql: effective(&format!(
-                "SELECT c.id, c.selector, c.scope_type, c.scope_id, c.allow FROM caps c WHERE {caps} ORDER BY c.id"
-            )),
-            binds: Binds::Effective,
-        },
-        BuilderQuery {
-            name: "nodes",
-            sql: effective(&format!(
-                ",
-  named(type, id) AS (
-    SELECT a.scope_type, a.scope_id FROM assignments a WHERE {ASSIGNMENT_APPLIES} AND a.scope_type IS NOT NULL
-    UNION SELECT h.node_type, h.node_id FROM hidden h WHERE {hidden}
-    UNION SELECT c.scope_type, c.scope_id FROM caps c WHERE {caps} AND c.scope_type IS NOT NULL
-  ),
-  up(type, id) AS (
-    SELECT type, id FROM named
-    UNION
-    SELECT n.parent_type, n.parent_id FROM nodes n JOIN up ON n.type = up.type AND n.id = up.id
-     WHERE n.org_id = $1 AND n.parent_type IS NOT NULL
-  ),
-  down(type, id) AS (
-    SELECT type, id FROM named
-    UNION
-    SELECT n.type, n.id FROM nodes n JOIN down ON n.parent_type = down.type AND n.parent_id = down.id
-     WHERE n.org_id = $1
-  ),
-  wanted(type, id) AS (SELECT type, id FROM up UNION SELECT type, id FROM down)
-SELECT n.type, n.id, n.parent_type, n.parent_id FROM nodes n
-  JOIN wanted w ON n.type = w.type AND n.id = w.id
- WHERE n.org_id = $1"
-            )),
-            binds: Binds::Effective,
-        },
-        BuilderQuery {
-            name: "subtree chain (only with `under`)",
-            sql: "WITH RECURSIVE up(type, id) AS (
-            SELECT $2, $3
-            UNION
-            SELECT n.parent_type, n.parent_id FROM nodes n JOIN up ON n.type = up.type AND n.id = up.id
-             WHERE n.org_id = $1 AND n.parent_type IS NOT NULL)
-         SELECT n.type, n.id, n.parent_type, n.parent_id FROM nodes n
-           JOIN up ON n.type = up.type AND n.id = up.id WHERE n.org_id = $1"
-                .to_owned(),
-            binds: Binds::Chain,
-        },
-        BuilderQuery {
-            name: "roles",
-            sql: "SELECT r.id, r.name, rp.permission FROM roles r
-           LEFT JOIN role_permissions rp ON rp.org_id = r.org_id AND rp.role_id = r.id
-          WHERE r.org_id = $1 ORDER BY r.id, rp.permission"
-                .to_owned(),
-            binds: Binds::Org,
-        },
-    ]
+    ];
+    queries.extend(
+        loader_queries()
+            .into_iter()
+            .map(|(name, sql, binds)| BuilderQuery {
+                name,
+                sql,
+                binds: match binds {
+                    LoaderBinds::Principal => Binds::Effective,
+                    LoaderBinds::Chain => Binds::Chain,
+                    LoaderBinds::Org => Binds::Org,
+                },
+            }),
+    );
+    queries
 }
 
 /// Tables whose full scan grows with the org, with their aliases in the
@@ -1213,15 +1095,16 @@ async fn time_builds(store: &Store, manifest: &Manifest, config: &Config) {
     let mut tx = store.pool().begin().await.unwrap();
     let facts = load_facts(&mut tx, ORG, TARGET, &[]).await.unwrap();
     tx.commit().await.unwrap();
-    let (effective,): (i64,) =
-        sqlx::query_as(AssertSqlSafe(effective("SELECT COUNT(*) FROM effective")))
-            .bind(ORG)
-            .bind(TARGET)
-            .bind(1_i64)
-            .bind(0_i64)
-            .fetch_one(store.pool())
-            .await
-            .unwrap();
+    let (effective,): (i64,) = sqlx::query_as(AssertSqlSafe(with_effective_groups(
+        "SELECT COUNT(*) FROM effective",
+    )))
+    .bind(ORG)
+    .bind(TARGET)
+    .bind(1_i64)
+    .bind(0_i64)
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
     println!(
         "\ntarget {TARGET}: {effective} effective groups; loaded {} groups, {} group edges, {} assignments, {} hidden, {} caps, {} nodes, {} roles",
         facts.groups.len(),

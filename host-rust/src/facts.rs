@@ -183,10 +183,165 @@ fn selector_applying(table: &str, alias: &str, cols: &str, extra: &str) -> Strin
     )
 }
 
+/// Groups the principal's snapshot needs: its effective groups, every
+/// default group, and groups `not_group` selectors name.
+const GROUPS: &str = "SELECT g.id, g.name, g.is_default FROM groups g WHERE g.org_id = $1 AND g.id IN (SELECT id FROM effective)
+ UNION
+ SELECT g.id, g.name, g.is_default FROM groups g WHERE g.org_id = $1 AND g.is_default = 1
+ UNION
+ SELECT g.id, g.name, g.is_default FROM groups g WHERE g.org_id = $1 AND g.id IN (
+   SELECT selector_group FROM hidden WHERE org_id = $1 AND selector LIKE 'not_group:%'
+   UNION SELECT selector_group FROM caps WHERE org_id = $1 AND selector LIKE 'not_group:%')
+ ORDER BY 1";
+
+/// Membership edges out of the principal and its effective groups.
+const GROUP_EDGES: &str =
+    "SELECT gm.group_id, gm.member_user, gm.member_group FROM group_members gm
+  WHERE gm.org_id = $1 AND gm.member_user = $2
+ UNION ALL
+ SELECT gm.group_id, gm.member_user, gm.member_group FROM group_members gm
+  WHERE gm.org_id = $1 AND gm.member_group IN (SELECT id FROM effective)
+ ORDER BY 1";
+
+/// A subtree root and its ancestors. Binds: $1 org, $2 type, $3 id.
+const CHAIN: &str = "WITH RECURSIVE up(type, id) AS (
+    SELECT $2, $3
+    UNION
+    SELECT n.parent_type, n.parent_id FROM nodes n JOIN up ON n.type = up.type AND n.id = up.id
+     WHERE n.org_id = $1 AND n.parent_type IS NOT NULL)
+ SELECT n.type, n.id, n.parent_type, n.parent_id FROM nodes n
+   JOIN up ON n.type = up.type AND n.id = up.id WHERE n.org_id = $1";
+
+/// Every role of the org with its stored permissions. Bind: $1 org.
+const ROLES: &str = "SELECT r.id, r.name, rp.permission FROM roles r
+   LEFT JOIN role_permissions rp ON rp.org_id = r.org_id AND rp.role_id = r.id
+  WHERE r.org_id = $1 ORDER BY r.id, rp.permission";
+
+fn assignments_sql() -> String {
+    format!(
+        "{} ORDER BY 1",
+        assignments_applying(
+            "a.id, a.subject, a.role_id, a.scope_type, a.scope_id, a.owner_only",
+            ""
+        )
+    )
+}
+
+fn hidden_sql() -> String {
+    format!(
+        "{} ORDER BY 1",
+        selector_applying(
+            "hidden",
+            "h",
+            "h.id, h.selector, h.node_type, h.node_id",
+            ""
+        )
+    )
+}
+
+fn caps_sql() -> String {
+    format!(
+        "{} ORDER BY 1",
+        selector_applying(
+            "caps",
+            "c",
+            "c.id, c.selector, c.scope_type, c.scope_id, c.allow",
+            ""
+        )
+    )
+}
+
+/// The nodes the loaded policy names, their ancestors and descendants, in
+/// one recursive query seeded by the same conditions as the policy queries.
+fn nodes_sql() -> String {
+    format!(
+        ",
+  named(type, id) AS (
+    {assignments}
+    UNION {hidden}
+    UNION {caps}
+  ),
+  up(type, id, parent_type, parent_id) AS (
+    SELECT n.type, n.id, n.parent_type, n.parent_id FROM named
+      JOIN nodes n ON n.org_id = $1 AND n.type = named.type AND n.id = named.id
+    UNION
+    SELECT n.type, n.id, n.parent_type, n.parent_id FROM up
+      JOIN nodes n ON n.org_id = $1 AND n.type = up.parent_type AND n.id = up.parent_id
+  ),
+  down(type, id, parent_type, parent_id) AS (
+    SELECT n.type, n.id, n.parent_type, n.parent_id FROM named
+      JOIN nodes n ON n.org_id = $1 AND n.type = named.type AND n.id = named.id
+    UNION
+    SELECT n.type, n.id, n.parent_type, n.parent_id FROM down
+      JOIN nodes n ON n.org_id = $1 AND n.parent_type = down.type AND n.parent_id = down.id
+  )
+SELECT type, id, parent_type, parent_id FROM up
+UNION
+SELECT type, id, parent_type, parent_id FROM down",
+        assignments =
+            assignments_applying("a.scope_type, a.scope_id", "AND a.scope_type IS NOT NULL"),
+        hidden = selector_applying("hidden", "h", "h.node_type, h.node_id", ""),
+        caps = selector_applying(
+            "caps",
+            "c",
+            "c.scope_type, c.scope_id",
+            "AND c.scope_type IS NOT NULL"
+        ),
+    )
+}
+
+/// `sql` after the recursive prefix that defines the principal's
+/// `effective` group ids (binds as [`LoaderBinds::Principal`]).
+#[doc(hidden)]
+pub fn with_effective_groups(sql: &str) -> String {
+    format!("{EFFECTIVE_GROUPS} {sql}")
+}
+
+/// How a loader query is bound.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoaderBinds {
+    /// $1 org, $2 principal, $3 member (0/1), $4 superuser (0/1).
+    Principal,
+    /// $1 org, $2 node type, $3 node id.
+    Chain,
+    /// $1 org.
+    Org,
+}
+
+/// The loader's queries after the org, user and member lookups, by name,
+/// as `load_facts` runs them: what the seed benchmark `EXPLAIN`s.
+#[doc(hidden)]
+pub fn loader_queries() -> Vec<(&'static str, String, LoaderBinds)> {
+    let principal = |sql: &str| with_effective_groups(sql);
+    vec![
+        ("groups", principal(GROUPS), LoaderBinds::Principal),
+        (
+            "group edges",
+            principal(GROUP_EDGES),
+            LoaderBinds::Principal,
+        ),
+        (
+            "assignments",
+            principal(&assignments_sql()),
+            LoaderBinds::Principal,
+        ),
+        ("hidden", principal(&hidden_sql()), LoaderBinds::Principal),
+        ("caps", principal(&caps_sql()), LoaderBinds::Principal),
+        ("nodes", principal(&nodes_sql()), LoaderBinds::Principal),
+        (
+            "subtree chain (only with `under`)",
+            CHAIN.to_owned(),
+            LoaderBinds::Chain,
+        ),
+        ("roles", ROLES.to_owned(), LoaderBinds::Org),
+    ]
+}
+
 /// Runs `sql` (after the effective-groups prefix) with the four binds.
 async fn fetch<T>(
     tx: &mut Transaction<'static, Any>,
-    sql: String,
+    sql: &str,
     facts: &Facts,
     principal: &str,
 ) -> Result<Vec<T>, FactsError>
@@ -196,7 +351,7 @@ where
     let member = i64::from(!facts.members.is_empty());
     let superuser = i64::from(facts.users.first().is_some_and(|user| user.superuser));
     Ok(
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("{EFFECTIVE_GROUPS} {sql}")))
+        sqlx::query_as(sqlx::AssertSqlSafe(with_effective_groups(sql)))
             .bind(facts.org.clone())
             .bind(principal.to_owned())
             .bind(member)
@@ -211,21 +366,7 @@ async fn load_groups(
     principal: &str,
     facts: &mut Facts,
 ) -> Result<(), FactsError> {
-    let groups: Vec<(String, String, i64)> = fetch(
-        tx,
-        "SELECT g.id, g.name, g.is_default FROM groups g WHERE g.org_id = $1 AND g.id IN (SELECT id FROM effective)
-         UNION
-         SELECT g.id, g.name, g.is_default FROM groups g WHERE g.org_id = $1 AND g.is_default = 1
-         UNION
-         SELECT g.id, g.name, g.is_default FROM groups g WHERE g.org_id = $1 AND g.id IN (
-           SELECT selector_group FROM hidden WHERE org_id = $1 AND selector LIKE 'not_group:%'
-           UNION SELECT selector_group FROM caps WHERE org_id = $1 AND selector LIKE 'not_group:%')
-         ORDER BY 1"
-            .to_owned(),
-        facts,
-        principal,
-    )
-    .await?;
+    let groups: Vec<(String, String, i64)> = fetch(tx, GROUPS, facts, principal).await?;
     facts.groups = groups
         .into_iter()
         .filter(|(id, _, _)| id != tessera_core::ADMIN_GROUP)
@@ -235,19 +376,8 @@ async fn load_groups(
             default: default != 0,
         })
         .collect();
-    let edges: Vec<(String, Option<String>, Option<String>)> = fetch(
-        tx,
-        "SELECT gm.group_id, gm.member_user, gm.member_group FROM group_members gm
-          WHERE gm.org_id = $1 AND gm.member_user = $2
-         UNION ALL
-         SELECT gm.group_id, gm.member_user, gm.member_group FROM group_members gm
-          WHERE gm.org_id = $1 AND gm.member_group IN (SELECT id FROM effective)
-         ORDER BY 1"
-            .to_owned(),
-        facts,
-        principal,
-    )
-    .await?;
+    let edges: Vec<(String, Option<String>, Option<String>)> =
+        fetch(tx, GROUP_EDGES, facts, principal).await?;
     for (group, user, member_group) in edges {
         let member = match (user, member_group) {
             (Some(user), None) => Member::User(user),
@@ -285,19 +415,7 @@ async fn load_policy(
     principal: &str,
     facts: &mut Facts,
 ) -> Result<(), FactsError> {
-    let assignments: Vec<AssignmentRow> = fetch(
-        tx,
-        format!(
-            "{} ORDER BY 1",
-            assignments_applying(
-                "a.id, a.subject, a.role_id, a.scope_type, a.scope_id, a.owner_only",
-                ""
-            )
-        ),
-        facts,
-        principal,
-    )
-    .await?;
+    let assignments: Vec<AssignmentRow> = fetch(tx, &assignments_sql(), facts, principal).await?;
     for row in assignments {
         facts.assignments.push(AssignmentFact {
             id: Some(row.id),
@@ -307,21 +425,8 @@ async fn load_policy(
             owner_only: row.owner_only != 0,
         });
     }
-    let hidden: Vec<(String, String, String, String)> = fetch(
-        tx,
-        format!(
-            "{} ORDER BY 1",
-            selector_applying(
-                "hidden",
-                "h",
-                "h.id, h.selector, h.node_type, h.node_id",
-                ""
-            )
-        ),
-        facts,
-        principal,
-    )
-    .await?;
+    let hidden: Vec<(String, String, String, String)> =
+        fetch(tx, &hidden_sql(), facts, principal).await?;
     for (id, selector, ty, node) in hidden {
         facts.hidden.push(HiddenFact {
             id: Some(id),
@@ -329,21 +434,7 @@ async fn load_policy(
             node: node_key(ty, node),
         });
     }
-    let caps: Vec<CapRow> = fetch(
-        tx,
-        format!(
-            "{} ORDER BY 1",
-            selector_applying(
-                "caps",
-                "c",
-                "c.id, c.selector, c.scope_type, c.scope_id, c.allow",
-                ""
-            )
-        ),
-        facts,
-        principal,
-    )
-    .await?;
+    let caps: Vec<CapRow> = fetch(tx, &caps_sql(), facts, principal).await?;
     for row in caps {
         facts.caps.push(CapFact {
             id: Some(row.id),
@@ -363,42 +454,8 @@ async fn load_nodes(
     principal: &str,
     facts: &mut Facts,
 ) -> Result<(), FactsError> {
-    let sql = format!(
-        ",
-  named(type, id) AS (
-    {assignments}
-    UNION {hidden}
-    UNION {caps}
-  ),
-  up(type, id, parent_type, parent_id) AS (
-    SELECT n.type, n.id, n.parent_type, n.parent_id FROM named
-      JOIN nodes n ON n.org_id = $1 AND n.type = named.type AND n.id = named.id
-    UNION
-    SELECT n.type, n.id, n.parent_type, n.parent_id FROM up
-      JOIN nodes n ON n.org_id = $1 AND n.type = up.parent_type AND n.id = up.parent_id
-  ),
-  down(type, id, parent_type, parent_id) AS (
-    SELECT n.type, n.id, n.parent_type, n.parent_id FROM named
-      JOIN nodes n ON n.org_id = $1 AND n.type = named.type AND n.id = named.id
-    UNION
-    SELECT n.type, n.id, n.parent_type, n.parent_id FROM down
-      JOIN nodes n ON n.org_id = $1 AND n.parent_type = down.type AND n.parent_id = down.id
-  )
-SELECT type, id, parent_type, parent_id FROM up
-UNION
-SELECT type, id, parent_type, parent_id FROM down",
-        assignments =
-            assignments_applying("a.scope_type, a.scope_id", "AND a.scope_type IS NOT NULL"),
-        hidden = selector_applying("hidden", "h", "h.node_type, h.node_id", ""),
-        caps = selector_applying(
-            "caps",
-            "c",
-            "c.scope_type, c.scope_id",
-            "AND c.scope_type IS NOT NULL"
-        ),
-    );
     let nodes: Vec<(String, String, Option<String>, Option<String>)> =
-        fetch(tx, sql, facts, principal).await?;
+        fetch(tx, &nodes_sql(), facts, principal).await?;
     // The core wants parents listed before children only for readability;
     // sort by depth-independent key for a stable order.
     let mut nodes: Vec<NodeFact> = nodes
@@ -424,20 +481,12 @@ async fn load_chain(
     if facts.nodes.iter().any(|node| node.node == *root) {
         return Ok(());
     }
-    let chain: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
-        "WITH RECURSIVE up(type, id) AS (
-            SELECT $2, $3
-            UNION
-            SELECT n.parent_type, n.parent_id FROM nodes n JOIN up ON n.type = up.type AND n.id = up.id
-             WHERE n.org_id = $1 AND n.parent_type IS NOT NULL)
-         SELECT n.type, n.id, n.parent_type, n.parent_id FROM nodes n
-           JOIN up ON n.type = up.type AND n.id = up.id WHERE n.org_id = $1",
-    )
-    .bind(facts.org.clone())
-    .bind(root.ty.clone())
-    .bind(root.id.clone())
-    .fetch_all(&mut **tx)
-    .await?;
+    let chain: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(CHAIN)
+        .bind(facts.org.clone())
+        .bind(root.ty.clone())
+        .bind(root.id.clone())
+        .fetch_all(&mut **tx)
+        .await?;
     for (ty, id, parent_type, parent_id) in chain {
         let node = node_key(ty, id);
         if !facts.nodes.iter().any(|known| known.node == node) {
@@ -459,14 +508,10 @@ async fn load_roles(
     if wanted.is_empty() {
         return Ok(());
     }
-    let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
-        "SELECT r.id, r.name, rp.permission FROM roles r
-           LEFT JOIN role_permissions rp ON rp.org_id = r.org_id AND rp.role_id = r.id
-          WHERE r.org_id = $1 ORDER BY r.id, rp.permission",
-    )
-    .bind(facts.org.clone())
-    .fetch_all(&mut **tx)
-    .await?;
+    let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(ROLES)
+        .bind(facts.org.clone())
+        .fetch_all(&mut **tx)
+        .await?;
     let mut roles: Vec<RoleFact> = Vec::new();
     for (id, name, permission) in rows {
         if !wanted.contains(id.as_str()) {
