@@ -20,6 +20,8 @@ pub use facts::{
 pub use ids::{
     ADMIN_GROUP, ANONYMOUS, NodeKey, is_valid_node_id, is_valid_type_name, is_valid_user_id,
 };
+#[cfg(feature = "compile")]
+pub(crate) use index::FxBuildHasher;
 pub(crate) use index::{HashIndex, hash_key};
 pub use selector::{Member, Selector, Subject};
 pub use types::{TypeEntry, TypeTable};

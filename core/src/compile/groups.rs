@@ -2,9 +2,9 @@
 //! first, then transitive, cycle-safe), the subjects that apply to it, and
 //! the selectors that select it (DESIGN §1.3, §1.10, §2 step 8).
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 
-use super::org::{Org, Principal};
+use super::org::{HashSet, Org, Principal};
 use crate::model::{ADMIN_GROUP, ANONYMOUS, Selector, Subject};
 
 /// The principal's standing in the org, computed once per compile.
@@ -95,7 +95,7 @@ fn effective_groups<'a>(org: &Org<'a>, principal: &Principal<'a>) -> Vec<&'a str
     if principal.superuser {
         seeds.push(ADMIN_GROUP);
     }
-    let mut seen: HashSet<&'a str> = HashSet::new();
+    let mut seen: HashSet<&'a str> = HashSet::default();
     let mut order = Vec::new();
     let mut queue: VecDeque<&'a str> = VecDeque::new();
     for seed in seeds {

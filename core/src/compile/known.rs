@@ -14,11 +14,12 @@ pub(super) fn known_nodes(
 ) -> Vec<usize> {
     let count = org.nodes.len();
     let mut known = vec![false; count];
+    let mut scratch = Vec::new();
     if context.active && !context.superuser {
         let mut expanded = vec![false; count];
         for at in relevant_nodes(org, context) {
             mark_with_ancestors(org, at, &mut known);
-            mark_descendants(org, at, &mut known, &mut expanded);
+            mark_descendants(org, at, &mut known, &mut expanded, &mut scratch);
         }
     }
     if let Some(under) = under {
@@ -26,7 +27,7 @@ pub(super) fn known_nodes(
         let mut expanded = vec![false; count];
         for at in under {
             mark_with_ancestors(org, *at, &mut region);
-            mark_descendants(org, *at, &mut region, &mut expanded);
+            mark_descendants(org, *at, &mut region, &mut expanded, &mut scratch);
         }
         for (slot, inside) in known.iter_mut().zip(&region) {
             *slot &= *inside;
@@ -87,8 +88,15 @@ fn mark_with_ancestors(org: &Org<'_>, at: usize, marks: &mut [bool]) {
 }
 
 /// Marks a node and its subtree; `expanded` skips subtrees already marked.
-fn mark_descendants(org: &Org<'_>, at: usize, marks: &mut [bool], expanded: &mut [bool]) {
-    let mut stack = vec![at];
+/// `stack` is scratch space (left empty).
+fn mark_descendants(
+    org: &Org<'_>,
+    at: usize,
+    marks: &mut [bool],
+    expanded: &mut [bool],
+    stack: &mut Vec<usize>,
+) {
+    stack.push(at);
     while let Some(node) = stack.pop() {
         match expanded.get_mut(node) {
             Some(done) if !*done => *done = true,

@@ -1,14 +1,18 @@
 //! One org's facts indexed for compiling, with every reference checked so
 //! that the later steps never meet a dangling id.
 
-use std::collections::{HashMap, HashSet};
-
 use super::CompileError;
 use crate::manifest::{Manifest, RoleMode};
 use crate::model::{
-    ADMIN_GROUP, ANONYMOUS, AssignmentFact, Bits, CapFact, Facts, HiddenFact, Member, NodeKey,
-    Selector, Subject, is_valid_node_id, is_valid_user_id,
+    ADMIN_GROUP, ANONYMOUS, AssignmentFact, Bits, CapFact, Facts, FxBuildHasher, HiddenFact,
+    Member, NodeKey, Selector, Subject, is_valid_node_id, is_valid_user_id,
 };
+
+/// The compiler's maps: keyed by short ids, hashed with the Fx-style hash
+/// (see [`FxBuildHasher`]).
+pub(super) type HashMap<K, V> = std::collections::HashMap<K, V, FxBuildHasher>;
+/// See [`HashMap`].
+pub(super) type HashSet<K> = std::collections::HashSet<K, FxBuildHasher>;
 
 /// A role with its set resolved against the catalog.
 pub(super) struct Role<'a> {
@@ -59,15 +63,19 @@ impl<'a> Org<'a> {
         let mut org = Org {
             manifest,
             facts,
-            members: HashSet::new(),
-            group_names: HashMap::from([(ADMIN_GROUP, ADMIN_GROUP)]),
+            members: HashSet::default(),
+            group_names: HashMap::default(),
             default_groups: Vec::new(),
-            group_parents: HashMap::new(),
-            user_groups: HashMap::new(),
-            nodes: Vec::new(),
-            node_index: HashMap::new(),
-            roles: HashMap::new(),
+            group_parents: HashMap::default(),
+            user_groups: HashMap::default(),
+            nodes: Vec::with_capacity(facts.nodes.len()),
+            node_index: HashMap::with_capacity_and_hasher(
+                facts.nodes.len(),
+                FxBuildHasher::default(),
+            ),
+            roles: HashMap::default(),
         };
+        org.group_names.insert(ADMIN_GROUP, ADMIN_GROUP);
         org.index_users()?;
         org.index_groups()?;
         org.index_nodes()?;
@@ -77,7 +85,7 @@ impl<'a> Org<'a> {
     }
 
     fn index_users(&mut self) -> Result<(), CompileError> {
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         for user in &self.facts.users {
             if !is_valid_user_id(&user.id) || !seen.insert(user.id.as_str()) {
                 return Err(invalid(format!(
@@ -195,9 +203,10 @@ impl<'a> Org<'a> {
                 return Err(invalid("the node parents form a cycle".to_owned()));
             }
         }
+        // Node keys are unique, so an unstable sort is deterministic.
         for node in &mut self.nodes {
             node.children
-                .sort_by_key(|child| self.facts.nodes.get(*child).map(|f| &f.node));
+                .sort_unstable_by_key(|child| self.facts.nodes.get(*child).map(|f| &f.node));
         }
         Ok(())
     }

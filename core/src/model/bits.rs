@@ -74,6 +74,37 @@ impl Bits {
         })
     }
 
+    /// The set as 64-bit words (index `i` is bit `i % 64` of word `i / 64`)
+    /// written over `words`, for loops that combine many sets.
+    #[cfg(feature = "compile")]
+    pub(crate) fn write_words(&self, words: &mut [u64]) {
+        words.fill(0);
+        for (at, byte) in self.0.iter().enumerate() {
+            if let Some(word) = words.get_mut(at / 8) {
+                *word |= u64::from(*byte) << (8 * (at % 8));
+            }
+        }
+    }
+
+    /// The set of [`Bits::write_words`]'s words, for a catalog of `len`
+    /// (bits at or past `len` are dropped).
+    #[cfg(feature = "compile")]
+    pub(crate) fn from_words(words: &[u64], len: usize) -> Self {
+        let mut bytes: Vec<u8> = (0..len.div_ceil(8))
+            .map(|at| {
+                words
+                    .get(at / 8)
+                    .map_or(0, |word| (word >> (8 * (at % 8))) as u8)
+            })
+            .collect();
+        if let Some(last) = bytes.last_mut()
+            && !len.is_multiple_of(8)
+        {
+            *last &= (1u8 << (len % 8)) - 1;
+        }
+        Bits(bytes)
+    }
+
     /// Whether the set has exactly the width of a catalog of `len`.
     pub(crate) fn fits(&self, len: usize) -> bool {
         self.0.len() == len.div_ceil(8) && self.iter().all(|index| index < len)
@@ -99,5 +130,19 @@ mod test {
         c.union_with(&a);
         assert_eq!(c, a);
         assert!(Bits::full(70).fits(70) && !Bits::full(70).fits(80) && !Bits::full(72).fits(70));
+    }
+
+    #[cfg(feature = "compile")]
+    #[test]
+    fn words_round_trip() {
+        let mut a = Bits::empty(130);
+        for index in [0, 7, 8, 63, 64, 100, 129] {
+            a.insert(index);
+        }
+        let mut words = [u64::MAX; 3];
+        a.write_words(&mut words);
+        assert_eq!(words, [1 | 1 << 7 | 1 << 8 | 1 << 63, 1 | 1 << 36, 1 << 1]);
+        assert_eq!(Bits::from_words(&words, 130), a);
+        assert_eq!(Bits::from_words(&[u64::MAX], 12), Bits::full(12));
     }
 }

@@ -21,15 +21,17 @@ fn slot(position: u32, hash: u64) -> u64 {
     (hash & 0xffff_ffff_0000_0000) | u64::from(position)
 }
 
-/// An Fx-style multiplicative hash over a key, eight
-/// bytes at a time: a few cycles for a short id. The tables are built from
-/// trusted (signed or manifest) data, so flooding is not a concern.
+const K: u64 = 0x517c_c1b7_2722_0a95;
+
 #[inline]
-pub(crate) fn hash_key(key: &str) -> u64 {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mix = |hash: u64, word: u64| (hash.rotate_left(5) ^ word).wrapping_mul(K);
-    let mut hash = mix(0, key.len() as u64);
-    let mut chunks = key.as_bytes().chunks_exact(8);
+fn mix(hash: u64, word: u64) -> u64 {
+    (hash.rotate_left(5) ^ word).wrapping_mul(K)
+}
+
+/// Mixes `bytes` into `hash` eight at a time, the tail as one word.
+#[inline]
+fn mix_bytes(mut hash: u64, bytes: &[u8]) -> u64 {
+    let mut chunks = bytes.chunks_exact(8);
     for chunk in &mut chunks {
         hash = mix(
             hash,
@@ -43,9 +45,68 @@ pub(crate) fn hash_key(key: &str) -> u64 {
         .iter()
         .enumerate()
         .fold(0u64, |word, (at, byte)| word | u64::from(*byte) << (8 * at));
-    hash = mix(hash, tail);
-    // The table masks low bits; fold the well-mixed high bits into them.
+    mix(hash, tail)
+}
+
+/// The table masks low bits; fold the well-mixed high bits into them.
+#[inline]
+fn fold(hash: u64) -> u64 {
     hash ^ (hash >> 32)
+}
+
+/// An Fx-style multiplicative hash over a key, eight
+/// bytes at a time: a few cycles for a short id. The tables are built from
+/// trusted (signed or manifest) data, so flooding is not a concern.
+#[inline]
+pub(crate) fn hash_key(key: &str) -> u64 {
+    fold(mix_bytes(mix(0, key.len() as u64), key.as_bytes()))
+}
+
+/// The same hash as a [`Hasher`], for the `HashMap`s the compiler builds
+/// from one org's facts (node keys, group, user and role ids). SipHash,
+/// the std default, cost two thirds of a compile in hashing short ids.
+/// The ids are the ones every snapshot of the org carries and
+/// [`HashIndex`] hashes with this same function, written by the org's
+/// administrators through the store: trusted in the same way.
+#[cfg(feature = "compile")]
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct FxHasher(u64);
+
+/// Builds [`FxHasher`]s (no per-map key: the core has no randomness).
+#[cfg(feature = "compile")]
+pub(crate) type FxBuildHasher = std::hash::BuildHasherDefault<FxHasher>;
+
+#[cfg(feature = "compile")]
+impl std::hash::Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = mix_bytes(self.0, bytes);
+    }
+
+    #[inline]
+    fn write_u8(&mut self, byte: u8) {
+        self.0 = mix(self.0, u64::from(byte));
+    }
+
+    #[inline]
+    fn write_u32(&mut self, word: u32) {
+        self.0 = mix(self.0, u64::from(word));
+    }
+
+    #[inline]
+    fn write_u64(&mut self, word: u64) {
+        self.0 = mix(self.0, word);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, word: usize) {
+        self.0 = mix(self.0, word as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        fold(self.0)
+    }
 }
 
 impl HashIndex {

@@ -1,7 +1,7 @@
 //! Signing (the host side only; behind the `sign` feature so the browser
 //! build carries no private-key code).
 
-use ed25519_dalek::Signer;
+use ed25519_dalek::ed25519::signature::MultipartSigner;
 use thiserror::Error;
 
 use super::{Envelope, Jwk, SIGNING_CONTEXT, SnapshotPayload};
@@ -79,11 +79,12 @@ impl SigningKey {
         .encode())
     }
 
-    /// Signs already-encoded payload bytes (domain-separated).
+    /// Signs already-encoded payload bytes (domain-separated): the message
+    /// is the context followed by the payload, hashed in place rather than
+    /// copied into one buffer.
     pub fn sign_bytes(&self, payload: &[u8]) -> [u8; 64] {
-        let mut message = Vec::with_capacity(SIGNING_CONTEXT.len() + payload.len());
-        message.extend_from_slice(SIGNING_CONTEXT);
-        message.extend_from_slice(payload);
-        self.key.sign(&message).to_bytes()
+        self.key
+            .multipart_sign(&[SIGNING_CONTEXT, payload])
+            .to_bytes()
     }
 }
