@@ -69,6 +69,8 @@ const navSnap = verifier.open(snapshotNavText, NOW);
 const ALLOW4 = ['site:1', 'rack:1-2', 'shelf:1-2-3', 'miner:1-2-3-4'];
 const DENY4 = ['site:0', 'rack:0-1', 'shelf:0-1-3', 'miner:0-1-3-4'];
 const ALLOW3 = ['site:1', 'rack:1-2', 'shelf:1-2-3'];
+const DEPTH1 = ['site:1'];
+const ROOT_PATH = [];
 const reboot = snap.permission('miner:reboot');
 
 // The same snapshots through @tessera/node (the napi addon).
@@ -413,6 +415,8 @@ const nodeNavHandles = navTree.map((item) => ({ handle: nodeNavSnap.permission(i
 bench('napi check, handle, depth 4, allow', () => nodeSnap.check(nodeReboot, ALLOW4), { engine: 'tessera-node', kind: 'check' });
 bench('napi check, handle, depth 4, deny (cap)', () => nodeSnap.check(nodeReboot, DENY4), { engine: 'tessera-node', kind: 'check' });
 bench('napi check, handle, depth 3, allow', () => nodeSnap.check(nodeReboot, ALLOW3), { engine: 'tessera-node', kind: 'check' });
+bench('napi check, handle, depth 1 (site:1), deny', () => nodeSnap.check(nodeReboot, DEPTH1), { engine: 'tessera-node', kind: 'check' });
+bench('napi check, handle, org root (empty path), deny', () => nodeSnap.check(nodeReboot, ROOT_PATH), { engine: 'tessera-node', kind: 'check' });
 bench('napi check, string key, depth 4, allow', () => nodeSnap.check('miner:reboot', ALLOW4), { engine: 'tessera-node', kind: 'check' });
 bench('napi check, string key, depth 4, deny (cap)', () => nodeSnap.check('miner:reboot', DENY4), { engine: 'tessera-node', kind: 'check' });
 bench('napi canAnywhere, handle', () => nodeSnap.canAnywhere(nodeReboot), { engine: 'tessera-node', kind: 'check' });
@@ -447,6 +451,17 @@ bench('diag: napi raw checkHandle, depth 4 pre-joined', () => nodeRawSnap.checkH
   kind: 'diagnostic',
 });
 bench("diag: napi raw checkHandle, org root ('')", () => nodeRawSnap.checkHandle(nodeRawReboot, '', undefined), {
+  engine: 'tessera-node',
+  kind: 'diagnostic',
+});
+// The addon's fast function (what `check(handle, path)` calls): the
+// snapshot and the handle by number, the path pre-joined.
+const nodeRawModule = require('../../bindings-node/pkg/raw/tessera-node.node');
+bench('diag: napi raw fast checkHandle(ids), depth 4 pre-joined', () => nodeRawModule.checkHandle(nodeSnap._id, nodeReboot._id, allow4Text, undefined), {
+  engine: 'tessera-node',
+  kind: 'diagnostic',
+});
+bench("diag: napi raw fast checkHandle(ids), org root ('')", () => nodeRawModule.checkHandle(nodeSnap._id, nodeReboot._id, '', undefined), {
   engine: 'tessera-node',
   kind: 'diagnostic',
 });

@@ -71,3 +71,29 @@ test('refusals carry the same codes as in @tessera/web', () => {
     assert.equal(codes[0], codes[1]);
   }
 });
+
+test('handles used across snapshots answer as in @tessera/web (fast path included)', () => {
+  const verifiers = [addon, web].map((api) => api.TesseraVerifier.fromJwks(vectors.jwks));
+  const texts = [...new Set(vectors.files.flatMap((file) => file.cases.map((c) => c.snapshot)))].slice(0, 12);
+  const checks = vectors.files
+    .flatMap((file) => file.cases.map((c) => c.query.check))
+    .filter(Boolean)
+    .slice(0, 40);
+  const opened = verifiers.map((v) => texts.map((text) => v.open(text, vectors.now)));
+  // The addon's handles go through its fast `checkHandle` function.
+  assert.equal(typeof opened[0][0]._id, 'number');
+  let compared = 0;
+  for (let from = 0; from < texts.length; from += 1) {
+    for (let on = 0; on < texts.length; on += 1) {
+      for (const args of checks) {
+        const answers = opened.map((snaps) => {
+          const handle = snaps[from].permission(args.permission);
+          return handle ? snaps[on].check(handle, args.path, args.owner) : 'no handle';
+        });
+        assert.equal(answers[0], answers[1], `${args.permission} from ${from} on ${on}`);
+        compared += 1;
+      }
+    }
+  }
+  console.log(`cross-snapshot handle checks: ${compared} identical answers`);
+});

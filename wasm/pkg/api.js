@@ -66,11 +66,17 @@ function nowArg(nowSeconds) {
 }
 
 export function makeApi(raw) {
+  // The napi addon has a fast handle check: a free function taking the
+  // snapshot and the handle by number and the path as one string. The wasm
+  // module has none; it answers through `RawSnapshot.checkHandle`.
+  const fastCheck = typeof raw.checkHandle === 'function' ? raw.checkHandle : undefined;
+
   /** A permission key resolved once; valid only for snapshots with the same catalog. */
   class Permission {
-    constructor(key, handle) {
+    constructor(key, handle, id) {
       this.key = key;
       this._handle = handle;
+      this._id = id;
     }
   }
 
@@ -78,6 +84,7 @@ export function makeApi(raw) {
     constructor(inner) {
       this._raw = inner;
       this._info = JSON.parse(guarded(() => inner.header()));
+      this._id = fastCheck ? inner.fastId() : undefined;
     }
 
     get org() { return this._info.org; }
@@ -95,7 +102,9 @@ export function makeApi(raw) {
     /** Resolves a key to a handle once; `undefined` for unknown keys. */
     permission(key) {
       const handle = this._raw.permission(String(key));
-      return handle === undefined || handle === null ? undefined : new Permission(String(key), handle);
+      if (handle === undefined || handle === null) return undefined;
+      const id = fastCheck ? this._raw.permissionId(String(key)) : undefined;
+      return new Permission(String(key), handle, id);
     }
 
     /** `'allow' | 'deny' | 'not_found'`. */
@@ -103,6 +112,9 @@ export function makeApi(raw) {
       const text = pathText(path);
       const who = ownerArg(owner);
       if (permission instanceof Permission) {
+        if (permission._id !== undefined && this._id !== undefined) {
+          return EFFECTS[fastCheck(this._id, permission._id, text, who)];
+        }
         return EFFECTS[this._raw.checkHandle(permission._handle, text, who)];
       }
       if (typeof permission !== 'string') throw badArgument('permission must be a string or a Permission');
