@@ -65,6 +65,12 @@ async fn seeded(url: &str) -> Arc<Authority> {
         )
         .await
         .unwrap();
+    // bob may manage racks he owns, at site 1.
+    let bob: Subject = "user:bob".parse().unwrap();
+    admin
+        .create_assignment(&backend, "acme", &bob, "FIELD_TECH", Some(&site), true, 1)
+        .await
+        .unwrap();
     Arc::new(Authority::new(store, manifest, 100))
 }
 
@@ -86,8 +92,22 @@ fn app(authority: &Arc<Authority>) -> Router {
         Arc::clone(authority),
         "site:manage",
     ));
+    // The rack's owner, as the app's data would say: here a header.
+    let owned = post(|| async { "owned" }).route_layer(RequirePermission::owned(
+        Arc::clone(authority),
+        "rack:manage",
+        site_rack,
+        |parts| {
+            parts
+                .headers
+                .get("x-owner")
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
+        },
+    ));
     Router::new()
         .route("/sites/{site}/racks/{rack}/manage", manage)
+        .route("/sites/{site}/racks/{rack}/owned", owned)
         .route("/sites/{site}/racks", get(|| async { "racks" }))
         .route("/settings", settings)
         .route("/free", get(|| async { "free" }))
@@ -173,6 +193,45 @@ both_backends!(permission_layer, |db: &common::TestDb| {
         );
     }
 });
+
+both_backends!(
+    owner_only_grants_apply_through_the_layer,
+    |db: &common::TestDb| {
+        let url = db.url.clone();
+        async move {
+            let authority = seeded(&url).await;
+            let app = app(&authority);
+            let owned = |owner: Option<&'static str>| {
+                let mut request = Request::builder()
+                    .method("POST")
+                    .uri("/sites/1/racks/1/owned")
+                    .body(Body::empty())
+                    .unwrap();
+                if let Some(owner) = owner {
+                    request
+                        .headers_mut()
+                        .insert("x-owner", owner.parse().unwrap());
+                }
+                request.extensions_mut().insert(Principal {
+                    org: "acme".to_owned(),
+                    user: "bob".to_owned(),
+                });
+                request
+            };
+            for (owner, expected) in [
+                (Some("bob"), StatusCode::OK),
+                (Some("alice"), StatusCode::FORBIDDEN),
+                (None, StatusCode::FORBIDDEN),
+            ] {
+                let status = app.clone().oneshot(owned(owner)).await.unwrap().status();
+                assert_eq!(status, expected, "owner {owner:?}");
+            }
+            // Without an owner the plain layer never applies bob's grant.
+            let (status, _) = send(&app, "POST", "/sites/1/racks/1/manage", Some("bob")).await;
+            assert_eq!(status, StatusCode::FORBIDDEN);
+        }
+    }
+);
 
 both_backends!(route_guard_layer, |db: &common::TestDb| {
     let url = db.url.clone();

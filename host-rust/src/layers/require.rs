@@ -27,11 +27,23 @@ impl RequirePermission {
     where
         F: Fn(&Parts) -> Vec<String> + Send + Sync + 'static,
     {
+        RequirePermission::owned(authority, permission, path, |_| None)
+    }
+
+    /// A layer requiring `permission` at the path `path` derives, on a
+    /// thing `owner` says who owns (a user id, looked up in the app's
+    /// data), so owner-only grants apply.
+    pub fn owned<F, O>(authority: Arc<Authority>, permission: &str, path: F, owner: O) -> GateLayer
+    where
+        F: Fn(&Parts) -> Vec<String> + Send + Sync + 'static,
+        O: Fn(&Parts) -> Option<String> + Send + Sync + 'static,
+    {
         let permission = permission.to_owned();
         GateLayer::new(
             authority,
             Arc::new(move |snapshot, parts| {
-                let decision = snapshot.check(&permission, &path(parts), None);
+                let owner = owner(parts);
+                let decision = snapshot.check(&permission, &path(parts), owner.as_deref());
                 match decision.decision {
                     Effect::Allow => Verdict::Pass,
                     Effect::NotFound => Verdict::NotFound,
