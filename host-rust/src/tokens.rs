@@ -24,7 +24,8 @@ impl TokenKind {
     }
 }
 
-fn digest(token: &str) -> String {
+/// The stored form of a token: its SHA-256, in hex.
+pub(crate) fn digest(token: &str) -> String {
     Sha256::digest(token.as_bytes())
         .iter()
         .map(|byte| format!("{byte:02x}"))

@@ -18,7 +18,7 @@ use serde_json::json;
 use tessera_core::{ADMIN_GROUP, Effect, Member, Snapshot, is_valid_node_id};
 
 use super::AdminError;
-use super::names::display_name;
+use super::names::{display_name, name_key};
 use super::users::require_org;
 use super::write::{Actor, Admin, AdminKey, Affects, Audit, Lock, Tx};
 use crate::store::StoreError;
@@ -65,11 +65,6 @@ fn is_reserved(group: &str) -> bool {
 /// A display name, trimmed; empty names are refused.
 fn clean_name(name: &str) -> Result<String, AdminError> {
     display_name("group", name).map(|name| name.name)
-}
-
-/// The uniqueness key of a name: case-insensitive, trim-insensitive.
-fn name_key(name: &str) -> String {
-    name.trim().to_lowercase()
 }
 
 fn generated_id() -> Result<String, AdminError> {

@@ -29,6 +29,11 @@ pub(crate) fn display_name(what: &str, name: &str) -> Result<Name, AdminError> {
     }
     Ok(Name {
         name: name.to_owned(),
-        key: name.to_lowercase(),
+        key: name_key(name),
     })
+}
+
+/// The uniqueness key of a name: case-insensitive, trim-insensitive.
+pub(crate) fn name_key(name: &str) -> String {
+    name.trim().to_lowercase()
 }

@@ -15,7 +15,7 @@ use super::error::ApiError;
 use tessera_core::is_valid_user_id;
 
 use crate::admin::Actor;
-use crate::tokens::{TokenKind, token_kind};
+use crate::tokens::{TokenKind, digest, token_kind};
 
 /// Tokens already seen to be valid, by SHA-256 (the plaintext is not
 /// kept), so a check does not cost a store query for its token. A
@@ -25,7 +25,7 @@ use crate::tokens::{TokenKind, token_kind};
 /// works at once).
 #[derive(Debug, Default)]
 pub(crate) struct TokenCache {
-    known: Mutex<HashMap<[u8; 32], (TokenKind, Instant)>>,
+    known: Mutex<HashMap<String, (TokenKind, Instant)>>,
 }
 
 /// How many valid tokens are remembered.
@@ -33,11 +33,6 @@ const TOKEN_CACHE_MAX: usize = 4096;
 
 /// How long a token seen valid is trusted without asking the store.
 const TOKEN_TRUST: Duration = Duration::from_secs(60);
-
-fn digest(token: &str) -> [u8; 32] {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(token.as_bytes()).into()
-}
 
 impl TokenCache {
     fn get(&self, token: &str) -> Option<TokenKind> {

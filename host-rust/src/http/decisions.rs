@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use tessera_core::{CheckRequest, Decision, Dialect, NodeKey, Snapshot, path_text_segments};
+use tessera_core::{CheckRequest, Decision, Dialect, Snapshot, path_text_segments};
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
@@ -38,25 +38,26 @@ pub(crate) struct Who {
     pub(crate) unknown: BTreeMap<String, serde_json::Value>,
 }
 
-/// The compiled snapshot for `who`, and the revision it was built at.
-pub(crate) async fn snapshot_for(
-    state: &AppState,
-    who: &Who,
-    under: Option<&[NodeKey]>,
-) -> Result<(Arc<Snapshot>, u64), ApiError> {
+/// The question `who` asks; a body with fields its endpoint does not have
+/// is refused.
+fn asking(who: &Who) -> Result<Asking<'_>, ApiError> {
     if let Some(field) = who.unknown.keys().next() {
         return Err(ApiError::bad_request(format!(
             "unknown field `{field}` in the request body"
         )));
     }
-    let asking = Asking {
+    Ok(Asking {
         org: &who.org,
         principal: &who.principal,
         token_scopes: who.token_scopes.as_deref(),
-        under,
+        under: None,
         min_revision: who.min_revision,
-    };
-    Ok(state.authority.snapshot(&asking).await?)
+    })
+}
+
+/// The compiled snapshot for `who`, and the revision it was built at.
+async fn snapshot_for(state: &AppState, who: &Who) -> Result<(Arc<Snapshot>, u64), ApiError> {
+    Ok(state.authority.snapshot(&asking(who)?).await?)
 }
 
 /// `POST /v1/check`.
@@ -92,8 +93,15 @@ pub(crate) async fn check(
     _caller: Caller,
     JsonBody(body): JsonBody<CheckBody>,
 ) -> Result<Json<CheckAnswer>, ApiError> {
-    let (snapshot, revision) = snapshot_for(&state, &body.who, None).await?;
-    let decision = snapshot.check(&body.permission, &body.path, body.owner.as_deref());
+    let (decision, revision) = state
+        .authority
+        .check(
+            &asking(&body.who)?,
+            &body.permission,
+            &body.path,
+            body.owner.as_deref(),
+        )
+        .await?;
     state.metrics.decision(decision.decision);
     Ok(Json(CheckAnswer { decision, revision }))
 }
@@ -126,7 +134,7 @@ pub(crate) async fn check_batch(
     _caller: Caller,
     JsonBody(body): JsonBody<BatchBody>,
 ) -> Result<Json<BatchAnswer>, ApiError> {
-    let (snapshot, revision) = snapshot_for(&state, &body.who, None).await?;
+    let (snapshot, revision) = snapshot_for(&state, &body.who).await?;
     let decisions = snapshot.check_many(&body.checks);
     for decision in &decisions {
         state.metrics.decision(decision.decision);
@@ -158,7 +166,7 @@ pub(crate) async fn explain(
     _caller: Caller,
     JsonBody(body): JsonBody<CheckBody>,
 ) -> Result<Json<ExplainAnswer>, ApiError> {
-    let (snapshot, revision) = snapshot_for(&state, &body.who, None).await?;
+    let (snapshot, revision) = snapshot_for(&state, &body.who).await?;
     let trace = snapshot.explain(&body.permission, &body.path, body.owner.as_deref());
     Ok(Json(ExplainAnswer {
         decision: trace.decision,
@@ -208,7 +216,7 @@ pub(crate) async fn filter(
     _caller: Caller,
     JsonBody(body): JsonBody<FilterBody>,
 ) -> Result<Json<FilterAnswer>, ApiError> {
-    let (snapshot, revision) = snapshot_for(&state, &body.who, None).await?;
+    let (snapshot, revision) = snapshot_for(&state, &body.who).await?;
     let plan = snapshot.filter_plan(&body.permission);
     let sql = match &body.columns {
         None => None,
@@ -252,7 +260,7 @@ pub(crate) async fn can_anywhere(
     _caller: Caller,
     JsonBody(body): JsonBody<PermissionBody>,
 ) -> Result<Json<AnywhereAnswer>, ApiError> {
-    let (snapshot, revision) = snapshot_for(&state, &body.who, None).await?;
+    let (snapshot, revision) = snapshot_for(&state, &body.who).await?;
     Ok(Json(AnywhereAnswer {
         allowed: snapshot.can_anywhere(&body.permission),
         revision,
@@ -287,7 +295,7 @@ pub(crate) async fn guard(
     _caller: Caller,
     JsonBody(body): JsonBody<GuardBody>,
 ) -> Result<Json<GuardAnswer>, ApiError> {
-    let (snapshot, revision) = snapshot_for(&state, &body.who, None).await?;
+    let (snapshot, revision) = snapshot_for(&state, &body.who).await?;
     Ok(Json(GuardAnswer {
         guard: snapshot.guard(&body.route),
         revision,
@@ -366,7 +374,7 @@ pub(crate) async fn effective(
     PathArgs(org): PathArgs<String>,
     QueryArgs(query): QueryArgs<WhoQuery>,
 ) -> Result<Json<ListAnswer>, ApiError> {
-    let (snapshot, revision) = snapshot_for(&state, &query.who(org), None).await?;
+    let (snapshot, revision) = snapshot_for(&state, &query.who(org)).await?;
     // The core's reading of a text path: `site:7,,rack:3` is the invalid
     // path it says, not a tidied one.
     let path: Vec<&str> = path_text_segments(query.path.as_deref().unwrap_or("")).collect();
@@ -386,7 +394,7 @@ pub(crate) async fn nav(
     PathArgs(org): PathArgs<String>,
     QueryArgs(query): QueryArgs<WhoQuery>,
 ) -> Result<Json<ListAnswer>, ApiError> {
-    let (snapshot, revision) = snapshot_for(&state, &query.who(org), None).await?;
+    let (snapshot, revision) = snapshot_for(&state, &query.who(org)).await?;
     Ok(Json(ListAnswer {
         nav: Some(snapshot.nav()),
         ..ListAnswer::empty(revision)
@@ -403,7 +411,7 @@ pub(crate) async fn claims(
     PathArgs(org): PathArgs<String>,
     QueryArgs(query): QueryArgs<WhoQuery>,
 ) -> Result<Json<ListAnswer>, ApiError> {
-    let (snapshot, revision) = snapshot_for(&state, &query.who(org), None).await?;
+    let (snapshot, revision) = snapshot_for(&state, &query.who(org)).await?;
     Ok(Json(ListAnswer {
         claims: Some(snapshot.claims()),
         ..ListAnswer::empty(revision)
