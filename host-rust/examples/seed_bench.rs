@@ -8,14 +8,15 @@
 //! cargo run -p tessera-host --release --example seed_bench -- \
 //!     [--backend postgres|sqlite] [--users 100000] [--groups 10000] \
 //!     [--nodes 5000] [--assignments 1000000] [--group-grants 10] [--samples 200] \
-//!     [--keep]
+//!     [--keep] [--database URL]
 //! ```
 //!
 //! Postgres: a database `tessera_bench_<hex>` is created on the server of
 //! `TESSERA_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432/postgres`)
 //! and dropped at the end. SQLite: a file in a temp directory, removed at
 //! the end (`--keep` leaves it for inspection and prints its URL: drop it
-//! yourself).
+//! yourself). `--database URL` measures again on a database a `--keep` run
+//! left, without seeding.
 //!
 //! The seed (all ids generated, so the run is deterministic):
 //! - users `u1..`, every one a member; users other than the target are each
@@ -48,6 +49,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use sqlx::any::install_default_drivers;
@@ -55,7 +57,7 @@ use sqlx::{AnyConnection, AssertSqlSafe, Connection, Executor, Row};
 use tessera_core::{CompileRequest, Manifest, compile};
 use tessera_host::{
     Backend, BuildRequest, LoaderBinds, Store, active_key, build_snapshot, create_org,
-    generate_key, load_facts, loader_queries, reconcile, with_effective_groups,
+    generate_key, load_facts, loader_queries, reconcile,
 };
 
 const ORG: &str = "bench";
@@ -81,6 +83,8 @@ struct Config {
     group_grants: i64,
     samples: usize,
     keep: bool,
+    /// A database an earlier `--keep` run seeded: measure only.
+    database: Option<String>,
 }
 
 impl Config {
@@ -94,6 +98,7 @@ impl Config {
             group_grants: 10,
             samples: 200,
             keep: false,
+            database: None,
         };
         let mut args = std::env::args().skip(1);
         while let Some(flag) = args.next() {
@@ -117,6 +122,10 @@ impl Config {
                 "--assignments" => config.assignments = number(),
                 "--group-grants" => config.group_grants = number(),
                 "--samples" => config.samples = usize::try_from(number()).expect("samples"),
+                "--database" => {
+                    config.backend = value.parse().expect("a sqlite: or postgres: url");
+                    config.database = Some(value);
+                }
                 other => usage_exit(other),
             }
         }
@@ -126,7 +135,7 @@ impl Config {
 
 fn usage_exit(flag: &str) -> ! {
     eprintln!(
-        "unknown {flag}; flags: --backend postgres|sqlite --users N --groups N --nodes N --assignments N --group-grants N --samples N --keep"
+        "unknown {flag}; flags: --backend postgres|sqlite --users N --groups N --nodes N --assignments N --group-grants N --samples N --keep --database URL"
     );
     std::process::exit(2)
 }
@@ -308,6 +317,11 @@ impl Database {
 #[tokio::main]
 async fn main() {
     let config = Config::from_args();
+    if let Some(url) = config.database.clone() {
+        let store = Store::connect(&url).await.unwrap();
+        measure(&store, &config).await;
+        return;
+    }
     let db = Database::create(config.backend).await;
     println!("{:?} database {} ({config:?})", config.backend, db.name);
     let url = db.url.clone();
@@ -356,9 +370,18 @@ async fn run(config: Config, url: String) {
     println!("seeded in {:.1?}", started.elapsed());
     print_counts(&store).await;
     generate_key(&store, NOW).await.unwrap();
+    measure(&store, &config).await;
+}
 
-    explain_all(&store).await;
-    time_builds(&store, &manifest, &config).await;
+/// Plans and timings on a seeded database.
+async fn measure(store: &Store, config: &Config) {
+    let manifest_path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/fleet/manifest.toml");
+    let manifest = Manifest::from_toml(&std::fs::read_to_string(manifest_path).unwrap()).unwrap();
+    let groups = serde_json::to_string(&effective_groups(store).await).unwrap();
+    TARGET_GROUPS.set(groups).unwrap();
+    explain_all(store).await;
+    time_builds(store, &manifest, config).await;
 }
 
 /// Seeding, one function per step.
@@ -724,6 +747,14 @@ async fn print_counts(store: &Store) {
 // The builder's queries: the store's lookups, then the loader's own
 // (`tessera_host::loader_queries`, the very SQL `load_facts` runs).
 
+/// The target's effective groups as the JSON array the policy query binds
+/// (set once the seed is in).
+static TARGET_GROUPS: OnceLock<String> = OnceLock::new();
+
+fn target_groups() -> &'static str {
+    TARGET_GROUPS.get().map_or("[]", String::as_str)
+}
+
 /// How a query is bound (the values are the target's).
 #[derive(Debug, Clone, Copy)]
 enum Binds {
@@ -731,14 +762,10 @@ enum Binds {
     None,
     /// $1 org.
     Org,
-    /// $1 user.
-    User,
-    /// $1 org, $2 user.
-    Member,
-    /// $1 org, $2 principal, $3 member, $4 superuser (every `fetch`).
-    Effective,
-    /// $1 org, $2 type, $3 id (a subtree root's chain).
-    Chain,
+    /// $1 org, $2 principal.
+    Head,
+    /// $1 org, $2 principal, $3 effective groups (JSON), $4 member.
+    Policy,
 }
 
 impl Binds {
@@ -746,10 +773,9 @@ impl Binds {
     fn types(self) -> &'static str {
         match self {
             Binds::None => "",
-            Binds::Org | Binds::User => "(text)",
-            Binds::Member => "(text, text)",
-            Binds::Effective => "(text, text, bigint, bigint)",
-            Binds::Chain => "(text, text, text)",
+            Binds::Org => "(text)",
+            Binds::Head => "(text, text)",
+            Binds::Policy => "(text, text, text, bigint)",
         }
     }
 
@@ -758,10 +784,8 @@ impl Binds {
         match self {
             Binds::None => String::new(),
             Binds::Org => format!("('{ORG}')"),
-            Binds::User => format!("('{TARGET}')"),
-            Binds::Member => format!("('{ORG}', '{TARGET}')"),
-            Binds::Effective => format!("('{ORG}', '{TARGET}', 1, 0)"),
-            Binds::Chain => format!("('{ORG}', 'miner', 'm1')"),
+            Binds::Head => format!("('{ORG}', '{TARGET}')"),
+            Binds::Policy => format!("('{ORG}', '{TARGET}', '{}', 1)", target_groups()),
         }
     }
 
@@ -772,10 +796,12 @@ impl Binds {
         match self {
             Binds::None => query,
             Binds::Org => query.bind(ORG),
-            Binds::User => query.bind(TARGET),
-            Binds::Member => query.bind(ORG).bind(TARGET),
-            Binds::Effective => query.bind(ORG).bind(TARGET).bind(1_i64).bind(0_i64),
-            Binds::Chain => query.bind(ORG).bind("miner").bind("m1"),
+            Binds::Head => query.bind(ORG).bind(TARGET),
+            Binds::Policy => query
+                .bind(ORG)
+                .bind(TARGET)
+                .bind(target_groups())
+                .bind(1_i64),
         }
     }
 }
@@ -787,38 +813,21 @@ struct BuilderQuery {
     binds: Binds,
 }
 
-fn builder_queries() -> Vec<BuilderQuery> {
-    let mut queries = vec![
-        BuilderQuery {
-            name: "active key (keys.rs)",
-            sql: "SELECT kid, private_key FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid DESC LIMIT 1".to_owned(),
-            binds: Binds::None,
-        },
-        BuilderQuery {
-            name: "org",
-            sql: "SELECT revision, kiosk FROM orgs WHERE id = $1".to_owned(),
-            binds: Binds::Org,
-        },
-        BuilderQuery {
-            name: "user",
-            sql: "SELECT id, name, superuser, active FROM users WHERE id = $1".to_owned(),
-            binds: Binds::User,
-        },
-        BuilderQuery {
-            name: "member",
-            sql: "SELECT 1 FROM members WHERE org_id = $1 AND user_id = $2".to_owned(),
-            binds: Binds::Member,
-        },
-    ];
+fn builder_queries(backend: Backend) -> Vec<BuilderQuery> {
+    let mut queries = vec![BuilderQuery {
+        name: "active key (keys.rs)",
+        sql: "SELECT kid, private_key FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid DESC LIMIT 1".to_owned(),
+        binds: Binds::None,
+    }];
     queries.extend(
-        loader_queries()
+        loader_queries(backend)
             .into_iter()
             .map(|(name, sql, binds)| BuilderQuery {
                 name,
                 sql,
                 binds: match binds {
-                    LoaderBinds::Principal => Binds::Effective,
-                    LoaderBinds::Chain => Binds::Chain,
+                    LoaderBinds::Head => Binds::Head,
+                    LoaderBinds::Assignments => Binds::Policy,
                     LoaderBinds::Org => Binds::Org,
                 },
             }),
@@ -1023,7 +1032,7 @@ async fn explain_all(store: &Store) {
     let backend = store.backend();
     println!("\n=== plans ({backend:?}) ===");
     let mut summary = Vec::new();
-    for query in builder_queries() {
+    for query in builder_queries(backend) {
         let mut plans = vec![("", explain(store, &query).await)];
         if backend == Backend::Postgres {
             plans.push((" [generic plan]", explain_generic(store, &query).await));
@@ -1082,6 +1091,36 @@ fn report(label: &str, mut samples: Vec<Duration>) {
     );
 }
 
+/// The target's effective groups, by the definition the loader applies in
+/// Rust (direct groups and every group containing one, transitively),
+/// computed here in SQL as an independent check of the loaded facts.
+async fn effective_groups(store: &Store) -> Vec<String> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "WITH RECURSIVE effective(id) AS (
+           SELECT group_id FROM group_members WHERE org_id = $1 AND member_user = $2
+           UNION
+           SELECT gm.group_id FROM group_members gm JOIN effective e ON gm.member_group = e.id
+            WHERE gm.org_id = $1)
+         SELECT id FROM effective ORDER BY id",
+    )
+    .bind(ORG)
+    .bind(TARGET)
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    rows.into_iter().map(|(id,)| id).collect()
+}
+
+/// Bumps the org's revision as every write does, so the next build reads
+/// the org's structure again.
+async fn bump_revision(store: &Store) {
+    sqlx::query("UPDATE orgs SET revision = revision + 1 WHERE id = $1")
+        .bind(ORG)
+        .execute(store.pool())
+        .await
+        .unwrap();
+}
+
 async fn time_builds(store: &Store, manifest: &Manifest, config: &Config) {
     let request = BuildRequest {
         org: ORG,
@@ -1095,18 +1134,10 @@ async fn time_builds(store: &Store, manifest: &Manifest, config: &Config) {
     let mut tx = store.pool().begin().await.unwrap();
     let facts = load_facts(&mut tx, ORG, TARGET, &[]).await.unwrap();
     tx.commit().await.unwrap();
-    let (effective,): (i64,) = sqlx::query_as(AssertSqlSafe(with_effective_groups(
-        "SELECT COUNT(*) FROM effective",
-    )))
-    .bind(ORG)
-    .bind(TARGET)
-    .bind(1_i64)
-    .bind(0_i64)
-    .fetch_one(store.pool())
-    .await
-    .unwrap();
+    let effective = effective_groups(store).await;
     println!(
-        "\ntarget {TARGET}: {effective} effective groups; loaded {} groups, {} group edges, {} assignments, {} hidden, {} caps, {} nodes, {} roles",
+        "\ntarget {TARGET}: {} effective groups; loaded {} groups, {} group edges, {} assignments, {} hidden, {} caps, {} nodes, {} roles",
+        effective.len(),
         facts.groups.len(),
         facts.group_members.len(),
         facts.assignments.len(),
@@ -1115,6 +1146,12 @@ async fn time_builds(store: &Store, manifest: &Manifest, config: &Config) {
         facts.nodes.len(),
         facts.roles.len()
     );
+    for group in &effective {
+        assert!(
+            facts.groups.iter().any(|loaded| &loaded.id == group),
+            "effective group {group} not loaded"
+        );
+    }
 
     for _ in 0..WARM_UP {
         build_snapshot(store, manifest, &request, NOW)
@@ -1132,7 +1169,22 @@ async fn time_builds(store: &Store, manifest: &Manifest, config: &Config) {
         envelope = built.envelope;
     }
 
-    // The same work split: the SQL (one transaction), then compile + sign.
+    // The first build after a write: the org's structure is read again.
+    let mut after_write = Vec::with_capacity(config.samples);
+    let mut revision = 0;
+    for _ in 0..config.samples {
+        bump_revision(store).await;
+        let started = Instant::now();
+        let built = build_snapshot(store, manifest, &request, NOW)
+            .await
+            .unwrap();
+        after_write.push(started.elapsed());
+        assert!(built.revision > revision);
+        revision = built.revision;
+    }
+
+    // The SQL alone as a write's checks run it (structure read in the
+    // transaction), then compile + sign alone.
     let mut loads = Vec::with_capacity(config.samples);
     for _ in 0..config.samples {
         let started = Instant::now();
@@ -1181,8 +1233,18 @@ async fn time_builds(store: &Store, manifest: &Manifest, config: &Config) {
         store.backend(),
         config.samples
     );
-    report("build_snapshot (load + compile + sign)", builds);
-    report("  load_facts only (SQL, one transaction)", loads);
+    report(
+        "build_snapshot (load + compile + sign; org structure kept)",
+        builds,
+    );
+    report(
+        "build_snapshot after a write (org structure read again)",
+        after_write,
+    );
+    report(
+        "  load_facts only (SQL incl. the structure, one transaction)",
+        loads,
+    );
     report("  compile + sign only (CPU)", cpu);
     println!(
         "envelope {} B; {} known nodes; {} effective groups in the snapshot; {} root roles",

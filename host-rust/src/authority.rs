@@ -13,7 +13,7 @@ use tessera_core::{CompileError, CompileRequest, Decision, Manifest, NodeKey, Sn
 use thiserror::Error;
 
 use crate::builder::{BuildError, BuildRequest, build_snapshot};
-use crate::facts::{FactsError, load_facts};
+use crate::facts::{FactsError, load_facts_kept, read_transaction};
 use crate::store::{Store, StoreError};
 
 /// Who and what a question is about.
@@ -353,9 +353,10 @@ impl Authority {
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let mut tx = crate::facts::read_transaction(&self.store).await?;
-        let facts = load_facts(
+        let mut tx = read_transaction(&self.store).await?;
+        let facts = load_facts_kept(
             &mut tx,
+            self.store.structures(),
             asking.org,
             asking.principal,
             asking.under.unwrap_or(&[]),

@@ -5,7 +5,7 @@
 use tessera_core::{CompileError, CompileRequest, Manifest, NodeKey, SignError};
 use thiserror::Error;
 
-use crate::facts::{FactsError, load_facts};
+use crate::facts::{FactsError, load_facts_kept, read_transaction};
 use crate::keys::{MAX_SNAPSHOT_TTL, active_key};
 use crate::store::{Store, StoreError};
 
@@ -71,17 +71,12 @@ pub async fn build_snapshot(
     if !(1..=MAX_SNAPSHOT_TTL).contains(&request.ttl) {
         return Err(BuildError::BadTtl);
     }
-    let key = active_key(store, now).await?;
-    // A read-only, repeatable-read transaction: every query sees one revision.
-    let mut tx = crate::facts::read_transaction(store).await?;
-    let facts = load_facts(
-        &mut tx,
-        request.org,
-        request.principal,
-        request.under.unwrap_or(&[]),
-    )
-    .await?;
-    tx.commit().await?;
+    // The key and the facts are independent reads: one round trip's wait.
+    let (key, facts) = tokio::join!(
+        active_key(store, now),
+        load(store, request.org, request.principal, request.under)
+    );
+    let (key, facts) = (key?, facts?);
     let issued_at = u64::try_from(now).unwrap_or(0);
     let compile_request = CompileRequest {
         principal: request.principal,
@@ -97,4 +92,24 @@ pub async fn build_snapshot(
         envelope: key.sign(&payload)?,
         revision: facts.revision,
     })
+}
+
+/// The principal's facts, read in one read-only transaction.
+async fn load(
+    store: &Store,
+    org: &str,
+    principal: &str,
+    under: Option<&[NodeKey]>,
+) -> Result<tessera_core::Facts, BuildError> {
+    let mut tx = read_transaction(store).await?;
+    let facts = load_facts_kept(
+        &mut tx,
+        store.structures(),
+        org,
+        principal,
+        under.unwrap_or(&[]),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(facts)
 }

@@ -25,7 +25,7 @@ pub use admin::{
 };
 pub use authority::{Asking, Authority, AuthorityError, CacheStats};
 pub use builder::{BuildError, BuildRequest, Built, build_snapshot};
-pub use facts::{FactsError, LoaderBinds, load_facts, loader_queries, with_effective_groups};
+pub use facts::{FactsError, LoaderBinds, load_facts, loader_queries};
 pub use keys::{
     MAX_SNAPSHOT_TTL, active_key, generate_key, published_key_set, published_keys, rotate_keys,
 };

@@ -3,11 +3,14 @@
 //! and the migrations for each.
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 use thiserror::Error;
+
+use crate::facts::OrgStructures;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
@@ -76,6 +79,9 @@ impl FromStr for Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Org structures read by snapshot builds, kept per org revision and
+    /// shared by every clone of the store.
+    structures: Arc<OrgStructures>,
 }
 
 impl Store {
@@ -100,7 +106,11 @@ impl Store {
             Backend::Postgres => options,
         };
         let pool = options.connect(url).await?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            structures: Arc::default(),
+        })
     }
 
     /// The database kind.
@@ -111,6 +121,11 @@ impl Store {
     /// The pool, for the store's modules.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The org structures kept for snapshot builds.
+    pub(crate) fn structures(&self) -> &OrgStructures {
+        &self.structures
     }
 
     fn migrator(&self) -> &'static Migrator {

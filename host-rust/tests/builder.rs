@@ -201,3 +201,62 @@ both_backends!(build_errors_are_clear, |db: &common::TestDb| {
         store.close().await;
     }
 });
+
+both_backends!(
+    a_kept_org_structure_is_read_again_at_a_new_revision,
+    |db: &common::TestDb| {
+        let url = db.url.clone();
+        async move {
+            let store = Store::connect(&url).await.unwrap();
+            store.migrate_up().await.unwrap();
+            let file = load_file(&repo_root().join("tests/vectors/fleet_narrowing.json")).unwrap();
+            let manifest = Manifest::from_toml(&file.manifest_toml).unwrap();
+            common::import(&store, &manifest, &file.vectors.facts).await;
+            let now: i64 = 1_700_000_000;
+            let blink = |path: &[&str]| {
+                let path: Vec<String> = path.iter().map(|s| (*s).to_owned()).collect();
+                let store = store.clone();
+                let manifest = manifest.clone();
+                async move {
+                    let built = build_snapshot(&store, &manifest, &request("acme", "carol"), now)
+                        .await
+                        .unwrap();
+                    let keys = published_key_set(&store, now).await.unwrap();
+                    let snapshot = Verifier::new(keys)
+                        .open(&built.envelope, secs(now), Expect::default())
+                        .unwrap();
+                    (
+                        built.revision,
+                        snapshot.check("miner:blink_led", &path, None).is_allow(),
+                    )
+                }
+            };
+            // carol is FIELD_TECH at site 1; the first build keeps the org's
+            // structure at its revision, the second reuses it.
+            let (first, allowed) = blink(&["site:1", "rack:1", "miner:11"]).await;
+            assert!(allowed);
+            assert_eq!(
+                blink(&["site:1", "rack:1", "miner:11"]).await,
+                (first, true)
+            );
+            // Take the key out of carol's role, with the revision bump every
+            // write makes: the next build reads the structure again.
+            sqlx::query(
+                "DELETE FROM role_permissions WHERE org_id = 'acme' AND role_id = 'FIELD_TECH' AND permission = 'miner:blink_led'",
+            )
+            .execute(store.pool())
+            .await
+            .unwrap();
+            sqlx::query("UPDATE orgs SET revision = revision + 1 WHERE id = 'acme'")
+                .execute(store.pool())
+                .await
+                .unwrap();
+            assert_eq!(
+                blink(&["site:1", "rack:1", "miner:11"]).await,
+                (first + 1, false),
+                "a stale structure would still hold the key"
+            );
+            store.close().await;
+        }
+    }
+);

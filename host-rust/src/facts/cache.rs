@@ -1,0 +1,100 @@
+//! Org structures kept between builds, each at the org revision it was read
+//! at. Every write that changes an org bumps its revision in the same
+//! transaction, and a new org with a reused id starts above the old one's
+//! revisions (`orgs.rs`), so a structure read at revision R is the structure
+//! any transaction that reads revision R would read: the same key the
+//! snapshot cache trusts. A build whose transaction reads another revision
+//! reads the structure again and replaces the entry.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::structure::OrgStructure;
+
+/// Rows (nodes, groups, nesting edges, role permissions) the cache holds at
+/// most, over every org: about 200 bytes each.
+const ROW_BUDGET: usize = 2_000_000;
+
+#[derive(Debug)]
+struct Entry {
+    revision: u64,
+    structure: Arc<OrgStructure>,
+    rows: usize,
+    used: u64,
+}
+
+#[derive(Debug, Default)]
+struct Entries {
+    by_org: HashMap<String, Entry>,
+    rows: usize,
+    tick: u64,
+}
+
+/// The structures of recently built orgs, least recently used evicted
+/// first once [`ROW_BUDGET`] is reached.
+#[derive(Debug, Default)]
+pub(crate) struct OrgStructures {
+    entries: Mutex<Entries>,
+}
+
+impl OrgStructures {
+    /// The structure of `org` at exactly `revision`, if kept.
+    pub(crate) fn get(&self, org: &str, revision: u64) -> Option<Arc<OrgStructure>> {
+        let mut entries = self.entries.lock().ok()?;
+        entries.tick += 1;
+        let tick = entries.tick;
+        let entry = entries.by_org.get_mut(org)?;
+        if entry.revision != revision {
+            return None;
+        }
+        entry.used = tick;
+        Some(Arc::clone(&entry.structure))
+    }
+
+    /// Keeps `structure` as `org`'s at `revision`, unless a later revision
+    /// is already kept (a slower build must not push back a newer one).
+    pub(crate) fn put(&self, org: &str, revision: u64, structure: Arc<OrgStructure>) {
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        if entries
+            .by_org
+            .get(org)
+            .is_some_and(|kept| kept.revision >= revision)
+        {
+            return;
+        }
+        let rows = structure.rows();
+        if rows > ROW_BUDGET {
+            return;
+        }
+        if let Some(old) = entries.by_org.remove(org) {
+            entries.rows -= old.rows;
+        }
+        while entries.rows + rows > ROW_BUDGET {
+            let Some(oldest) = entries
+                .by_org
+                .iter()
+                .min_by_key(|(_, entry)| entry.used)
+                .map(|(org, _)| org.clone())
+            else {
+                break;
+            };
+            if let Some(evicted) = entries.by_org.remove(&oldest) {
+                entries.rows -= evicted.rows;
+            }
+        }
+        entries.tick += 1;
+        let used = entries.tick;
+        entries.rows += rows;
+        entries.by_org.insert(
+            org.to_owned(),
+            Entry {
+                revision,
+                structure,
+                rows,
+                used,
+            },
+        );
+    }
+}
