@@ -42,8 +42,8 @@
 //! per statement, one transaction per step; then `VACUUM (ANALYZE)`
 //! (Postgres) or `ANALYZE` (SQLite).
 //!
-//! The `EXPLAIN`ed SQL is copied from `src/facts.rs` and `src/keys.rs`
-//! (keep them in step).
+//! The `EXPLAIN`ed SQL is the loader's own (`tessera_host::loader_queries`)
+//! plus the active-key lookup copied from `src/keys.rs` (keep it in step).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "benchmark setup")]
 
