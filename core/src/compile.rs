@@ -14,6 +14,7 @@ use crate::model::{ANONYMOUS, Facts, NodeKey};
 use crate::snapshot::{FORMAT_VERSION, Header, PrincipalInfo, SnapshotPayload};
 
 pub use err::CompileError;
+pub use groups::{Standing, member_groups};
 
 /// Who and what a snapshot is compiled for.
 #[derive(Debug, Clone, Copy)]

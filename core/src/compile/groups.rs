@@ -83,16 +83,53 @@ impl<'a> Context<'a> {
 /// Direct groups (or, for a member with none, every default group), then
 /// every group that contains one of them, transitively.
 fn effective_groups<'a>(org: &Org<'a>, principal: &Principal<'a>) -> Vec<&'a str> {
+    let direct = org.user_groups.get(principal.id).into_iter().flatten();
+    member_groups(
+        Standing {
+            member: principal.member,
+            superuser: principal.superuser,
+        },
+        direct.copied(),
+        org.default_groups.iter().copied(),
+        |group| org.group_parents.get(group).into_iter().flatten().copied(),
+    )
+}
+
+/// What [`member_groups`] needs to know of the principal.
+#[derive(Debug, Clone, Copy)]
+pub struct Standing {
+    /// A member of the org.
+    pub member: bool,
+    /// A superuser (an implicit member of the reserved `admin` group).
+    pub superuser: bool,
+}
+
+/// The effective groups of a principal (DESIGN §1.3), in breadth-first
+/// order: its `direct` groups if it is a member, or every `default` group
+/// for a member with none, plus `admin` for a superuser, then every group
+/// that contains one of them (`parents`), transitively and cycle-safe.
+///
+/// Public so a host loading facts from a store selects the groups by the
+/// very rule the compiler applies.
+pub fn member_groups<'a, D, F, P>(
+    standing: Standing,
+    direct: D,
+    defaults: F,
+    parents: impl Fn(&str) -> P,
+) -> Vec<&'a str>
+where
+    D: IntoIterator<Item = &'a str>,
+    F: IntoIterator<Item = &'a str>,
+    P: IntoIterator<Item = &'a str>,
+{
     let mut seeds: Vec<&'a str> = Vec::new();
-    if principal.member {
-        if let Some(direct) = org.user_groups.get(principal.id) {
-            seeds.extend(direct.iter().copied());
-        }
+    if standing.member {
+        seeds.extend(direct);
         if seeds.is_empty() {
-            seeds.extend(org.default_groups.iter().copied());
+            seeds.extend(defaults);
         }
     }
-    if principal.superuser {
+    if standing.superuser {
         seeds.push(ADMIN_GROUP);
     }
     let mut seen: HashSet<&'a str> = HashSet::default();
@@ -105,7 +142,7 @@ fn effective_groups<'a>(org: &Org<'a>, principal: &Principal<'a>) -> Vec<&'a str
     }
     while let Some(group) = queue.pop_front() {
         order.push(group);
-        for parent in org.group_parents.get(group).into_iter().flatten() {
+        for parent in parents(group) {
             if seen.insert(parent) {
                 queue.push_back(parent);
             }

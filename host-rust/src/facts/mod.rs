@@ -131,7 +131,7 @@ async fn assemble(
     let assignments = load_assignments(tx, org, principal, &effective, head.member).await?;
     let hidden = structure.hidden_facts(principal, &effective);
     let caps = structure.cap_facts(principal, &effective);
-    let excluded = hidden
+    let not_grouped = hidden
         .iter()
         .map(|hidden| &hidden.selector)
         .chain(caps.iter().map(|cap| &cap.selector))
@@ -139,7 +139,7 @@ async fn assemble(
             Selector::NotGroup(group) => Some(group.as_str()),
             _ => None,
         });
-    let groups = structure.group_facts(&effective, excluded);
+    let groups = structure.group_facts(&effective, not_grouped);
     let mut group_members: Vec<GroupMemberFact> = head
         .direct
         .iter()

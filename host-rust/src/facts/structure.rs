@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use sqlx::{Any, Transaction};
 use tessera_core::{
     ADMIN_GROUP, CapFact, GroupFact, GroupMemberFact, HiddenFact, Member, NodeFact, NodeKey,
-    RoleFact, Selector,
+    RoleFact, Selector, Standing,
 };
 
 use super::{FactsError, node_key, parse, scope};
@@ -206,31 +206,28 @@ impl OrgStructure {
             + self.caps.len()
     }
 
-    /// The principal's effective groups: its direct groups, or every
-    /// default group for a member with none, plus `admin` for a superuser,
-    /// then every group containing one of them, transitively.
+    /// The principal's effective groups, by the compiler's own rule.
     pub(crate) fn effective_groups(
         &self,
         direct: &[String],
         member: bool,
         superuser: bool,
     ) -> BTreeSet<String> {
-        let mut seeds: Vec<&str> = direct.iter().map(String::as_str).collect();
-        if member && direct.is_empty() {
-            seeds.extend(self.defaults.iter().map(String::as_str));
-        }
-        if superuser {
-            seeds.push(ADMIN_GROUP);
-        }
-        let mut effective = BTreeSet::new();
-        while let Some(group) = seeds.pop() {
-            if effective.insert(group.to_owned())
-                && let Some(parents) = self.parents.get(group)
-            {
-                seeds.extend(parents.iter().map(String::as_str));
-            }
-        }
-        effective
+        tessera_core::member_groups(
+            Standing { member, superuser },
+            direct.iter().map(String::as_str),
+            self.defaults.iter().map(String::as_str),
+            |group| {
+                self.parents
+                    .get(group)
+                    .into_iter()
+                    .flatten()
+                    .map(String::as_str)
+            },
+        )
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
     }
 
     /// The groups a snapshot needs, sorted by id: the effective ones, every
