@@ -10,7 +10,7 @@ mod org;
 mod sets;
 
 use crate::manifest::{Manifest, Route};
-use crate::model::{ANONYMOUS, Facts, NodeKey};
+use crate::model::{ANONYMOUS, Facts, NodeFact, NodeKey};
 use crate::snapshot::{FORMAT_VERSION, Header, PrincipalInfo, SnapshotPayload};
 
 pub use err::CompileError;
@@ -41,7 +41,20 @@ pub fn compile(
     facts: &Facts,
     request: &CompileRequest<'_>,
 ) -> Result<SnapshotPayload, CompileError> {
-    let org = org::Org::new(manifest, facts)?;
+    compile_with_nodes(manifest, facts, &[], request)
+}
+
+/// [`compile`] over `facts` whose nodes are `facts.nodes` followed by
+/// `nodes`: a host that keeps an org's node tree passes the nodes one
+/// principal needs by reference instead of copying them into the facts. A
+/// node listed in both is listed twice, which is [`CompileError::InvalidFacts`].
+pub fn compile_with_nodes(
+    manifest: &Manifest,
+    facts: &Facts,
+    nodes: &[&NodeFact],
+    request: &CompileRequest<'_>,
+) -> Result<SnapshotPayload, CompileError> {
+    let org = org::Org::new(manifest, facts, nodes)?;
     let principal = org.principal(request.principal)?;
     let token_scopes = request
         .token_scopes

@@ -27,7 +27,9 @@ mod snapshot;
 pub mod testing;
 
 #[cfg(feature = "compile")]
-pub use compile::{CompileError, CompileRequest, Standing, compile, member_groups};
+pub use compile::{
+    CompileError, CompileRequest, Standing, compile, compile_with_nodes, member_groups,
+};
 pub use manifest::{
     AdminKeys, BuiltinRole, Manifest, ManifestError, RoleMode, Route, apply_formula,
 };

@@ -13,7 +13,7 @@ use tessera_core::{CompileError, CompileRequest, Decision, Manifest, NodeKey, Sn
 use thiserror::Error;
 
 use crate::builder::{BuildError, BuildRequest, build_snapshot};
-use crate::facts::{FactsError, load_facts_kept, read_transaction};
+use crate::facts::{FactsError, load_facts_kept};
 use crate::store::{Store, StoreError};
 
 /// Who and what a question is about.
@@ -353,16 +353,13 @@ impl Authority {
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let mut tx = read_transaction(&self.store).await?;
         let facts = load_facts_kept(
-            &mut tx,
-            self.store.structures(),
+            &self.store,
             asking.org,
             asking.principal,
             asking.under.unwrap_or(&[]),
         )
         .await?;
-        tx.commit().await?;
         let request = CompileRequest {
             principal: asking.principal,
             token_scopes: asking.token_scopes,
@@ -372,12 +369,12 @@ impl Authority {
             kid: "",
             provenance: true,
         };
-        let payload = tessera_core::compile(&self.manifest, &facts, &request)?;
+        let payload = facts.compile(&self.manifest, &request)?;
         let snapshot = Arc::new(
             Snapshot::new(payload)
                 .map_err(|err| AuthorityError::Store(StoreError::Corrupt(err.to_string())))?,
         );
-        let built_at = facts.revision;
+        let built_at = facts.revision();
         let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         self.build_micros.fetch_add(micros, Ordering::Relaxed);
         if let Ok(mut cache) = self.cache.lock() {

@@ -5,7 +5,7 @@
 use tessera_core::{CompileError, CompileRequest, Manifest, NodeKey, SignError};
 use thiserror::Error;
 
-use crate::facts::{FactsError, load_facts_kept, read_transaction};
+use crate::facts::{FactsError, load_facts_kept};
 use crate::keys::{MAX_SNAPSHOT_TTL, active_key};
 use crate::store::{Store, StoreError};
 
@@ -74,7 +74,12 @@ pub async fn build_snapshot(
     // The key and the facts are independent reads: one round trip's wait.
     let (key, facts) = tokio::join!(
         active_key(store, now),
-        load(store, request.org, request.principal, request.under)
+        load_facts_kept(
+            store,
+            request.org,
+            request.principal,
+            request.under.unwrap_or(&[])
+        )
     );
     let (key, facts) = (key?, facts?);
     let issued_at = u64::try_from(now).unwrap_or(0);
@@ -87,29 +92,9 @@ pub async fn build_snapshot(
         kid: key.kid(),
         provenance: request.provenance,
     };
-    let payload = tessera_core::compile(manifest, &facts, &compile_request)?;
+    let payload = facts.compile(manifest, &compile_request)?;
     Ok(Built {
         envelope: key.sign(&payload)?,
-        revision: facts.revision,
+        revision: facts.revision(),
     })
-}
-
-/// The principal's facts, read in one read-only transaction.
-async fn load(
-    store: &Store,
-    org: &str,
-    principal: &str,
-    under: Option<&[NodeKey]>,
-) -> Result<tessera_core::Facts, BuildError> {
-    let mut tx = read_transaction(store).await?;
-    let facts = load_facts_kept(
-        &mut tx,
-        store.structures(),
-        org,
-        principal,
-        under.unwrap_or(&[]),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(facts)
 }

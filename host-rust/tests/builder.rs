@@ -17,7 +17,7 @@ use tessera_host::{
     BuildError, BuildRequest, FactsError, MAX_SNAPSHOT_TTL, Store, build_snapshot,
     published_key_set, published_keys, rotate_keys,
 };
-use tessera_tests::{load_file, matches, repo_root};
+use tessera_tests::{LoadedFile, load_file, matches, repo_root};
 
 fn secs(time: i64) -> u64 {
     u64::try_from(time).unwrap()
@@ -34,16 +34,22 @@ fn request<'a>(org: &'a str, principal: &'a str) -> BuildRequest<'a> {
     }
 }
 
+/// A migrated store holding `fleet_narrowing.json`'s facts.
+async fn narrowing_store(url: &str) -> (Store, Manifest, LoadedFile) {
+    let store = Store::connect(url).await.unwrap();
+    store.migrate_up().await.unwrap();
+    let file = load_file(&repo_root().join("tests/vectors/fleet_narrowing.json")).unwrap();
+    let manifest = Manifest::from_toml(&file.manifest_toml).unwrap();
+    common::import(&store, &manifest, &file.vectors.facts).await;
+    (store, manifest, file)
+}
+
 both_backends!(
     built_snapshots_verify_and_answer_like_the_core,
     |db: &common::TestDb| {
         let url = db.url.clone();
         async move {
-            let store = Store::connect(&url).await.unwrap();
-            store.migrate_up().await.unwrap();
-            let file = load_file(&repo_root().join("tests/vectors/fleet_narrowing.json")).unwrap();
-            let manifest = Manifest::from_toml(&file.manifest_toml).unwrap();
-            common::import(&store, &manifest, &file.vectors.facts).await;
+            let (store, manifest, file) = narrowing_store(&url).await;
             let now: i64 = 1_700_000_000;
             let keys = published_key_set(&store, now).await.unwrap();
             assert!(
@@ -92,11 +98,7 @@ both_backends!(
     |db: &common::TestDb| {
         let url = db.url.clone();
         async move {
-            let store = Store::connect(&url).await.unwrap();
-            store.migrate_up().await.unwrap();
-            let file = load_file(&repo_root().join("tests/vectors/fleet_narrowing.json")).unwrap();
-            let manifest = Manifest::from_toml(&file.manifest_toml).unwrap();
-            common::import(&store, &manifest, &file.vectors.facts).await;
+            let (store, manifest, _) = narrowing_store(&url).await;
             let now: i64 = 1_700_000_000;
             let old = build_snapshot(
                 &store,
@@ -147,11 +149,7 @@ both_backends!(
 both_backends!(build_errors_are_clear, |db: &common::TestDb| {
     let url = db.url.clone();
     async move {
-        let store = Store::connect(&url).await.unwrap();
-        store.migrate_up().await.unwrap();
-        let file = load_file(&repo_root().join("tests/vectors/fleet_narrowing.json")).unwrap();
-        let manifest = Manifest::from_toml(&file.manifest_toml).unwrap();
-        common::import(&store, &manifest, &file.vectors.facts).await;
+        let (store, manifest, _) = narrowing_store(&url).await;
         let now: i64 = 1_700_000_000;
         let err = build_snapshot(&store, &manifest, &request("nope", "alice"), now)
             .await
@@ -207,11 +205,7 @@ both_backends!(
     |db: &common::TestDb| {
         let url = db.url.clone();
         async move {
-            let store = Store::connect(&url).await.unwrap();
-            store.migrate_up().await.unwrap();
-            let file = load_file(&repo_root().join("tests/vectors/fleet_narrowing.json")).unwrap();
-            let manifest = Manifest::from_toml(&file.manifest_toml).unwrap();
-            common::import(&store, &manifest, &file.vectors.facts).await;
+            let (store, manifest, _) = narrowing_store(&url).await;
             let now: i64 = 1_700_000_000;
             let blink = |path: &[&str]| {
                 let path: Vec<String> = path.iter().map(|s| (*s).to_owned()).collect();
@@ -255,6 +249,83 @@ both_backends!(
                 blink(&["site:1", "rack:1", "miner:11"]).await,
                 (first + 1, false),
                 "a stale structure would still hold the key"
+            );
+            store.close().await;
+        }
+    }
+);
+
+both_backends!(
+    builds_racing_writes_each_read_one_state,
+    |db: &common::TestDb| {
+        let url = db.url.clone();
+        async move {
+            let (store, manifest, _) = narrowing_store(&url).await;
+            let now: i64 = 1_700_000_000;
+            let (start,): (i64,) = sqlx::query_as("SELECT revision FROM orgs WHERE id = 'acme'")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+            let start = u64::try_from(start).unwrap();
+            // The first build makes the signing key.
+            build_snapshot(&store, &manifest, &request("acme", "carol"), now)
+                .await
+                .unwrap();
+            let keys = published_key_set(&store, now).await.unwrap();
+            // Each write moves carol's FIELD_TECH grant between site 1 and
+            // site 2 and bumps the revision, in one transaction: at an even
+            // distance from `start` she may blink miner 11 (under site 1),
+            // at an odd one she may not. Builds race the writes, so some
+            // read a revision whose structure is kept and see a write land
+            // between their two statements.
+            let writer = {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    for _ in 0..30 {
+                        let mut tx = store.pool().begin().await.unwrap();
+                        let moved = sqlx::query(
+                            "UPDATE assignments SET scope_id = CASE scope_id WHEN '1' THEN '2' ELSE '1' END,
+                                    scope_key = CASE scope_key WHEN 'site:1' THEN 'site:2' ELSE 'site:1' END
+                              WHERE org_id = 'acme' AND subject = 'user:carol'",
+                        )
+                        .execute(&mut *tx)
+                        .await
+                        .unwrap();
+                        assert_eq!(moved.rows_affected(), 1);
+                        sqlx::query("UPDATE orgs SET revision = revision + 1 WHERE id = 'acme'")
+                            .execute(&mut *tx)
+                            .await
+                            .unwrap();
+                        tx.commit().await.unwrap();
+                        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+                    }
+                })
+            };
+            let path: Vec<String> = ["site:1", "rack:1", "miner:11"]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect();
+            let mut revisions = std::collections::BTreeSet::new();
+            while !writer.is_finished() {
+                let built = build_snapshot(&store, &manifest, &request("acme", "carol"), now)
+                    .await
+                    .unwrap();
+                let snapshot = Verifier::new(keys.clone())
+                    .open(&built.envelope, secs(now), Expect::default())
+                    .unwrap();
+                let allowed = snapshot.check("miner:blink_led", &path, None).is_allow();
+                assert_eq!(
+                    allowed,
+                    (built.revision - start) % 2 == 0,
+                    "revision {} read with another revision's grant",
+                    built.revision
+                );
+                revisions.insert(built.revision);
+            }
+            writer.await.unwrap();
+            assert!(
+                revisions.len() > 3,
+                "the builds saw too few revisions to race: {revisions:?}"
             );
             store.close().await;
         }

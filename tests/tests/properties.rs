@@ -11,8 +11,8 @@
 use proptest::prelude::*;
 use tessera_core::testing::{Model, ModelQuery, model, model_with_queries};
 use tessera_core::{
-    CompileRequest, Decision, Effect, Expect, KeySet, Manifest, SigningKey, Snapshot, Verifier,
-    compile,
+    CompileError, CompileRequest, Decision, Effect, Expect, KeySet, Manifest, NodeFact, SigningKey,
+    Snapshot, Verifier, compile, compile_with_nodes,
 };
 
 fn open(model: &Model) -> (Manifest, Snapshot) {
@@ -21,17 +21,21 @@ fn open(model: &Model) -> (Manifest, Snapshot) {
     (manifest, snapshot)
 }
 
-fn open_with(manifest: &Manifest, model: &Model) -> Snapshot {
-    let request = CompileRequest {
+/// The model's own request (its principal, token scopes and subtrees).
+fn request_of(model: &Model, provenance: bool) -> CompileRequest<'_> {
+    CompileRequest {
         principal: &model.principal,
         token_scopes: model.token_scopes.as_deref(),
         under: model.under.as_deref(),
         issued_at: 10,
         expires_at: 20,
         kid: "k",
-        provenance: true,
-    };
-    let payload = compile(manifest, &model.facts, &request).unwrap();
+        provenance,
+    }
+}
+
+fn open_with(manifest: &Manifest, model: &Model) -> Snapshot {
+    let payload = compile(manifest, &model.facts, &request_of(model, true)).unwrap();
     Snapshot::new(payload).unwrap()
 }
 
@@ -174,20 +178,35 @@ proptest! {
     fn decode_of_encode_is_identity(model in model()) {
         let manifest = Manifest::from_toml(&model.manifest_toml).unwrap();
         let key = SigningKey::from_seed("k", &[1; 32]);
-        let request = CompileRequest {
-            principal: &model.principal,
-            token_scopes: model.token_scopes.as_deref(),
-            under: model.under.as_deref(),
-            issued_at: 10,
-            expires_at: 20,
-            kid: "k",
-            provenance: model.seed % 2 == 0,
-        };
+        let request = request_of(&model, model.seed % 2 == 0);
         let payload = compile(&manifest, &model.facts, &request).unwrap();
         let envelope = key.sign(&payload).unwrap();
         let verifier = Verifier::new(KeySet::from_jwks_keys(&[key.jwk()]).unwrap());
         let opened = verifier.open(&envelope, 10, Expect::default()).unwrap();
         prop_assert_eq!(opened.payload(), &payload);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+    /// A host that keeps an org's node tree passes nodes by reference: where
+    /// the facts' nodes are split between `facts.nodes` and the references,
+    /// the payload is the one the facts give whole.
+    #[test]
+    fn nodes_given_apart_compile_the_same(model in model(), split in any::<usize>()) {
+        let manifest = Manifest::from_toml(&model.manifest_toml).unwrap();
+        let request = request_of(&model, true);
+        let whole = compile(&manifest, &model.facts, &request);
+        let mut kept = model.facts.clone();
+        let apart = kept.nodes.split_off(split % (kept.nodes.len() + 1));
+        let apart: Vec<&NodeFact> = apart.iter().collect();
+        let given_apart = compile_with_nodes(&manifest, &kept, &apart, &request);
+        prop_assert_eq!(given_apart, whole);
+        if let Some(first) = model.facts.nodes.first() {
+            let twice = compile_with_nodes(&manifest, &model.facts, &[first], &request);
+            prop_assert!(matches!(twice, Err(CompileError::InvalidFacts(_))), "{twice:?}");
+        }
     }
 }
 

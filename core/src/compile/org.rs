@@ -5,7 +5,7 @@ use super::CompileError;
 use crate::manifest::{Manifest, RoleMode};
 use crate::model::{
     ADMIN_GROUP, ANONYMOUS, AssignmentFact, Bits, CapFact, Facts, FxBuildHasher, HiddenFact,
-    Member, NodeKey, Selector, Subject, is_valid_node_id, is_valid_user_id,
+    Member, NodeFact, NodeKey, Selector, Subject, is_valid_node_id, is_valid_user_id,
 };
 
 /// The compiler's maps: keyed by short ids, hashed with the Fx-style hash
@@ -59,7 +59,13 @@ fn invalid(message: String) -> CompileError {
 }
 
 impl<'a> Org<'a> {
-    pub(super) fn new(manifest: &'a Manifest, facts: &'a Facts) -> Result<Self, CompileError> {
+    /// Indexes `facts`, whose nodes are `facts.nodes` followed by `nodes`.
+    pub(super) fn new(
+        manifest: &'a Manifest,
+        facts: &'a Facts,
+        nodes: &[&'a NodeFact],
+    ) -> Result<Self, CompileError> {
+        let node_count = facts.nodes.len() + nodes.len();
         let mut org = Org {
             manifest,
             facts,
@@ -68,17 +74,16 @@ impl<'a> Org<'a> {
             default_groups: Vec::new(),
             group_parents: HashMap::default(),
             user_groups: HashMap::default(),
-            nodes: Vec::with_capacity(facts.nodes.len()),
-            node_index: HashMap::with_capacity_and_hasher(
-                facts.nodes.len(),
-                FxBuildHasher::default(),
-            ),
+            nodes: Vec::with_capacity(node_count),
+            node_index: HashMap::with_capacity_and_hasher(node_count, FxBuildHasher::default()),
             roles: HashMap::default(),
         };
         org.group_names.insert(ADMIN_GROUP, ADMIN_GROUP);
         org.index_users()?;
         org.index_groups()?;
-        org.index_nodes()?;
+        let node_facts: Vec<&'a NodeFact> =
+            facts.nodes.iter().chain(nodes.iter().copied()).collect();
+        org.index_nodes(&node_facts)?;
         org.index_roles()?;
         org.check_policy()?;
         Ok(org)
@@ -153,9 +158,9 @@ impl<'a> Org<'a> {
         Ok(())
     }
 
-    fn index_nodes(&mut self) -> Result<(), CompileError> {
+    fn index_nodes(&mut self, node_facts: &[&'a NodeFact]) -> Result<(), CompileError> {
         let types = &self.manifest.types;
-        for fact in &self.facts.nodes {
+        for fact in node_facts.iter().copied() {
             let ty = types
                 .index(&fact.node.ty)
                 .ok_or_else(|| invalid(format!("node `{}` has an undeclared type", fact.node)))?;
@@ -173,7 +178,7 @@ impl<'a> Org<'a> {
                 children: Vec::new(),
             });
         }
-        for (at, fact) in self.facts.nodes.iter().enumerate() {
+        for (at, fact) in node_facts.iter().enumerate() {
             let parent = match &fact.parent {
                 None => None,
                 Some(parent) => Some(self.node(parent).ok_or_else(|| {
@@ -206,7 +211,7 @@ impl<'a> Org<'a> {
         // Node keys are unique, so an unstable sort is deterministic.
         for node in &mut self.nodes {
             node.children
-                .sort_unstable_by_key(|child| self.facts.nodes.get(*child).map(|f| &f.node));
+                .sort_unstable_by_key(|child| node_facts.get(*child).map(|fact| &fact.node));
         }
         Ok(())
     }

@@ -816,7 +816,7 @@ mod test {
         for seed in 0..3_000 {
             let model = crate::testing::model_from_seed(seed);
             let manifest = Manifest::from_toml(&model.manifest_toml).unwrap();
-            let org = Org::new(&manifest, &model.facts).unwrap();
+            let org = Org::new(&manifest, &model.facts, &[]).unwrap();
             let principal = org.principal(&model.principal).unwrap();
             let context = Context::new(&org, &principal);
             let under: Option<Vec<usize>> = model

@@ -2,8 +2,10 @@
 //! membership and its direct groups (one query), then the assignments that
 //! can apply to it (one more). Both read index ranges whose size follows
 //! the principal, not the org: these are the tables that grow with users.
+//! Each carries the org revision it read, so the two can run outside a
+//! transaction and still be known to have read one state of the store.
 
-use sqlx::{Any, Transaction};
+use sqlx::AnyConnection;
 use std::collections::BTreeSet;
 
 use tessera_core::{ANONYMOUS, AssignmentFact, UserFact};
@@ -20,11 +22,18 @@ const HEAD: &str = "SELECT o.revision, o.kiosk, u.name, u.superuser, u.active,
   LEFT JOIN members m ON m.org_id = o.id AND m.user_id = $2
  WHERE o.id = $1";
 
+/// The assignments [`SUBJECTS`] selects, each with the org revision; one
+/// row of nulls but the revision when there are none, no row when the org
+/// is gone. Binds as [`SUBJECTS`].
+const ASSIGNMENTS: &str = "WITH o AS (SELECT revision FROM orgs WHERE id = $1)
+SELECT o.revision, a.id, a.subject, a.role_id, a.scope_type, a.scope_id, a.owner_only
+  FROM o LEFT JOIN ({subjects}) a ON 1 = 1";
+
 /// The assignments whose subject can apply to the principal, as three
 /// disjoint index-served branches. Binds: $1 org, $2 principal, $3 JSON
 /// array of effective group ids, $4 member (0/1); `{groups}` is the
 /// backend's reading of $3.
-const ASSIGNMENTS: &str = "
+const SUBJECTS: &str = "
 SELECT a.id, a.subject, a.role_id, a.scope_type, a.scope_id, a.owner_only
   FROM assignments a WHERE a.org_id = $1 AND a.subject_user = $2
 UNION ALL
@@ -54,12 +63,14 @@ pub(super) fn assignments_sql(backend: Backend) -> String {
         Backend::Postgres => "SELECT json_array_elements_text($3::json)",
         Backend::Sqlite => "SELECT value FROM json_each($3)",
     };
-    ASSIGNMENTS.replace("{groups}", groups)
+    ASSIGNMENTS
+        .replace("{subjects}", SUBJECTS)
+        .replace("{groups}", groups)
 }
 
-/// The backend a transaction runs on.
-pub(super) fn backend_of(tx: &mut Transaction<'static, Any>) -> Backend {
-    if tx.backend_name() == "PostgreSQL" {
+/// The backend a connection runs on.
+pub(super) fn backend_of(conn: &mut AnyConnection) -> Backend {
+    if conn.backend_name() == "PostgreSQL" {
         Backend::Postgres
     } else {
         Backend::Sqlite
@@ -98,15 +109,15 @@ impl Head {
 
 /// Reads the org header and the principal (a user id or `anonymous`).
 pub(super) async fn load_head(
-    tx: &mut Transaction<'static, Any>,
+    conn: &mut AnyConnection,
     org: &str,
     principal: &str,
 ) -> Result<Head, FactsError> {
-    let backend = backend_of(tx);
+    let backend = backend_of(conn);
     let row: Option<HeadRow> = sqlx::query_as(sqlx::AssertSqlSafe(head_sql(backend)))
         .bind(org)
         .bind(principal)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *conn)
         .await?;
     let Some(row) = row else {
         return Err(FactsError::UnknownOrg(org.to_owned()));
@@ -139,24 +150,32 @@ pub(super) async fn load_head(
 /// What [`ASSIGNMENTS`] returns.
 #[derive(sqlx::FromRow)]
 struct AssignmentRow {
-    id: String,
-    subject: String,
-    role_id: String,
+    revision: i64,
+    id: Option<String>,
+    subject: Option<String>,
+    role_id: Option<String>,
     scope_type: Option<String>,
     scope_id: Option<String>,
-    owner_only: i64,
+    owner_only: Option<i64>,
+}
+
+/// The assignments that can apply to a principal, sorted by id, and the
+/// org revision they were read at (`None`: the org is gone).
+pub(super) struct Assignments {
+    pub(super) revision: Option<u64>,
+    pub(super) facts: Vec<AssignmentFact>,
 }
 
 /// Reads the assignments that can apply to `principal` in its `effective`
-/// groups, sorted by id.
+/// groups.
 pub(super) async fn load_assignments(
-    tx: &mut Transaction<'static, Any>,
+    conn: &mut AnyConnection,
     org: &str,
     principal: &str,
     effective: &BTreeSet<String>,
     member: bool,
-) -> Result<Vec<AssignmentFact>, FactsError> {
-    let backend = backend_of(tx);
+) -> Result<Assignments, FactsError> {
+    let backend = backend_of(conn);
     let groups =
         serde_json::to_string(effective).map_err(|err| FactsError::Corrupt(err.to_string()))?;
     let rows: Vec<AssignmentRow> = sqlx::query_as(sqlx::AssertSqlSafe(assignments_sql(backend)))
@@ -164,20 +183,26 @@ pub(super) async fn load_assignments(
         .bind(principal)
         .bind(groups)
         .bind(i64::from(member))
-        .fetch_all(&mut **tx)
+        .fetch_all(&mut *conn)
         .await?;
-    let mut assignments = rows
+    let revision = rows
+        .first()
+        .and_then(|row| u64::try_from(row.revision).ok());
+    let mut facts = rows
         .into_iter()
-        .map(|row| {
-            Ok(AssignmentFact {
-                subject: parse(&row.subject)?,
-                role: row.role_id,
+        .filter_map(|row| {
+            let (Some(id), Some(subject), Some(role)) = (row.id, row.subject, row.role_id) else {
+                return None;
+            };
+            Some(parse(&subject).map(|subject| AssignmentFact {
+                subject,
+                role,
                 scope: scope(row.scope_type, row.scope_id),
-                owner_only: row.owner_only != 0,
-                id: Some(row.id),
-            })
+                owner_only: row.owner_only.unwrap_or(0) != 0,
+                id: Some(id),
+            }))
         })
         .collect::<Result<Vec<_>, FactsError>>()?;
-    assignments.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(assignments)
+    facts.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(Assignments { revision, facts })
 }

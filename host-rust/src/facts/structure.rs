@@ -7,9 +7,11 @@
 //! the parts one principal needs are picked here in Rust instead of by
 //! recursive SQL on every build.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
-use sqlx::{Any, Transaction};
+use rustc_hash::FxHashMap;
+
+use sqlx::AnyConnection;
 use tessera_core::{
     ADMIN_GROUP, CapFact, GroupFact, GroupMemberFact, HiddenFact, Member, NodeFact, NodeKey,
     RoleFact, Selector, Standing,
@@ -67,8 +69,11 @@ struct Group {
 pub(crate) struct OrgStructure {
     /// Every node, sorted by key.
     nodes: Vec<NodeFact>,
-    /// A node's position in `nodes`.
-    positions: HashMap<NodeKey, usize>,
+    /// A node's position in `nodes` (Fx-hashed: ids are short and this is
+    /// looked up for every scope a principal's rows name).
+    positions: FxHashMap<NodeKey, usize>,
+    /// The position of a node's parent, by the node's position.
+    parents_at: Vec<Option<usize>>,
     /// The positions of a node's children, by the node's position.
     children: Vec<Vec<usize>>,
     /// Every group by id.
@@ -76,9 +81,9 @@ pub(crate) struct OrgStructure {
     /// The ids of the default groups.
     defaults: Vec<String>,
     /// The groups a group is a direct member of, by member group id.
-    parents: HashMap<String, Vec<String>>,
+    parents: FxHashMap<String, Vec<String>>,
     /// Every role by id, with its permissions sorted.
-    roles: HashMap<String, RoleFact>,
+    roles: FxHashMap<String, RoleFact>,
     /// Every hidden entry, sorted by id.
     hidden: Vec<HiddenFact>,
     /// Every cap, sorted by id.
@@ -86,29 +91,33 @@ pub(crate) struct OrgStructure {
 }
 
 impl OrgStructure {
-    /// Reads the org's structure in `tx` (six queries, each reading the
-    /// org's rows of one table).
+    /// Reads the org's structure on `conn` (six queries, each reading the
+    /// org's rows of one table: run them in a transaction).
     pub(crate) async fn load(
-        tx: &mut Transaction<'static, Any>,
+        conn: &mut AnyConnection,
         org: &str,
     ) -> Result<OrgStructure, FactsError> {
-        let nodes: Vec<(String, String, Option<String>, Option<String>)> =
-            sqlx::query_as(NODES).bind(org).fetch_all(&mut **tx).await?;
+        let nodes: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(NODES)
+            .bind(org)
+            .fetch_all(&mut *conn)
+            .await?;
         let groups: Vec<(String, String, i64)> = sqlx::query_as(GROUPS)
             .bind(org)
-            .fetch_all(&mut **tx)
+            .fetch_all(&mut *conn)
             .await?;
         let nesting: Vec<(String, String)> = sqlx::query_as(NESTING)
             .bind(org)
-            .fetch_all(&mut **tx)
+            .fetch_all(&mut *conn)
             .await?;
-        let roles: Vec<(String, String, Option<String>)> =
-            sqlx::query_as(ROLES).bind(org).fetch_all(&mut **tx).await?;
+        let roles: Vec<(String, String, Option<String>)> = sqlx::query_as(ROLES)
+            .bind(org)
+            .fetch_all(&mut *conn)
+            .await?;
         let hidden: Vec<(String, String, String, String)> = sqlx::query_as(HIDDEN)
             .bind(org)
-            .fetch_all(&mut **tx)
+            .fetch_all(&mut *conn)
             .await?;
-        let caps: Vec<CapRow> = sqlx::query_as(CAPS).bind(org).fetch_all(&mut **tx).await?;
+        let caps: Vec<CapRow> = sqlx::query_as(CAPS).bind(org).fetch_all(&mut *conn).await?;
         let mut structure = OrgStructure::default();
         for (id, selector, ty, node) in hidden {
             structure.hidden.push(HiddenFact {
@@ -178,15 +187,20 @@ impl OrgStructure {
             .map(|(at, node)| (node.node.clone(), at))
             .collect();
         self.children = vec![Vec::new(); nodes.len()];
+        self.parents_at = Vec::with_capacity(nodes.len());
         for (at, node) in nodes.iter().enumerate() {
-            if let Some(parent) = &node.parent {
-                let Some(&parent_at) = self.positions.get(parent) else {
-                    return Err(FactsError::Corrupt(format!("parent of `{}`", node.node)));
-                };
-                if let Some(children) = self.children.get_mut(parent_at) {
-                    children.push(at);
-                }
+            let parent_at = match &node.parent {
+                Some(parent) => match self.positions.get(parent) {
+                    Some(&parent_at) => Some(parent_at),
+                    None => return Err(FactsError::Corrupt(format!("parent of `{}`", node.node))),
+                },
+                None => None,
+            };
+            if let Some(children) = parent_at.and_then(|parent_at| self.children.get_mut(parent_at))
+            {
+                children.push(at);
             }
+            self.parents_at.push(parent_at);
         }
         self.nodes = nodes;
         Ok(())
@@ -310,9 +324,8 @@ impl OrgStructure {
     /// are always marked, so the walk stops at the first one.
     fn pick_chain(&self, mut at: usize, picked: &mut NodePicks) {
         while mark(&mut picked.0, at) {
-            let parent = self.nodes.get(at).and_then(|node| node.parent.as_ref());
-            match parent.and_then(|parent| self.positions.get(parent)) {
-                Some(&parent_at) => at = parent_at,
+            match self.parents_at.get(at).copied().flatten() {
+                Some(parent_at) => at = parent_at,
                 None => break,
             }
         }
@@ -324,13 +337,17 @@ impl OrgStructure {
     }
 
     /// The marked nodes, in key order.
-    pub(crate) fn node_facts(&self, picked: &NodePicks) -> Vec<NodeFact> {
+    pub(crate) fn picked_nodes(&self, picked: &NodePicks) -> Vec<&NodeFact> {
         self.nodes
             .iter()
             .zip(&picked.0)
-            .filter(|(_, picked)| **picked)
-            .map(|(node, _)| node.clone())
+            .filter_map(|(node, picked)| picked.then_some(node))
             .collect()
+    }
+
+    /// The marked nodes, in key order, copied.
+    pub(crate) fn node_facts(&self, picked: &NodePicks) -> Vec<NodeFact> {
+        self.picked_nodes(picked).into_iter().cloned().collect()
     }
 
     /// The hidden entries whose selector can select `principal` in its
