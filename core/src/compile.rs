@@ -10,7 +10,7 @@ mod org;
 mod sets;
 
 use crate::manifest::{Manifest, Route};
-use crate::model::{ANONYMOUS, Facts, NodeFact, NodeKey};
+use crate::model::{ANONYMOUS, AssignmentFact, Facts, NodeFact, NodeKey};
 use crate::snapshot::{FORMAT_VERSION, Header, PrincipalInfo, SnapshotPayload};
 
 pub use err::CompileError;
@@ -41,20 +41,31 @@ pub fn compile(
     facts: &Facts,
     request: &CompileRequest<'_>,
 ) -> Result<SnapshotPayload, CompileError> {
-    compile_with_nodes(manifest, facts, &[], request)
+    compile_with(manifest, facts, &Lent::default(), request)
 }
 
-/// [`compile`] over `facts` whose nodes are `facts.nodes` followed by
-/// `nodes`: a host that keeps an org's node tree passes the nodes one
-/// principal needs by reference instead of copying them into the facts. A
-/// node listed in both is listed twice, which is [`CompileError::InvalidFacts`].
-pub fn compile_with_nodes(
+/// Facts lent to [`compile_with`] by reference: a host that keeps an org's
+/// node tree and its groups' assignments passes the ones a principal needs
+/// without copying them into a [`Facts`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Lent<'a> {
+    /// Nodes, after `facts.nodes`.
+    pub nodes: &'a [&'a NodeFact],
+    /// Assignments, after `facts.assignments` (their order is part of the
+    /// facts: it breaks ties in provenance).
+    pub assignments: &'a [&'a AssignmentFact],
+}
+
+/// [`compile`] over `facts` plus the facts `lent`. A node or assignment
+/// given both ways is given twice: a node listed twice is
+/// [`CompileError::InvalidFacts`].
+pub fn compile_with(
     manifest: &Manifest,
     facts: &Facts,
-    nodes: &[&NodeFact],
+    lent: &Lent<'_>,
     request: &CompileRequest<'_>,
 ) -> Result<SnapshotPayload, CompileError> {
-    let org = org::Org::new(manifest, facts, nodes)?;
+    let org = org::Org::new(manifest, facts, lent)?;
     let principal = org.principal(request.principal)?;
     let token_scopes = request
         .token_scopes

@@ -28,7 +28,7 @@ pub mod testing;
 
 #[cfg(feature = "compile")]
 pub use compile::{
-    CompileError, CompileRequest, Standing, compile, compile_with_nodes, member_groups,
+    CompileError, CompileRequest, Lent, Standing, compile, compile_with, member_groups,
 };
 pub use manifest::{
     AdminKeys, BuiltinRole, Manifest, ManifestError, RoleMode, Route, apply_formula,

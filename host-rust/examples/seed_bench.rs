@@ -751,7 +751,7 @@ async fn print_counts(store: &Store) {
 // The builder's queries: the store's lookups, then the loader's own
 // (`tessera_host::loader_queries`, the very SQL `load_facts` runs).
 
-/// The target's effective groups as the JSON array the policy query binds
+/// The target's effective groups as the JSON array the group assignments query binds
 /// (set once the seed is in).
 static TARGET_GROUPS: OnceLock<String> = OnceLock::new();
 
@@ -768,8 +768,8 @@ enum Binds {
     Org,
     /// $1 org, $2 principal.
     Head,
-    /// $1 org, $2 principal, $3 effective groups (JSON), $4 member.
-    Policy,
+    /// $1 org, $2 the target's effective groups (JSON).
+    Groups,
 }
 
 impl Binds {
@@ -779,7 +779,7 @@ impl Binds {
             Binds::None => "",
             Binds::Org => "(text)",
             Binds::Head => "(text, text)",
-            Binds::Policy => "(text, text, text, bigint)",
+            Binds::Groups => "(text, text)",
         }
     }
 
@@ -789,7 +789,7 @@ impl Binds {
             Binds::None => String::new(),
             Binds::Org => format!("('{ORG}')"),
             Binds::Head => format!("('{ORG}', '{TARGET}')"),
-            Binds::Policy => format!("('{ORG}', '{TARGET}', '{}', 1)", target_groups()),
+            Binds::Groups => format!("('{ORG}', '{}')", target_groups()),
         }
     }
 
@@ -801,11 +801,7 @@ impl Binds {
             Binds::None => query,
             Binds::Org => query.bind(ORG),
             Binds::Head => query.bind(ORG).bind(TARGET),
-            Binds::Policy => query
-                .bind(ORG)
-                .bind(TARGET)
-                .bind(target_groups())
-                .bind(1_i64),
+            Binds::Groups => query.bind(ORG).bind(target_groups()),
         }
     }
 }
@@ -831,7 +827,7 @@ fn builder_queries(backend: Backend) -> Vec<BuilderQuery> {
                 sql,
                 binds: match binds {
                     LoaderBinds::Head => Binds::Head,
-                    LoaderBinds::Assignments => Binds::Policy,
+                    LoaderBinds::GroupAssignments => Binds::Groups,
                     LoaderBinds::Org => Binds::Org,
                 },
             }),
@@ -1173,6 +1169,23 @@ async fn time_builds(store: &Store, manifest: &Manifest, config: &Config) {
         envelope = built.envelope;
     }
 
+    // Other users, each built once at the same revision: the structure is
+    // kept, the assignments of groups no earlier build read are read.
+    let mut others = Vec::new();
+    let others_count = i64::try_from(config.samples).unwrap().min(config.users - 1);
+    for user in 2..others_count + 2 {
+        let principal = format!("u{user}");
+        let request = BuildRequest {
+            principal: &principal,
+            ..request
+        };
+        let started = Instant::now();
+        build_snapshot(store, manifest, &request, NOW)
+            .await
+            .unwrap();
+        others.push(started.elapsed());
+    }
+
     // The first build after a write: the org's structure is read again.
     let mut after_write = Vec::with_capacity(config.samples);
     let mut revision = 0;
@@ -1240,6 +1253,10 @@ async fn time_builds(store: &Store, manifest: &Manifest, config: &Config) {
     report(
         "build_snapshot (load + compile + sign; org structure kept)",
         builds,
+    );
+    report(
+        "build_snapshot of other users, once each (structure kept, groups read once)",
+        others,
     );
     report(
         "build_snapshot after a write (org structure read again)",

@@ -4,10 +4,11 @@
 
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 use thiserror::Error;
 
 use crate::facts::OrgStructures;
@@ -74,6 +75,10 @@ impl FromStr for Backend {
     }
 }
 
+/// How long a pooled connection may sit idle before it is pinged when
+/// drawn again.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(5);
+
 /// A connected store.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -90,11 +95,25 @@ impl Store {
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         install_default_drivers();
         let backend: Backend = url.parse()?;
-        let options = AnyPoolOptions::new().max_connections(match backend {
-            // One writer at a time anyway; more connections only contend.
-            Backend::Sqlite => 4,
-            Backend::Postgres => 16,
-        });
+        let options = AnyPoolOptions::new()
+            .max_connections(match backend {
+                // One writer at a time anyway; more connections only contend.
+                Backend::Sqlite => 4,
+                Backend::Postgres => 16,
+            })
+            // sqlx pings every connection it hands out by default: a round
+            // trip before every snapshot build's two statements. Only a
+            // connection that sat idle may have been cut (a server restart,
+            // a proxy's timeout), so only those are pinged.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_AFTER_IDLE {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            });
         let options = match backend {
             Backend::Sqlite => options.after_connect(|conn, _| {
                 Box::pin(async move {

@@ -12,7 +12,7 @@
 
 mod common;
 
-use tessera_core::{Expect, Manifest, Verifier, VerifyError};
+use tessera_core::{Expect, GroupFact, GroupMemberFact, Manifest, Member, Verifier, VerifyError};
 use tessera_host::{
     BuildError, BuildRequest, FactsError, MAX_SNAPSHOT_TTL, Store, build_snapshot,
     published_key_set, published_keys, rotate_keys,
@@ -255,78 +255,123 @@ both_backends!(
     }
 );
 
+/// Builds carol's snapshot while writes move her FIELD_TECH grant (held
+/// as `subject`) between site 1 and site 2; every build must read one
+/// state of the store.
+async fn race(store: &Store, manifest: &Manifest, subject: &'static str) {
+    let now: i64 = 1_700_000_000;
+    let (start,): (i64,) = sqlx::query_as("SELECT revision FROM orgs WHERE id = 'acme'")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let start = u64::try_from(start).unwrap();
+    // The first build makes the signing key.
+    build_snapshot(store, manifest, &request("acme", "carol"), now)
+        .await
+        .unwrap();
+    let keys = published_key_set(store, now).await.unwrap();
+    // Each write moves the grant between site 1 and site 2 and bumps the
+    // revision, in one transaction: at an even distance from `start` carol
+    // may blink miner 11 (under site 1), at an odd one she may not. Builds
+    // race the writes, so some read a revision whose structure is kept and
+    // see a write land between their statements.
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for _ in 0..80 {
+                let mut tx = store.pool().begin().await.unwrap();
+                let moved = sqlx::query(
+                    "UPDATE assignments SET scope_id = CASE scope_id WHEN '1' THEN '2' ELSE '1' END,
+                            scope_key = CASE scope_key WHEN 'site:1' THEN 'site:2' ELSE 'site:1' END
+                      WHERE org_id = 'acme' AND subject = $1",
+                )
+                .bind(subject)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+                assert_eq!(moved.rows_affected(), 1);
+                sqlx::query("UPDATE orgs SET revision = revision + 1 WHERE id = 'acme'")
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+        })
+    };
+    let path: Vec<String> = ["site:1", "rack:1", "miner:11"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    let mut revisions = std::collections::BTreeSet::new();
+    while !writer.is_finished() {
+        // alice's build first keeps the revision's structure without
+        // carol's groups, so carol's reads them outside a transaction.
+        build_snapshot(store, manifest, &request("acme", "alice"), now)
+            .await
+            .unwrap();
+        let built = build_snapshot(store, manifest, &request("acme", "carol"), now)
+            .await
+            .unwrap();
+        let snapshot = Verifier::new(keys.clone())
+            .open(&built.envelope, secs(now), Expect::default())
+            .unwrap();
+        let allowed = snapshot.check("miner:blink_led", &path, None).is_allow();
+        assert_eq!(
+            allowed,
+            (built.revision - start) % 2 == 0,
+            "revision {} read with another revision's grant",
+            built.revision
+        );
+        revisions.insert(built.revision);
+    }
+    writer.await.unwrap();
+    assert!(
+        revisions.len() > 3,
+        "the builds saw too few revisions to race: {revisions:?}"
+    );
+}
+
 both_backends!(
     builds_racing_writes_each_read_one_state,
     |db: &common::TestDb| {
         let url = db.url.clone();
         async move {
             let (store, manifest, _) = narrowing_store(&url).await;
-            let now: i64 = 1_700_000_000;
-            let (start,): (i64,) = sqlx::query_as("SELECT revision FROM orgs WHERE id = 'acme'")
-                .fetch_one(store.pool())
-                .await
-                .unwrap();
-            let start = u64::try_from(start).unwrap();
-            // The first build makes the signing key.
-            build_snapshot(&store, &manifest, &request("acme", "carol"), now)
-                .await
-                .unwrap();
-            let keys = published_key_set(&store, now).await.unwrap();
-            // Each write moves carol's FIELD_TECH grant between site 1 and
-            // site 2 and bumps the revision, in one transaction: at an even
-            // distance from `start` she may blink miner 11 (under site 1),
-            // at an odd one she may not. Builds race the writes, so some
-            // read a revision whose structure is kept and see a write land
-            // between their two statements.
-            let writer = {
-                let store = store.clone();
-                tokio::spawn(async move {
-                    for _ in 0..30 {
-                        let mut tx = store.pool().begin().await.unwrap();
-                        let moved = sqlx::query(
-                            "UPDATE assignments SET scope_id = CASE scope_id WHEN '1' THEN '2' ELSE '1' END,
-                                    scope_key = CASE scope_key WHEN 'site:1' THEN 'site:2' ELSE 'site:1' END
-                              WHERE org_id = 'acme' AND subject = 'user:carol'",
-                        )
-                        .execute(&mut *tx)
-                        .await
-                        .unwrap();
-                        assert_eq!(moved.rows_affected(), 1);
-                        sqlx::query("UPDATE orgs SET revision = revision + 1 WHERE id = 'acme'")
-                            .execute(&mut *tx)
-                            .await
-                            .unwrap();
-                        tx.commit().await.unwrap();
-                        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
-                    }
-                })
-            };
-            let path: Vec<String> = ["site:1", "rack:1", "miner:11"]
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect();
-            let mut revisions = std::collections::BTreeSet::new();
-            while !writer.is_finished() {
-                let built = build_snapshot(&store, &manifest, &request("acme", "carol"), now)
-                    .await
-                    .unwrap();
-                let snapshot = Verifier::new(keys.clone())
-                    .open(&built.envelope, secs(now), Expect::default())
-                    .unwrap();
-                let allowed = snapshot.check("miner:blink_led", &path, None).is_allow();
-                assert_eq!(
-                    allowed,
-                    (built.revision - start) % 2 == 0,
-                    "revision {} read with another revision's grant",
-                    built.revision
-                );
-                revisions.insert(built.revision);
+            race(&store, &manifest, "user:carol").await;
+            store.close().await;
+        }
+    }
+);
+
+both_backends!(
+    builds_racing_writes_to_a_group_grant_each_read_one_state,
+    |db: &common::TestDb| {
+        let url = db.url.clone();
+        async move {
+            // carol's grant given to a group she alone is in: the group's
+            // assignments are kept with the structure between builds.
+            let file = load_file(&repo_root().join("tests/vectors/fleet_narrowing.json")).unwrap();
+            let manifest = Manifest::from_toml(&file.manifest_toml).unwrap();
+            let mut facts = file.vectors.facts.clone();
+            facts.groups.push(GroupFact {
+                id: "racers".to_owned(),
+                name: None,
+                default: false,
+            });
+            facts.group_members.push(GroupMemberFact {
+                group: "racers".to_owned(),
+                member: Member::User("carol".to_owned()),
+            });
+            for assignment in &mut facts.assignments {
+                if assignment.subject.to_string() == "user:carol" {
+                    assignment.subject = "group:racers".parse().unwrap();
+                }
             }
-            writer.await.unwrap();
-            assert!(
-                revisions.len() > 3,
-                "the builds saw too few revisions to race: {revisions:?}"
-            );
+            let store = Store::connect(&url).await.unwrap();
+            store.migrate_up().await.unwrap();
+            common::import(&store, &manifest, &facts).await;
+            race(&store, &manifest, "group:racers").await;
             store.close().await;
         }
     }

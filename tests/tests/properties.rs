@@ -11,8 +11,8 @@
 use proptest::prelude::*;
 use tessera_core::testing::{Model, ModelQuery, model, model_with_queries};
 use tessera_core::{
-    CompileError, CompileRequest, Decision, Effect, Expect, KeySet, Manifest, NodeFact, SigningKey,
-    Snapshot, Verifier, compile, compile_with_nodes,
+    AssignmentFact, CompileError, CompileRequest, Decision, Effect, Expect, KeySet, Lent, Manifest,
+    NodeFact, SigningKey, Snapshot, Verifier, compile, compile_with,
 };
 
 fn open(model: &Model) -> (Manifest, Snapshot) {
@@ -190,21 +190,25 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
 
-    /// A host that keeps an org's node tree passes nodes by reference: where
-    /// the facts' nodes are split between `facts.nodes` and the references,
-    /// the payload is the one the facts give whole.
+    /// A host that keeps an org's node tree and its groups' assignments
+    /// lends them by reference: where the facts' nodes and assignments are
+    /// split between the facts and the lent ones (in the same order), the
+    /// payload is the one the facts give whole.
     #[test]
-    fn nodes_given_apart_compile_the_same(model in model(), split in any::<usize>()) {
+    fn facts_lent_compile_the_same(model in model(), nodes in any::<usize>(), assignments in any::<usize>()) {
         let manifest = Manifest::from_toml(&model.manifest_toml).unwrap();
         let request = request_of(&model, true);
         let whole = compile(&manifest, &model.facts, &request);
         let mut kept = model.facts.clone();
-        let apart = kept.nodes.split_off(split % (kept.nodes.len() + 1));
-        let apart: Vec<&NodeFact> = apart.iter().collect();
-        let given_apart = compile_with_nodes(&manifest, &kept, &apart, &request);
-        prop_assert_eq!(given_apart, whole);
+        let nodes = kept.nodes.split_off(nodes % (kept.nodes.len() + 1));
+        let assignments = kept.assignments.split_off(assignments % (kept.assignments.len() + 1));
+        let nodes: Vec<&NodeFact> = nodes.iter().collect();
+        let assignments: Vec<&AssignmentFact> = assignments.iter().collect();
+        let lent = Lent { nodes: &nodes, assignments: &assignments };
+        prop_assert_eq!(compile_with(&manifest, &kept, &lent, &request), whole);
         if let Some(first) = model.facts.nodes.first() {
-            let twice = compile_with_nodes(&manifest, &model.facts, &[first], &request);
+            let lent = Lent { nodes: &[first], assignments: &[] };
+            let twice = compile_with(&manifest, &model.facts, &lent, &request);
             prop_assert!(matches!(twice, Err(CompileError::InvalidFacts(_))), "{twice:?}");
         }
     }

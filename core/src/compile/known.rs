@@ -57,7 +57,7 @@ pub(super) fn known_nodes(
 /// Nodes that carry an assignment, hidden entry or cap applying to P.
 fn relevant_nodes(org: &Org<'_>, context: &Context<'_>) -> Vec<usize> {
     let facts = org.facts;
-    let assignments = facts
+    let assignments = org
         .assignments
         .iter()
         .filter(|a| context.has_subject(&a.subject))

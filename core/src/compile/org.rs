@@ -1,7 +1,7 @@
 //! One org's facts indexed for compiling, with every reference checked so
 //! that the later steps never meet a dangling id.
 
-use super::CompileError;
+use super::{CompileError, Lent};
 use crate::manifest::{Manifest, RoleMode};
 use crate::model::{
     ADMIN_GROUP, ANONYMOUS, AssignmentFact, Bits, CapFact, Facts, FxBuildHasher, HiddenFact,
@@ -51,6 +51,8 @@ pub(super) struct Org<'a> {
     pub(super) user_groups: HashMap<&'a str, Vec<&'a str>>,
     pub(super) nodes: Vec<Node<'a>>,
     node_index: HashMap<&'a NodeKey, usize>,
+    /// `facts.assignments`, then the lent ones.
+    pub(super) assignments: Vec<&'a AssignmentFact>,
     pub(super) roles: HashMap<&'a str, Role<'a>>,
 }
 
@@ -59,13 +61,13 @@ fn invalid(message: String) -> CompileError {
 }
 
 impl<'a> Org<'a> {
-    /// Indexes `facts`, whose nodes are `facts.nodes` followed by `nodes`.
+    /// Indexes `facts` together with the nodes and assignments `lent`.
     pub(super) fn new(
         manifest: &'a Manifest,
         facts: &'a Facts,
-        nodes: &[&'a NodeFact],
+        lent: &Lent<'a>,
     ) -> Result<Self, CompileError> {
-        let node_count = facts.nodes.len() + nodes.len();
+        let node_count = facts.nodes.len() + lent.nodes.len();
         let mut org = Org {
             manifest,
             facts,
@@ -77,12 +79,20 @@ impl<'a> Org<'a> {
             nodes: Vec::with_capacity(node_count),
             node_index: HashMap::with_capacity_and_hasher(node_count, FxBuildHasher::default()),
             roles: HashMap::default(),
+            assignments: facts
+                .assignments
+                .iter()
+                .chain(lent.assignments.iter().copied())
+                .collect(),
         };
         org.group_names.insert(ADMIN_GROUP, ADMIN_GROUP);
         org.index_users()?;
         org.index_groups()?;
-        let node_facts: Vec<&'a NodeFact> =
-            facts.nodes.iter().chain(nodes.iter().copied()).collect();
+        let node_facts: Vec<&'a NodeFact> = facts
+            .nodes
+            .iter()
+            .chain(lent.nodes.iter().copied())
+            .collect();
         org.index_nodes(&node_facts)?;
         org.index_roles()?;
         org.check_policy()?;
@@ -248,7 +258,7 @@ impl<'a> Org<'a> {
     }
 
     fn check_policy(&self) -> Result<(), CompileError> {
-        for assignment in &self.facts.assignments {
+        for assignment in self.assignments.iter().copied() {
             self.check_assignment(assignment)?;
         }
         for hidden in &self.facts.hidden {

@@ -51,7 +51,7 @@ struct Grants<'a> {
     /// The subjects of the applicable assignments, in `Subject` order (the
     /// order provenance lists grants in).
     subjects: Vec<&'a Subject>,
-    /// Indices into `facts.assignments`, grouped by bucket.
+    /// Indices into the org's assignments, grouped by bucket.
     order: Vec<usize>,
     /// Buckets by scope slot (0: the root, `n + 1`: org node `n`), then by
     /// subject.
@@ -209,12 +209,11 @@ fn intersect_words(target: &mut [u64], source: &[u64]) {
 impl<'a> Grants<'a> {
     /// Groups the applicable assignments (`words` per half mask).
     fn new(org: &Org<'a>, context: &Context<'a>, words: usize) -> Self {
-        let facts = org.facts;
         // (slot, subject, assignment) for every applicable assignment;
         // subjects numbered as met, then renumbered in `Subject` order.
         let mut numbers: HashMap<&'a Subject, usize> = HashMap::default();
         let mut applicable: Vec<(usize, usize, usize)> = Vec::new();
-        for (at, assignment) in facts.assignments.iter().enumerate() {
+        for (at, assignment) in org.assignments.iter().enumerate() {
             if context.has_subject(&assignment.subject) {
                 let slot = assignment
                     .scope
@@ -263,7 +262,7 @@ impl<'a> Grants<'a> {
             if let Some(bucket) = grants.buckets.last_mut() {
                 bucket.assignments.end = grants.order.len();
             }
-            let assignment = facts.assignments.get(at);
+            let assignment = org.assignments.get(at).copied();
             let role = assignment.and_then(|a| org.roles.get(a.role.as_str()));
             if let (Some(assignment), Some(role)) = (assignment, role) {
                 role.permissions.write_words(&mut role_mask);
@@ -632,7 +631,7 @@ impl<'o, 'a> Policy<'o, 'a> {
             .into_iter()
             .flatten()
         {
-            let Some(assignment) = self.org.facts.assignments.get(*at) else {
+            let Some(assignment) = self.org.assignments.get(*at) else {
                 continue;
             };
             if !self.org.roles.contains_key(assignment.role.as_str()) {
@@ -659,7 +658,7 @@ impl<'o, 'a> Policy<'o, 'a> {
             .flatten()
             .filter_map(|bucket| grants.order.get(bucket.assignments.clone()))
             .flatten()
-            .filter_map(|at| self.org.facts.assignments.get(*at))
+            .filter_map(|at| self.org.assignments.get(*at))
             .filter(|assignment| !assignment.owner_only)
             .filter_map(|assignment| self.org.roles.get(assignment.role.as_str()))
             .map(|role| role.name.to_owned())
@@ -752,7 +751,7 @@ mod test {
             granted = Bits::full(catalog.len());
         } else if context.active {
             let mut by_subject: BTreeMap<&Subject, Vec<_>> = BTreeMap::new();
-            for assignment in &facts.assignments {
+            for assignment in org.assignments.iter().copied() {
                 if context.has_subject(&assignment.subject) {
                     let scope = assignment.scope.as_ref().and_then(|key| org.node(key));
                     by_subject
@@ -816,7 +815,7 @@ mod test {
         for seed in 0..3_000 {
             let model = crate::testing::model_from_seed(seed);
             let manifest = Manifest::from_toml(&model.manifest_toml).unwrap();
-            let org = Org::new(&manifest, &model.facts, &[]).unwrap();
+            let org = Org::new(&manifest, &model.facts, &crate::Lent::default()).unwrap();
             let principal = org.principal(&model.principal).unwrap();
             let context = Context::new(&org, &principal);
             let under: Option<Vec<usize>> = model

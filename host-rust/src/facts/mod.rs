@@ -17,6 +17,7 @@
 //! the nodes those rows name, their ancestors and their descendants.
 
 mod cache;
+mod grants;
 mod principal;
 mod structure;
 
@@ -25,7 +26,7 @@ use std::sync::Arc;
 
 use sqlx::{Any, Transaction};
 use tessera_core::{
-    AssignmentFact, CompileError, CompileRequest, Facts, GroupMemberFact, Manifest, Member,
+    AssignmentFact, CompileError, CompileRequest, Facts, GroupMemberFact, Lent, Manifest, Member,
     NodeKey, Selector, SnapshotPayload,
 };
 use thiserror::Error;
@@ -33,7 +34,7 @@ use thiserror::Error;
 use crate::store::{Backend, Store, StoreError};
 
 pub(crate) use cache::OrgStructures;
-use principal::{Head, load_assignments, load_head};
+use principal::{Head, load_group_assignments, load_head};
 use structure::{NodePicks, OrgStructure};
 
 /// Why facts could not be loaded.
@@ -101,23 +102,68 @@ pub async fn load_facts(
 ) -> Result<Facts, FactsError> {
     let head = load_head(tx, org, principal).await?;
     let structure = OrgStructure::load(tx, org).await?;
-    let (mut facts, picked) = read_principal(tx, org, principal, under, head, &structure).await?;
+    let effective = structure.effective_groups(&head.direct, head.member, head.superuser());
+    let read = load_group_assignments(tx, org, &effective).await?;
+    let groups: Vec<AssignmentFact> = read.by_group.into_values().flatten().collect();
+    let mut assignments: Vec<&AssignmentFact> = head.own.iter().chain(&groups).collect();
+    assignments.sort_by(|a, b| a.id.cmp(&b.id));
+    let (mut facts, picked) = principal_facts(
+        org,
+        principal,
+        under,
+        &head,
+        &effective,
+        &assignments,
+        &structure,
+    );
     facts.nodes = structure.node_facts(&picked);
+    facts.assignments = assignments.into_iter().cloned().collect();
     Ok(facts)
 }
 
-/// One principal's facts, but for their nodes, which stay in the kept
-/// structure they were picked from: [`KeptFacts::compile`] passes them to
-/// the compiler by reference (copying two thousand nodes per build was a
-/// tenth of its time).
+/// One principal's facts but for their nodes and assignments, which stay
+/// where they were kept (the structure's node tree, its group assignments)
+/// or read (the principal's own assignments): [`KeptFacts::compile`] lends
+/// them to the compiler instead of copying them.
 pub(crate) struct KeptFacts {
-    /// Everything but `nodes`.
+    /// Everything but `nodes` and `assignments`.
     facts: Facts,
     structure: Arc<OrgStructure>,
     picked: NodePicks,
+    own: Vec<AssignmentFact>,
+    groups: Vec<Arc<[AssignmentFact]>>,
 }
 
 impl KeptFacts {
+    fn new(
+        org: &str,
+        principal: &str,
+        under: &[NodeKey],
+        mut head: Head,
+        effective: &BTreeSet<String>,
+        groups: Vec<Arc<[AssignmentFact]>>,
+        structure: Arc<OrgStructure>,
+    ) -> KeptFacts {
+        let own = std::mem::take(&mut head.own);
+        let assignments = sorted_assignments(&own, &groups);
+        let (facts, picked) = principal_facts(
+            org,
+            principal,
+            under,
+            &head,
+            effective,
+            &assignments,
+            &structure,
+        );
+        KeptFacts {
+            facts,
+            structure,
+            picked,
+            own,
+            groups,
+        }
+    }
+
     /// The org revision the facts were read at.
     pub(crate) fn revision(&self) -> u64 {
         self.facts.revision
@@ -130,18 +176,39 @@ impl KeptFacts {
         request: &CompileRequest<'_>,
     ) -> Result<SnapshotPayload, CompileError> {
         let nodes = self.structure.picked_nodes(&self.picked);
-        tessera_core::compile_with_nodes(manifest, &self.facts, &nodes, request)
+        let assignments = sorted_assignments(&self.own, &self.groups);
+        let lent = Lent {
+            nodes: &nodes,
+            assignments: &assignments,
+        };
+        tessera_core::compile_with(manifest, &self.facts, &lent, request)
     }
 }
 
-/// [`load_facts`] for a snapshot, with the org's structure taken from
-/// `store`'s kept structures when one was kept at the revision read.
+/// Every assignment of `own` and `groups`, sorted by id: the order the
+/// facts give them in, whatever was kept.
+fn sorted_assignments<'a>(
+    own: &'a [AssignmentFact],
+    groups: &'a [Arc<[AssignmentFact]>],
+) -> Vec<&'a AssignmentFact> {
+    let mut all: Vec<&AssignmentFact> = own
+        .iter()
+        .chain(groups.iter().flat_map(|group| group.iter()))
+        .collect();
+    all.sort_by(|a, b| a.id.cmp(&b.id));
+    all
+}
+
+/// [`load_facts`] for a snapshot, with the org's structure and its groups'
+/// assignments taken from `store`'s kept structures when one was kept at
+/// the revision read.
 ///
-/// With a kept structure, the principal's two statements run outside a
-/// transaction: each reads the org revision too, and every write bumps it
-/// in its own transaction, so equal revisions mean both statements read
-/// one state of the store. Otherwise (no kept structure, or a write landed
-/// in between), everything is read again in one read transaction.
+/// With a kept structure, the principal's head (its own rows) is one
+/// statement, and the assignments of groups no build kept yet one more,
+/// outside a transaction: each reads the org revision too, and every write
+/// bumps it in its own transaction, so equal revisions mean both read one
+/// state of the store. Otherwise (no kept structure, or a write landed in
+/// between), everything is read again in one read transaction.
 pub(crate) async fn load_facts_kept(
     store: &Store,
     org: &str,
@@ -151,23 +218,20 @@ pub(crate) async fn load_facts_kept(
     let mut conn = store.pool().acquire().await.map_err(StoreError::from)?;
     let head = load_head(&mut conn, org, principal).await?;
     if let Some(structure) = store.structures().get(org, head.revision) {
-        let revision = head.revision;
         let effective = structure.effective_groups(&head.direct, head.member, head.superuser());
-        let assignments =
-            load_assignments(&mut conn, org, principal, &effective, head.member).await?;
-        if assignments.revision == Some(revision) {
-            let principal = Principal {
-                id: principal,
-                head,
-                effective,
-                assignments: assignments.facts,
-            };
-            let (facts, picked) = principal.facts(org, under, &structure);
-            return Ok(KeptFacts {
-                facts,
-                structure,
-                picked,
-            });
+        let (mut groups, missing) = structure.grants().lookup(&effective);
+        let consistent = missing.is_empty() || {
+            let read = load_group_assignments(&mut conn, org, &missing).await?;
+            let consistent = read.revision == Some(head.revision);
+            if consistent {
+                groups.extend(structure.grants().keep(&missing, read.by_group));
+            }
+            consistent
+        };
+        if consistent {
+            return Ok(KeptFacts::new(
+                org, principal, under, head, &effective, groups, structure,
+            ));
         }
     }
     drop(conn);
@@ -184,109 +248,81 @@ pub(crate) async fn load_facts_kept(
             read
         }
     };
-    let (facts, picked) = read_principal(&mut tx, org, principal, under, head, &structure).await?;
+    let effective = structure.effective_groups(&head.direct, head.member, head.superuser());
+    let (mut groups, missing) = structure.grants().lookup(&effective);
+    if !missing.is_empty() {
+        let read = load_group_assignments(&mut tx, org, &missing).await?;
+        groups.extend(structure.grants().keep(&missing, read.by_group));
+    }
     tx.commit().await.map_err(StoreError::from)?;
-    Ok(KeptFacts {
-        facts,
-        structure,
-        picked,
-    })
+    Ok(KeptFacts::new(
+        org, principal, under, head, &effective, groups, structure,
+    ))
 }
 
-/// Reads the principal's assignments in `tx` and picks the rest from
-/// `structure`.
-async fn read_principal(
-    tx: &mut Transaction<'static, Any>,
+/// The principal's facts, but for nodes (returned as picks) and
+/// assignments (`assignments`, its own and its groups'): its own rows, and
+/// what it needs of `structure`.
+fn principal_facts(
     org: &str,
     principal: &str,
     under: &[NodeKey],
-    head: Head,
+    head: &Head,
+    effective: &BTreeSet<String>,
+    assignments: &[&AssignmentFact],
     structure: &OrgStructure,
-) -> Result<(Facts, NodePicks), FactsError> {
-    let effective = structure.effective_groups(&head.direct, head.member, head.superuser());
-    let assignments = load_assignments(tx, org, principal, &effective, head.member).await?;
-    let principal = Principal {
-        id: principal,
-        head,
-        effective,
-        assignments: assignments.facts,
-    };
-    Ok(principal.facts(org, under, structure))
-}
-
-/// What was read of one principal.
-struct Principal<'a> {
-    /// A user id or `anonymous`.
-    id: &'a str,
-    head: Head,
-    /// Its effective groups, by the kept structure's nesting.
-    effective: BTreeSet<String>,
-    /// The assignments that can apply to it.
-    assignments: Vec<AssignmentFact>,
-}
-
-impl Principal<'_> {
-    /// The principal's facts: its own rows, and what it needs of
-    /// `structure`, but for the nodes, which are returned as picks.
-    fn facts(self, org: &str, under: &[NodeKey], structure: &OrgStructure) -> (Facts, NodePicks) {
-        let Principal {
-            id,
-            head,
-            effective,
-            assignments,
-        } = self;
-        let hidden = structure.hidden_facts(id, &effective);
-        let caps = structure.cap_facts(id, &effective);
-        let not_grouped = hidden
-            .iter()
-            .map(|hidden| &hidden.selector)
-            .chain(caps.iter().map(|cap| &cap.selector))
-            .filter_map(|selector| match selector {
-                Selector::NotGroup(group) => Some(group.as_str()),
-                _ => None,
-            });
-        let groups = structure.group_facts(&effective, not_grouped);
-        let mut group_members: Vec<GroupMemberFact> = head
-            .direct
-            .iter()
-            .map(|group| GroupMemberFact {
-                group: group.clone(),
-                member: Member::User(id.to_owned()),
-            })
-            .collect();
-        group_members.extend(structure.nesting_facts(&effective));
-        group_members.sort_by(|a, b| a.group.cmp(&b.group));
-        let named = assignments
-            .iter()
-            .filter_map(|assignment| assignment.scope.as_ref())
-            .chain(hidden.iter().map(|hidden| &hidden.node))
-            .chain(caps.iter().filter_map(|cap| cap.scope.as_ref()));
-        let mut picked = structure.no_picks();
-        structure.pick_around(named, &mut picked);
-        for root in under {
-            structure.pick_ancestors(root, &mut picked);
-        }
-        let roles = structure.role_facts(assignments.iter().map(|a| a.role.as_str()));
-        let facts = Facts {
-            org: org.to_owned(),
-            revision: head.revision,
-            kiosk: head.kiosk,
-            members: if head.member {
-                head.user.iter().map(|user| user.id.clone()).collect()
-            } else {
-                Vec::new()
-            },
-            users: head.user.into_iter().collect(),
-            groups,
-            group_members,
-            nodes: Vec::new(),
-            roles,
-            assignments,
-            hidden,
-            caps,
-        };
-        (facts, picked)
+) -> (Facts, NodePicks) {
+    let hidden = structure.hidden_facts(principal, effective);
+    let caps = structure.cap_facts(principal, effective);
+    let not_grouped = hidden
+        .iter()
+        .map(|hidden| &hidden.selector)
+        .chain(caps.iter().map(|cap| &cap.selector))
+        .filter_map(|selector| match selector {
+            Selector::NotGroup(group) => Some(group.as_str()),
+            _ => None,
+        });
+    let groups = structure.group_facts(effective, not_grouped);
+    let mut group_members: Vec<GroupMemberFact> = head
+        .direct
+        .iter()
+        .map(|group| GroupMemberFact {
+            group: group.clone(),
+            member: Member::User(principal.to_owned()),
+        })
+        .collect();
+    group_members.extend(structure.nesting_facts(effective));
+    group_members.sort_by(|a, b| a.group.cmp(&b.group));
+    let named = assignments
+        .iter()
+        .filter_map(|assignment| assignment.scope.as_ref())
+        .chain(hidden.iter().map(|hidden| &hidden.node))
+        .chain(caps.iter().filter_map(|cap| cap.scope.as_ref()));
+    let mut picked = structure.no_picks();
+    structure.pick_around(named, &mut picked);
+    for root in under {
+        structure.pick_ancestors(root, &mut picked);
     }
+    let roles = structure.role_facts(assignments.iter().map(|a| a.role.as_str()));
+    let user = head.user.clone();
+    let facts = Facts {
+        org: org.to_owned(),
+        revision: head.revision,
+        kiosk: head.kiosk,
+        members: match &user {
+            Some(user) if head.member => vec![user.id.clone()],
+            _ => Vec::new(),
+        },
+        users: user.into_iter().collect(),
+        groups,
+        group_members,
+        nodes: Vec::new(),
+        roles,
+        assignments: Vec::new(),
+        hidden,
+        caps,
+    };
+    (facts, picked)
 }
 
 /// How a loader query is bound.
@@ -295,24 +331,25 @@ impl Principal<'_> {
 pub enum LoaderBinds {
     /// $1 org, $2 principal.
     Head,
-    /// $1 org, $2 principal, $3 JSON array of effective group ids, $4
-    /// member (0/1).
-    Assignments,
+    /// $1 org, $2 JSON array of group ids (the principal's effective
+    /// groups).
+    GroupAssignments,
     /// $1 org.
     Org,
 }
 
 /// The loader's queries on `backend`, by name, as `load_facts` runs them:
 /// what the seed benchmark `EXPLAIN`s. The `structure` ones read the org's
-/// structure, once per org revision.
+/// structure, once per org revision; `group assignments` reads the groups
+/// no build at that revision read yet.
 #[doc(hidden)]
 pub fn loader_queries(backend: Backend) -> Vec<(&'static str, String, LoaderBinds)> {
     vec![
         ("head", principal::head_sql(backend), LoaderBinds::Head),
         (
-            "assignments",
-            principal::assignments_sql(backend),
-            LoaderBinds::Assignments,
+            "group assignments",
+            principal::group_assignments_sql(backend),
+            LoaderBinds::GroupAssignments,
         ),
         (
             "structure: nodes",

@@ -1,10 +1,12 @@
-//! The rows that belong to one principal: the org header with the user, its
-//! membership and its direct groups (one query), then the assignments that
-//! can apply to it (one more). Both read index ranges whose size follows
-//! the principal, not the org: these are the tables that grow with users.
-//! Each carries the org revision it read, so the two can run outside a
+//! The rows that belong to one principal, in one statement: the org header
+//! with the user, its membership, its direct groups and its own
+//! assignments (by user and by pseudo-group); and the statement that reads
+//! the assignments of groups (kept per structure, [`super::grants`]). Both
+//! read index ranges whose size follows the principal or its groups, not
+//! the org, and both read the org revision, so they can run outside a
 //! transaction and still be known to have read one state of the store.
 
+use rustc_hash::FxHashMap;
 use sqlx::AnyConnection;
 use std::collections::BTreeSet;
 
@@ -13,59 +15,60 @@ use tessera_core::{ANONYMOUS, AssignmentFact, UserFact};
 use super::{FactsError, parse, scope};
 use crate::store::Backend;
 
-/// The org, the user (if any) and its membership. Binds: $1 org, $2 user id.
-/// `{direct}` is the backend's JSON array of the user's direct groups.
+/// The org, the user (if any), its membership, and as JSON arrays its
+/// direct groups (`{direct}`) and its own assignments (`{own}`, rows of
+/// [`OWN`]). Binds: $1 org, $2 user id.
 const HEAD: &str = "SELECT o.revision, o.kiosk, u.name, u.superuser, u.active,
-       m.user_id AS member, {direct} AS direct
+       m.user_id AS member, {direct} AS direct, {own} AS own
   FROM orgs o
   LEFT JOIN users u ON u.id = $2
   LEFT JOIN members m ON m.org_id = o.id AND m.user_id = $2
  WHERE o.id = $1";
 
-/// The assignments [`SUBJECTS`] selects, each with the org revision; one
-/// row of nulls but the revision when there are none, no row when the org
-/// is gone. Binds as [`SUBJECTS`].
-const ASSIGNMENTS: &str = "WITH o AS (SELECT revision FROM orgs WHERE id = $1)
-SELECT o.revision, a.id, a.subject, a.role_id, a.scope_type, a.scope_id, a.owner_only
-  FROM o LEFT JOIN ({subjects}) a ON 1 = 1";
-
-/// The assignments whose subject can apply to the principal, as three
-/// disjoint index-served branches. Binds: $1 org, $2 principal, $3 JSON
-/// array of effective group ids, $4 member (0/1); `{groups}` is the
-/// backend's reading of $3.
-const SUBJECTS: &str = "
+/// The assignments of the user and of the pseudo-groups that can apply to
+/// it, as two disjoint index-served branches (`m` is [`HEAD`]'s membership).
+const OWN: &str = "
 SELECT a.id, a.subject, a.role_id, a.scope_type, a.scope_id, a.owner_only
   FROM assignments a WHERE a.org_id = $1 AND a.subject_user = $2
 UNION ALL
 SELECT a.id, a.subject, a.role_id, a.scope_type, a.scope_id, a.owner_only
-  FROM assignments a WHERE a.org_id = $1 AND a.subject_group IN ({groups})
-UNION ALL
-SELECT a.id, a.subject, a.role_id, a.scope_type, a.scope_id, a.owner_only
   FROM assignments a WHERE a.org_id = $1 AND a.subject IN ('@everyone', '@authenticated', '@members')
-   AND (a.subject <> '@authenticated' OR $2 <> 'anonymous') AND (a.subject <> '@members' OR $4 = 1)";
+   AND (a.subject <> '@authenticated' OR $2 <> 'anonymous') AND (a.subject <> '@members' OR m.user_id IS NOT NULL)";
+
+/// The assignments of the groups in $2 (a JSON array of group ids, read by
+/// the backend's `{groups}`), each with the org revision; one row of nulls
+/// but the revision when there are none, no row when the org is gone.
+/// Binds: $1 org, $2 groups.
+const GROUP_ASSIGNMENTS: &str = "WITH o AS (SELECT revision FROM orgs WHERE id = $1)
+SELECT o.revision, a.subject_group, a.id, a.subject, a.role_id, a.scope_type, a.scope_id, a.owner_only
+  FROM o LEFT JOIN (
+       SELECT a.subject_group, a.id, a.subject, a.role_id, a.scope_type, a.scope_id, a.owner_only
+         FROM assignments a WHERE a.org_id = $1 AND a.subject_group IN ({groups})
+       ) a ON 1 = 1";
 
 /// [`HEAD`] as `backend` runs it.
 pub(super) fn head_sql(backend: Backend) -> String {
-    let direct = match backend {
-        Backend::Postgres => {
-            "COALESCE((SELECT json_agg(group_id)::text FROM group_members WHERE org_id = $1 AND member_user = $2), '[]')"
-        }
-        Backend::Sqlite => {
-            "(SELECT json_group_array(group_id) FROM group_members WHERE org_id = $1 AND member_user = $2)"
-        }
+    let (direct, own) = match backend {
+        Backend::Postgres => (
+            "COALESCE((SELECT json_agg(group_id)::text FROM group_members WHERE org_id = $1 AND member_user = $2), '[]')",
+            "COALESCE((SELECT json_agg(json_build_array(a.id, a.subject, a.role_id, a.scope_type, a.scope_id, a.owner_only))::text FROM ({rows}) a), '[]')",
+        ),
+        Backend::Sqlite => (
+            "(SELECT json_group_array(group_id) FROM group_members WHERE org_id = $1 AND member_user = $2)",
+            "(SELECT json_group_array(json_array(a.id, a.subject, a.role_id, a.scope_type, a.scope_id, a.owner_only)) FROM ({rows}) a)",
+        ),
     };
     HEAD.replace("{direct}", direct)
+        .replace("{own}", &own.replace("{rows}", OWN))
 }
 
-/// [`ASSIGNMENTS`] as `backend` runs it.
-pub(super) fn assignments_sql(backend: Backend) -> String {
+/// [`GROUP_ASSIGNMENTS`] as `backend` runs it.
+pub(super) fn group_assignments_sql(backend: Backend) -> String {
     let groups = match backend {
-        Backend::Postgres => "SELECT json_array_elements_text($3::json)",
-        Backend::Sqlite => "SELECT value FROM json_each($3)",
+        Backend::Postgres => "SELECT json_array_elements_text($2::json)",
+        Backend::Sqlite => "SELECT value FROM json_each($2)",
     };
-    ASSIGNMENTS
-        .replace("{subjects}", SUBJECTS)
-        .replace("{groups}", groups)
+    GROUP_ASSIGNMENTS.replace("{groups}", groups)
 }
 
 /// The backend a connection runs on.
@@ -87,7 +90,12 @@ struct HeadRow {
     active: Option<i64>,
     member: Option<String>,
     direct: String,
+    own: String,
 }
+
+/// One assignment in [`HeadRow::own`]: id, subject, role, scope type, scope
+/// id, owner-only (0/1).
+type OwnRow = (String, String, String, Option<String>, Option<String>, i64);
 
 /// The org header and what is known of the principal.
 #[derive(Debug)]
@@ -99,6 +107,9 @@ pub(super) struct Head {
     pub(super) member: bool,
     /// The groups the user is a direct member of.
     pub(super) direct: Vec<String>,
+    /// The assignments of the user and of the pseudo-groups that can apply
+    /// to it, sorted by id.
+    pub(super) own: Vec<AssignmentFact>,
 }
 
 impl Head {
@@ -122,12 +133,22 @@ pub(super) async fn load_head(
     let Some(row) = row else {
         return Err(FactsError::UnknownOrg(org.to_owned()));
     };
+    let own: Vec<OwnRow> =
+        serde_json::from_str(&row.own).map_err(|_| FactsError::Corrupt(row.own.clone()))?;
+    let mut own = own
+        .into_iter()
+        .map(|(id, subject, role, scope_type, scope_id, owner_only)| {
+            assignment(id, &subject, role, scope_type, scope_id, owner_only)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    own.sort_by(|a, b| a.id.cmp(&b.id));
     let mut head = Head {
         revision: u64::try_from(row.revision).unwrap_or(0),
         kiosk: row.kiosk != 0,
         user: None,
         member: false,
         direct: Vec::new(),
+        own,
     };
     if principal == ANONYMOUS {
         return Ok(head);
@@ -147,10 +168,28 @@ pub(super) async fn load_head(
     Ok(head)
 }
 
-/// What [`ASSIGNMENTS`] returns.
+fn assignment(
+    id: String,
+    subject: &str,
+    role: String,
+    scope_type: Option<String>,
+    scope_id: Option<String>,
+    owner_only: i64,
+) -> Result<AssignmentFact, FactsError> {
+    Ok(AssignmentFact {
+        subject: parse(subject)?,
+        role,
+        scope: scope(scope_type, scope_id),
+        owner_only: owner_only != 0,
+        id: Some(id),
+    })
+}
+
+/// What [`GROUP_ASSIGNMENTS`] returns.
 #[derive(sqlx::FromRow)]
-struct AssignmentRow {
+struct GroupAssignmentRow {
     revision: i64,
+    subject_group: Option<String>,
     id: Option<String>,
     subject: Option<String>,
     role_id: Option<String>,
@@ -159,50 +198,47 @@ struct AssignmentRow {
     owner_only: Option<i64>,
 }
 
-/// The assignments that can apply to a principal, sorted by id, and the
-/// org revision they were read at (`None`: the org is gone).
-pub(super) struct Assignments {
+/// The assignments of some groups, by group, and the org revision they
+/// were read at (`None`: the org is gone).
+pub(super) struct GroupAssignments {
     pub(super) revision: Option<u64>,
-    pub(super) facts: Vec<AssignmentFact>,
+    pub(super) by_group: FxHashMap<String, Vec<AssignmentFact>>,
 }
 
-/// Reads the assignments that can apply to `principal` in its `effective`
-/// groups.
-pub(super) async fn load_assignments(
+/// Reads the assignments of `groups`.
+pub(super) async fn load_group_assignments(
     conn: &mut AnyConnection,
     org: &str,
-    principal: &str,
-    effective: &BTreeSet<String>,
-    member: bool,
-) -> Result<Assignments, FactsError> {
+    groups: &BTreeSet<String>,
+) -> Result<GroupAssignments, FactsError> {
     let backend = backend_of(conn);
-    let groups =
-        serde_json::to_string(effective).map_err(|err| FactsError::Corrupt(err.to_string()))?;
-    let rows: Vec<AssignmentRow> = sqlx::query_as(sqlx::AssertSqlSafe(assignments_sql(backend)))
-        .bind(org)
-        .bind(principal)
-        .bind(groups)
-        .bind(i64::from(member))
-        .fetch_all(&mut *conn)
-        .await?;
+    let bound =
+        serde_json::to_string(groups).map_err(|err| FactsError::Corrupt(err.to_string()))?;
+    let rows: Vec<GroupAssignmentRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(group_assignments_sql(backend)))
+            .bind(org)
+            .bind(bound)
+            .fetch_all(&mut *conn)
+            .await?;
     let revision = rows
         .first()
         .and_then(|row| u64::try_from(row.revision).ok());
-    let mut facts = rows
-        .into_iter()
-        .filter_map(|row| {
-            let (Some(id), Some(subject), Some(role)) = (row.id, row.subject, row.role_id) else {
-                return None;
-            };
-            Some(parse(&subject).map(|subject| AssignmentFact {
-                subject,
-                role,
-                scope: scope(row.scope_type, row.scope_id),
-                owner_only: row.owner_only.unwrap_or(0) != 0,
-                id: Some(id),
-            }))
-        })
-        .collect::<Result<Vec<_>, FactsError>>()?;
-    facts.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(Assignments { revision, facts })
+    let mut by_group: FxHashMap<String, Vec<AssignmentFact>> = FxHashMap::default();
+    for row in rows {
+        let (Some(group), Some(id), Some(subject), Some(role)) =
+            (row.subject_group, row.id, row.subject, row.role_id)
+        else {
+            continue;
+        };
+        let fact = assignment(
+            id,
+            &subject,
+            role,
+            row.scope_type,
+            row.scope_id,
+            row.owner_only.unwrap_or(0),
+        )?;
+        by_group.entry(group).or_default().push(fact);
+    }
+    Ok(GroupAssignments { revision, by_group })
 }

@@ -17,6 +17,7 @@ use tessera_core::{
     RoleFact, Selector, Standing,
 };
 
+use super::grants::GroupGrants;
 use super::{FactsError, node_key, parse, scope};
 
 /// Every node of the org. Bind: $1 org.
@@ -88,6 +89,8 @@ pub(crate) struct OrgStructure {
     hidden: Vec<HiddenFact>,
     /// Every cap, sorted by id.
     caps: Vec<CapFact>,
+    /// The assignments of the groups builds have read at this revision.
+    grants: GroupGrants,
 }
 
 impl OrgStructure {
@@ -204,6 +207,11 @@ impl OrgStructure {
         }
         self.nodes = nodes;
         Ok(())
+    }
+
+    /// The kept assignments of the org's groups.
+    pub(crate) fn grants(&self) -> &GroupGrants {
+        &self.grants
     }
 
     /// How many rows the structure holds: its weight in the cache.

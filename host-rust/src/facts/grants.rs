@@ -1,0 +1,86 @@
+//! The assignments of an org's groups, kept with the org's structure as
+//! builds read them. A group's assignments are policy the org shares among
+//! the group's members, like its hidden entries and caps: a build reads
+//! those of the groups no earlier build at this revision read, and takes
+//! the rest from here. They are filled lazily, not read with the structure,
+//! because an org can hold far more of them than one build needs (100,000
+//! in the seed benchmark, 500 for its target).
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use rustc_hash::FxHashMap;
+use tessera_core::AssignmentFact;
+
+/// Assignment rows one org's kept group assignments hold at most (about
+/// 200 bytes each); groups read past it are used but not kept.
+const ROW_BUDGET: usize = 500_000;
+
+#[derive(Debug, Default)]
+struct Kept {
+    by_group: FxHashMap<String, Arc<[AssignmentFact]>>,
+    rows: usize,
+}
+
+/// One org's group assignments at the structure's revision, by group id.
+#[derive(Debug, Default)]
+pub(crate) struct GroupGrants {
+    kept: Mutex<Kept>,
+}
+
+impl GroupGrants {
+    /// The kept assignments of `groups`, and the groups whose assignments
+    /// are not kept.
+    pub(crate) fn lookup(
+        &self,
+        groups: &BTreeSet<String>,
+    ) -> (Vec<Arc<[AssignmentFact]>>, BTreeSet<String>) {
+        let Ok(kept) = self.kept.lock() else {
+            return (Vec::new(), groups.clone());
+        };
+        let mut found = Vec::with_capacity(groups.len());
+        let mut missing = BTreeSet::new();
+        for group in groups {
+            match kept.by_group.get(group) {
+                Some(grants) => found.push(Arc::clone(grants)),
+                None => {
+                    missing.insert(group.clone());
+                }
+            }
+        }
+        (found, missing)
+    }
+
+    /// Keeps `read`, the assignments of every group in `groups` read at the
+    /// structure's revision (a group with none has no entry in `read`), and
+    /// returns them as [`GroupGrants::lookup`] does.
+    pub(crate) fn keep(
+        &self,
+        groups: &BTreeSet<String>,
+        mut read: FxHashMap<String, Vec<AssignmentFact>>,
+    ) -> Vec<Arc<[AssignmentFact]>> {
+        let grants: Vec<(String, Arc<[AssignmentFact]>)> = groups
+            .iter()
+            .map(|group| {
+                let mut facts = read.remove(group).unwrap_or_default();
+                facts.sort_by(|a, b| a.id.cmp(&b.id));
+                (group.clone(), Arc::from(facts))
+            })
+            .collect();
+        if let Ok(mut kept) = self.kept.lock() {
+            for (group, facts) in &grants {
+                if kept.rows + facts.len() + 1 > ROW_BUDGET {
+                    break;
+                }
+                if kept
+                    .by_group
+                    .insert(group.clone(), Arc::clone(facts))
+                    .is_none()
+                {
+                    kept.rows += facts.len() + 1;
+                }
+            }
+        }
+        grants.into_iter().map(|(_, facts)| facts).collect()
+    }
+}
