@@ -11,23 +11,35 @@ use std::sync::{Arc, Mutex};
 
 use super::structure::OrgStructure;
 
-/// Rows (nodes, groups, nesting edges, role permissions) the cache holds at
-/// most, over every org: about 200 bytes each.
-const ROW_BUDGET: usize = 2_000_000;
+/// Rows (nodes, groups, nesting edges, role permissions, hidden entries,
+/// caps, and the group assignments builds kept) the cache holds at most,
+/// over every org: about 200 bytes each. Group assignments are kept after
+/// their structure is, so each org's are capped at a quarter of this
+/// ([`super::grants`]) and every org's current weight is summed again
+/// whenever a structure is put.
+pub(super) const ROW_BUDGET: usize = 2_000_000;
 
 #[derive(Debug)]
 struct Entry {
     revision: u64,
     structure: Arc<OrgStructure>,
-    rows: usize,
     used: u64,
 }
 
 #[derive(Debug, Default)]
 struct Entries {
     by_org: HashMap<String, Entry>,
-    rows: usize,
     tick: u64,
+}
+
+impl Entries {
+    /// The rows every kept structure holds now.
+    fn rows(&self) -> usize {
+        self.by_org
+            .values()
+            .map(|entry| entry.structure.rows())
+            .sum()
+    }
 }
 
 /// The structures of recently built orgs, least recently used evicted
@@ -68,10 +80,8 @@ impl OrgStructures {
         if rows > ROW_BUDGET {
             return;
         }
-        if let Some(old) = entries.by_org.remove(org) {
-            entries.rows -= old.rows;
-        }
-        while entries.rows + rows > ROW_BUDGET {
+        entries.by_org.remove(org);
+        while entries.rows() + rows > ROW_BUDGET {
             let Some(oldest) = entries
                 .by_org
                 .iter()
@@ -80,19 +90,15 @@ impl OrgStructures {
             else {
                 break;
             };
-            if let Some(evicted) = entries.by_org.remove(&oldest) {
-                entries.rows -= evicted.rows;
-            }
+            entries.by_org.remove(&oldest);
         }
         entries.tick += 1;
         let used = entries.tick;
-        entries.rows += rows;
         entries.by_org.insert(
             org.to_owned(),
             Entry {
                 revision,
                 structure,
-                rows,
                 used,
             },
         );

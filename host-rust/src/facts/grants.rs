@@ -12,9 +12,10 @@ use std::sync::{Arc, Mutex};
 use rustc_hash::FxHashMap;
 use tessera_core::AssignmentFact;
 
-/// Assignment rows one org's kept group assignments hold at most (about
-/// 200 bytes each); groups read past it are used but not kept.
-const ROW_BUDGET: usize = 500_000;
+/// Assignment rows one org's kept group assignments hold at most, a
+/// quarter of the cache's budget (they count against it too); groups read
+/// past it are used but not kept.
+const ROW_BUDGET: usize = super::cache::ROW_BUDGET / 4;
 
 #[derive(Debug, Default)]
 struct Kept {
@@ -29,6 +30,11 @@ pub(crate) struct GroupGrants {
 }
 
 impl GroupGrants {
+    /// The rows kept (a group without assignments counts one).
+    pub(crate) fn rows(&self) -> usize {
+        self.kept.lock().map_or(0, |kept| kept.rows)
+    }
+
     /// The kept assignments of `groups`, and the groups whose assignments
     /// are not kept.
     pub(crate) fn lookup(
@@ -82,5 +88,48 @@ impl GroupGrants {
             }
         }
         grants.into_iter().map(|(_, facts)| facts).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use super::*;
+
+    fn grant(id: &str, group: &str) -> AssignmentFact {
+        AssignmentFact {
+            subject: format!("group:{group}").parse().unwrap(),
+            role: "ADMIN".to_owned(),
+            scope: None,
+            owner_only: false,
+            id: Some(id.to_owned()),
+        }
+    }
+
+    fn set(groups: &[&str]) -> BTreeSet<String> {
+        groups.iter().map(|group| (*group).to_owned()).collect()
+    }
+
+    #[test]
+    fn groups_read_once_are_kept_even_without_assignments() {
+        let grants = GroupGrants::default();
+        let (found, missing) = grants.lookup(&set(&["a", "b"]));
+        assert!(found.is_empty());
+        assert_eq!(missing, set(&["a", "b"]));
+
+        let mut read = FxHashMap::default();
+        read.insert("a".to_owned(), vec![grant("2", "a"), grant("1", "a")]);
+        let kept = grants.keep(&missing, read);
+        let ids: Vec<Vec<&str>> = kept
+            .iter()
+            .map(|facts| facts.iter().filter_map(|f| f.id.as_deref()).collect())
+            .collect();
+        assert_eq!(ids, vec![vec!["1", "2"], vec![]], "sorted by id, b empty");
+        assert_eq!(grants.rows(), 2 + 1 + 1);
+
+        let (found, missing) = grants.lookup(&set(&["a", "b", "c"]));
+        assert_eq!(found.len(), 2);
+        assert_eq!(missing, set(&["c"]));
     }
 }

@@ -91,6 +91,8 @@ pub(crate) struct OrgStructure {
     caps: Vec<CapFact>,
     /// The assignments of the groups builds have read at this revision.
     grants: GroupGrants,
+    /// The rows read from the store (see [`OrgStructure::rows`]).
+    read_rows: usize,
 }
 
 impl OrgStructure {
@@ -169,6 +171,7 @@ impl OrgStructure {
                 });
             role.permissions.extend(permission);
         }
+        structure.read_rows = structure.count_read_rows();
         Ok(structure)
     }
 
@@ -214,8 +217,14 @@ impl OrgStructure {
         &self.grants
     }
 
-    /// How many rows the structure holds: its weight in the cache.
+    /// How many rows the structure holds, with the group assignments kept
+    /// so far: its weight in the cache.
     pub(crate) fn rows(&self) -> usize {
+        self.read_rows + self.grants.rows()
+    }
+
+    /// How many rows [`OrgStructure::load`] read.
+    fn count_read_rows(&self) -> usize {
         self.nodes.len()
             + self.groups.len()
             + self.parents.values().map(Vec::len).sum::<usize>()
