@@ -145,7 +145,8 @@ impl KeptFacts {
         structure: Arc<OrgStructure>,
     ) -> KeptFacts {
         let own = std::mem::take(&mut head.own);
-        let assignments = sorted_assignments(&own, &groups);
+        // Picking needs no order; compiling sorts them.
+        let assignments: Vec<&AssignmentFact> = every_assignment(&own, &groups).collect();
         let (facts, picked) = principal_facts(
             org,
             principal,
@@ -185,16 +186,22 @@ impl KeptFacts {
     }
 }
 
+/// Every assignment of `own` and `groups`.
+fn every_assignment<'a>(
+    own: &'a [AssignmentFact],
+    groups: &'a [Arc<[AssignmentFact]>],
+) -> impl Iterator<Item = &'a AssignmentFact> {
+    own.iter()
+        .chain(groups.iter().flat_map(|group| group.iter()))
+}
+
 /// Every assignment of `own` and `groups`, sorted by id: the order the
 /// facts give them in, whatever was kept.
 fn sorted_assignments<'a>(
     own: &'a [AssignmentFact],
     groups: &'a [Arc<[AssignmentFact]>],
 ) -> Vec<&'a AssignmentFact> {
-    let mut all: Vec<&AssignmentFact> = own
-        .iter()
-        .chain(groups.iter().flat_map(|group| group.iter()))
-        .collect();
+    let mut all: Vec<&AssignmentFact> = every_assignment(own, groups).collect();
     all.sort_by(|a, b| a.id.cmp(&b.id));
     all
 }

@@ -315,12 +315,16 @@ impl OrgStructure {
         // Subtrees already walked; a node picked as an ancestor has not had
         // its subtree walked yet.
         let mut walked = vec![false; self.nodes.len()];
+        let mut below = Vec::new();
         for node in named {
             let Some(&at) = self.positions.get(node) else {
                 continue;
             };
+            if walked.get(at).copied().unwrap_or(true) {
+                continue;
+            }
             self.pick_chain(at, picked);
-            let mut below = vec![at];
+            below.push(at);
             while let Some(next) = below.pop() {
                 if mark(&mut walked, next) {
                     mark(&mut picked.0, next);
