@@ -10,6 +10,7 @@ use super::AdminError;
 use super::nodes::node_path;
 use super::users::require_org;
 use super::write::{Actor, Admin, AdminKey, Affects, Audit, Lock, Tx};
+use crate::facts::{CAPS, CapRow, HIDDEN};
 
 /// A hidden entry as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -80,27 +81,13 @@ async fn require_path(tx: &mut Tx, org: &str, node: &NodeKey) -> Result<Vec<Stri
         .ok_or_else(|| AdminError::NotFound(format!("node `{node}`")))
 }
 
-/// A `caps` row.
-#[derive(Debug, Clone, sqlx::FromRow)]
-struct CapRow {
-    id: String,
-    selector: String,
-    scope_type: Option<String>,
-    scope_id: Option<String>,
-    allow: String,
-}
-
 impl Admin {
     /// `GET /v1/orgs/{org}/hidden`: every hidden entry of the org, by id.
     pub async fn list_hidden(&self, org: &str) -> Result<Vec<HiddenView>, AdminError> {
         let mut tx = self.begin(Lock::Read).await?;
         require_org(&mut tx, org).await?;
-        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-            "SELECT id, selector, node_type, node_id FROM hidden WHERE org_id = $1 ORDER BY id",
-        )
-        .bind(org)
-        .fetch_all(&mut *tx)
-        .await?;
+        let rows: Vec<(String, String, String, String)> =
+            sqlx::query_as(HIDDEN).bind(org).fetch_all(&mut *tx).await?;
         tx.rollback().await?;
         Ok(rows
             .into_iter()
@@ -117,12 +104,7 @@ impl Admin {
     pub async fn list_caps(&self, org: &str) -> Result<Vec<CapView>, AdminError> {
         let mut tx = self.begin(Lock::Read).await?;
         require_org(&mut tx, org).await?;
-        let rows: Vec<CapRow> = sqlx::query_as(
-            "SELECT id, selector, scope_type, scope_id, allow FROM caps WHERE org_id = $1 ORDER BY id",
-        )
-        .bind(org)
-        .fetch_all(&mut *tx)
-        .await?;
+        let rows: Vec<CapRow> = sqlx::query_as(CAPS).bind(org).fetch_all(&mut *tx).await?;
         tx.rollback().await?;
         rows.into_iter().map(|row| self.cap_view(row)).collect()
     }

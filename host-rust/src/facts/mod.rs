@@ -35,6 +35,7 @@ use crate::store::{Backend, Store, StoreError};
 
 pub(crate) use cache::OrgStructures;
 use principal::{Head, load_group_assignments, load_head};
+pub(crate) use structure::{CAPS, CapRow, HIDDEN};
 use structure::{NodePicks, OrgStructure};
 
 /// Why facts could not be loaded.

@@ -37,22 +37,25 @@ pub(super) const ROLES: &str = "SELECT r.id, r.name, rp.permission FROM roles r
    LEFT JOIN role_permissions rp ON rp.org_id = r.org_id AND rp.role_id = r.id
   WHERE r.org_id = $1 ORDER BY r.id, rp.permission";
 
-/// Every hidden entry of the org. Bind: $1 org.
-pub(super) const HIDDEN: &str =
+/// Every hidden entry of the org, by id (also the admin API's listing).
+/// Bind: $1 org.
+pub(crate) const HIDDEN: &str =
     "SELECT id, selector, node_type, node_id FROM hidden WHERE org_id = $1 ORDER BY id";
 
-/// Every cap of the org. Bind: $1 org.
-pub(super) const CAPS: &str =
+/// Every cap of the org, by id, as [`CapRow`]s (also the admin API's
+/// listing). Bind: $1 org.
+pub(crate) const CAPS: &str =
     "SELECT id, selector, scope_type, scope_id, allow FROM caps WHERE org_id = $1 ORDER BY id";
 
 /// A `caps` row as stored.
-#[derive(sqlx::FromRow)]
-struct CapRow {
-    id: String,
-    selector: String,
-    scope_type: Option<String>,
-    scope_id: Option<String>,
-    allow: String,
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct CapRow {
+    pub(crate) id: String,
+    pub(crate) selector: String,
+    pub(crate) scope_type: Option<String>,
+    pub(crate) scope_id: Option<String>,
+    /// The allowed keys, a JSON array.
+    pub(crate) allow: String,
 }
 
 /// Which nodes of an [`OrgStructure`] a snapshot needs, by position.
