@@ -343,6 +343,33 @@ fn read_utf8(
     if buffer.len() < PATH_BUFFER {
         buffer.resize(PATH_BUFFER, 0);
     }
+    let mut written = copy_utf8(env, value, buffer).ok_or_else(bad)?;
+    if written + 1 >= buffer.len() {
+        // It may have been cut short: ask for the length, grow, read again.
+        let mut length = 0usize;
+        // SAFETY: a null buffer asks N-API for the length only.
+        let status = unsafe {
+            sys::napi_get_value_string_utf8(env, value, std::ptr::null_mut(), 0, &mut length)
+        };
+        if status != sys::Status::napi_ok {
+            return Err(bad());
+        }
+        buffer.resize(length + 1, 0);
+        written = copy_utf8(env, value, buffer).ok_or_else(bad)?;
+    }
+    // N-API writes valid UTF-8 (lone surrogates become U+FFFD), as for a
+    // `String` argument.
+    std::str::from_utf8(buffer.get(..written).unwrap_or_default())
+        .map_err(|err| throw(FfiError::bad_argument(err.to_string())))
+}
+
+/// Copies the string `value` into `buffer` as UTF-8 with a NUL (cut short
+/// to fit): the count of bytes written, or `None` if it is not a string.
+#[allow(
+    unsafe_code,
+    reason = "napi-rs has no safe way to read a JS string into a caller's buffer"
+)]
+fn copy_utf8(env: sys::napi_env, value: sys::napi_value, buffer: &mut [u8]) -> Option<usize> {
     let mut written = 0usize;
     // SAFETY: `buffer` is initialised and writable for its full length;
     // N-API writes at most `len - 1` bytes plus a NUL and reports the count.
@@ -355,38 +382,7 @@ fn read_utf8(
             &mut written,
         )
     };
-    if status != sys::Status::napi_ok {
-        return Err(bad());
-    }
-    if written + 1 >= buffer.len() {
-        // It may have been cut short: ask for the length, grow, read again.
-        let mut length = 0usize;
-        // SAFETY: a null buffer asks N-API for the length only.
-        let status = unsafe {
-            sys::napi_get_value_string_utf8(env, value, std::ptr::null_mut(), 0, &mut length)
-        };
-        if status != sys::Status::napi_ok {
-            return Err(bad());
-        }
-        buffer.resize(length + 1, 0);
-        // SAFETY: as above, for the grown buffer.
-        let status = unsafe {
-            sys::napi_get_value_string_utf8(
-                env,
-                value,
-                buffer.as_mut_ptr().cast(),
-                buffer.len(),
-                &mut written,
-            )
-        };
-        if status != sys::Status::napi_ok {
-            return Err(bad());
-        }
-    }
-    // N-API writes valid UTF-8 (lone surrogates become U+FFFD), as for a
-    // `String` argument.
-    std::str::from_utf8(buffer.get(..written).unwrap_or_default())
-        .map_err(|err| throw(FfiError::bad_argument(err.to_string())))
+    (status == sys::Status::napi_ok).then_some(written)
 }
 
 /// The fast form of `RawSnapshot.checkHandle` for the hot path: the

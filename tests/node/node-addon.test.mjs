@@ -97,3 +97,18 @@ test('handles used across snapshots answer as in @tessera/web (fast path include
   }
   console.log(`cross-snapshot handle checks: ${compared} identical answers`);
 });
+
+test('paths longer than the fast path buffer, and non-ASCII ones, answer as in @tessera/web', () => {
+  const verifiers = [addon, web].map((api) => api.TesseraVerifier.fromJwks(vectors.jwks));
+  const text = vectors.files[0].cases[0].snapshot;
+  const check = vectors.files.flatMap((file) => file.cases.map((c) => c.query.check)).find(Boolean);
+  const snaps = verifiers.map((v) => v.open(text, vectors.now));
+  const handles = snaps.map((snap) => snap.permission(check.permission));
+  assert.ok(handles[0] && handles[1]);
+  const long = [...check.path, `miner:${'x'.repeat(300)}`];
+  const wide = [...check.path, `miner:${'é'.repeat(200)}`];
+  for (const path of [check.path, long, wide, [`site:${'ü'.repeat(1000)}`]]) {
+    const answers = snaps.map((snap, at) => snap.check(handles[at], path, check.owner));
+    assert.equal(answers[0], answers[1], `${path.join('/').length} chars`);
+  }
+});
