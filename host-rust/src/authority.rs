@@ -146,6 +146,8 @@ pub struct CacheStats {
     pub misses: u64,
     /// Time spent loading and compiling those snapshots, in microseconds.
     pub build_micros: u64,
+    /// Org structures read from the store for those builds.
+    pub structure_reads: u64,
 }
 
 /// An org revision this replica has read from the store or been told of.
@@ -219,6 +221,7 @@ impl Authority {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
             build_micros: self.build_micros.load(Ordering::Relaxed),
+            structure_reads: self.store.structure_reads(),
         }
     }
 

@@ -147,6 +147,12 @@ impl Store {
         &self.structures
     }
 
+    /// How many org structures snapshot builds have read from the store
+    /// (once per org and revision when the cache keeps them).
+    pub fn structure_reads(&self) -> u64 {
+        self.structures.reads()
+    }
+
     fn migrator(&self) -> &'static Migrator {
         match self.backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,

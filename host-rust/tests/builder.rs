@@ -44,6 +44,14 @@ async fn narrowing_store(url: &str) -> (Store, Manifest, LoadedFile) {
     (store, manifest, file)
 }
 
+/// What every write does to the org's revision, alone.
+async fn bump_revision(store: &Store) {
+    sqlx::query("UPDATE orgs SET revision = revision + 1 WHERE id = 'acme'")
+        .execute(store.pool())
+        .await
+        .unwrap();
+}
+
 both_backends!(
     built_snapshots_verify_and_answer_like_the_core,
     |db: &common::TestDb| {
@@ -241,10 +249,7 @@ both_backends!(
             .execute(store.pool())
             .await
             .unwrap();
-            sqlx::query("UPDATE orgs SET revision = revision + 1 WHERE id = 'acme'")
-                .execute(store.pool())
-                .await
-                .unwrap();
+            bump_revision(&store).await;
             assert_eq!(
                 blink(&["site:1", "rack:1", "miner:11"]).await,
                 (first + 1, false),
@@ -372,6 +377,47 @@ both_backends!(
             store.migrate_up().await.unwrap();
             common::import(&store, &manifest, &facts).await;
             race(&store, &manifest, "group:racers").await;
+            store.close().await;
+        }
+    }
+);
+
+both_backends!(
+    builds_that_miss_together_read_the_structure_once,
+    |db: &common::TestDb| {
+        let url = db.url.clone();
+        async move {
+            let (store, manifest, _) = narrowing_store(&url).await;
+            let now: i64 = 1_700_000_000;
+            build_snapshot(&store, &manifest, &request("acme", "alice"), now)
+                .await
+                .unwrap();
+            // A write: every principal's next build misses the kept
+            // structure at the new revision.
+            bump_revision(&store).await;
+            let before = store.structure_reads();
+            let builds: Vec<_> = ["alice", "bob", "carol", "dave", "erin"]
+                .iter()
+                .cycle()
+                .take(10)
+                .map(|principal| {
+                    let store = store.clone();
+                    let manifest = manifest.clone();
+                    tokio::spawn(async move {
+                        build_snapshot(&store, &manifest, &request("acme", principal), now)
+                            .await
+                            .unwrap()
+                            .revision
+                    })
+                })
+                .collect();
+            let mut revisions = Vec::new();
+            for build in builds {
+                revisions.push(build.await.unwrap());
+            }
+            revisions.dedup();
+            assert_eq!(revisions.len(), 1, "one revision: {revisions:?}");
+            assert_eq!(store.structure_reads() - before, 1);
             store.close().await;
         }
     }

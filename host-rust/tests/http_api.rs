@@ -559,6 +559,12 @@ async fn operations(db: &TestDb) {
         "latency histograms per route: {after}"
     );
     assert!(after.contains("tessera_snapshot_build_seconds"), "{after}");
+    // The checks above built snapshots: at least one org structure read.
+    let reads = after
+        .lines()
+        .find_map(|line| line.strip_prefix("tessera_structure_reads_total "))
+        .and_then(|count| count.parse::<u64>().ok());
+    assert!(reads.is_some_and(|reads| reads >= 1), "{after}");
     // Unknown routes are counted under one label, not one per path.
     let (status, body) = server.call(Method::GET, "/v1/nope/12345", None).await;
     assert_error("unknown route", (status, body), 404, "NOT_FOUND");

@@ -7,6 +7,7 @@
 //! reads the structure again and replaces the entry.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::structure::OrgStructure;
@@ -47,6 +48,11 @@ impl Entries {
 #[derive(Debug, Default)]
 pub(crate) struct OrgStructures {
     entries: Mutex<Entries>,
+    /// One lock per org, held while a build reads its structure, so that
+    /// the builds that miss together after a write read it once.
+    loading: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Structures read (and offered to the cache) so far.
+    reads: AtomicU64,
 }
 
 impl OrgStructures {
@@ -63,9 +69,25 @@ impl OrgStructures {
         Some(Arc::clone(&entry.structure))
     }
 
-    /// Keeps `structure` as `org`'s at `revision`, unless a later revision
-    /// is already kept (a slower build must not push back a newer one).
+    /// The lock to hold while reading `org`'s structure.
+    pub(crate) fn loading(&self, org: &str) -> Arc<tokio::sync::Mutex<()>> {
+        match self.loading.lock() {
+            Ok(mut locks) => Arc::clone(locks.entry(org.to_owned()).or_default()),
+            // Poisoned: read without waiting for others.
+            Err(_) => Arc::default(),
+        }
+    }
+
+    /// How many structures builds have read.
+    pub(crate) fn reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
+    }
+
+    /// Keeps `structure`, just read, as `org`'s at `revision`, unless a
+    /// later revision is already kept (a slower build must not push back a
+    /// newer one).
     pub(crate) fn put(&self, org: &str, revision: u64, structure: Arc<OrgStructure>) {
+        self.reads.fetch_add(1, Ordering::Relaxed);
         let Ok(mut entries) = self.entries.lock() else {
             return;
         };

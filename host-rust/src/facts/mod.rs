@@ -249,11 +249,20 @@ pub(crate) async fn load_facts_kept(
     let structure = match store.structures().get(org, head.revision) {
         Some(kept) => kept,
         None => {
-            let read = Arc::new(OrgStructure::load(&mut tx, org).await?);
-            store
-                .structures()
-                .put(org, head.revision, Arc::clone(&read));
-            read
+            // The builds that miss together (after a write) wait for the
+            // first to read the structure instead of each reading it.
+            let lock = store.structures().loading(org);
+            let _loading = lock.lock().await;
+            match store.structures().get(org, head.revision) {
+                Some(kept) => kept,
+                None => {
+                    let read = Arc::new(OrgStructure::load(&mut tx, org).await?);
+                    store
+                        .structures()
+                        .put(org, head.revision, Arc::clone(&read));
+                    read
+                }
+            }
         }
     };
     let effective = structure.effective_groups(&head.direct, head.member, head.superuser());

@@ -1,5 +1,6 @@
 //! Prometheus metrics: requests and latency per route, decisions by
-//! outcome, and the snapshot cache (hits, misses, build time).
+//! outcome, the snapshot cache (hits, misses, build time) and the org
+//! structures read for builds.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -85,11 +86,12 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub(crate) fn render(&self, cache: CacheStats) -> String {
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "# HELP tessera_http_requests_total HTTP requests by route, method and status."
+        describe(
+            &mut out,
+            "tessera_http_requests_total",
+            "counter",
+            "HTTP requests by route, method and status.",
         );
-        let _ = writeln!(out, "# TYPE tessera_http_requests_total counter");
         let routes = self
             .routes
             .lock()
@@ -122,11 +124,12 @@ impl Metrics {
                 histogram.count, histogram.sum, histogram.count
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP tessera_decisions_total Decisions answered, by outcome."
+        describe(
+            &mut out,
+            "tessera_decisions_total",
+            "counter",
+            "Decisions answered, by outcome.",
         );
-        let _ = writeln!(out, "# TYPE tessera_decisions_total counter");
         for (outcome, counter) in [
             ("allow", &self.allow),
             ("deny", &self.deny),
@@ -138,11 +141,12 @@ impl Metrics {
                 counter.load(Ordering::Relaxed)
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP tessera_snapshot_cache_total Compiled-snapshot cache lookups, by result."
+        describe(
+            &mut out,
+            "tessera_snapshot_cache_total",
+            "counter",
+            "Compiled-snapshot cache lookups, by result.",
         );
-        let _ = writeln!(out, "# TYPE tessera_snapshot_cache_total counter");
         let _ = writeln!(
             out,
             "tessera_snapshot_cache_total{{result=\"hit\"}} {}",
@@ -153,18 +157,36 @@ impl Metrics {
             "tessera_snapshot_cache_total{{result=\"miss\"}} {}",
             cache.misses
         );
-        let _ = writeln!(
-            out,
-            "# HELP tessera_snapshot_build_seconds Time loading and compiling snapshots on cache misses."
+        describe(
+            &mut out,
+            "tessera_snapshot_build_seconds",
+            "summary",
+            "Time loading and compiling snapshots on cache misses.",
         );
-        let _ = writeln!(out, "# TYPE tessera_snapshot_build_seconds summary");
         // Microseconds to seconds: exact enough for a counter of build time.
         #[expect(clippy::cast_precision_loss, reason = "a metric, not an amount")]
         let build_seconds = cache.build_micros as f64 / 1e6;
         let _ = writeln!(out, "tessera_snapshot_build_seconds_sum {build_seconds}");
         let _ = writeln!(out, "tessera_snapshot_build_seconds_count {}", cache.misses);
+        describe(
+            &mut out,
+            "tessera_structure_reads_total",
+            "counter",
+            "Org structures read from the store for snapshot builds.",
+        );
+        let _ = writeln!(
+            out,
+            "tessera_structure_reads_total {}",
+            cache.structure_reads
+        );
         out
     }
+}
+
+/// Writes a metric's `# HELP` and `# TYPE` lines.
+fn describe(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
 /// Middleware: counts and times every request under its route pattern
