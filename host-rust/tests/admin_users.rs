@@ -486,7 +486,7 @@ async fn concurrent_demotions_keep_a_superuser_on_postgres() {
             .unwrap();
     assert_eq!(left, 1);
     store.close().await;
-    db.drop().await;
+    drop(db);
 }
 
 both_backends!(

@@ -208,7 +208,7 @@ async fn eight_concurrent_reconciles_converge_on_postgres() {
     .unwrap();
     assert_eq!(duplicates, 0);
     store.close().await;
-    db.drop().await;
+    drop(db);
 }
 
 both_backends!(a_mode_change_reaches_the_store, |db: &common::TestDb| {

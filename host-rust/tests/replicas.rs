@@ -115,5 +115,5 @@ async fn a_revocation_through_one_replica_is_enforced_by_the_other_within_a_seco
     for dir in dirs {
         std::fs::remove_dir_all(dir).ok();
     }
-    db.drop().await;
+    drop(db);
 }

@@ -606,7 +606,7 @@ async fn run_file(backend: tessera_host::Backend, file: &LoadedFile, tally: &mut
 
     server.stop().await;
     std::fs::remove_file(&manifest_path).ok();
-    db.drop().await;
+    drop(db);
 }
 
 both_backends!(

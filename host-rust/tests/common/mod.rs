@@ -84,25 +84,35 @@ impl TestDb {
         store.migrate_up().await.expect("migrate");
         store
     }
+}
 
-    /// Drops the database (call at the end of the test).
-    pub(crate) async fn drop(self) {
-        match self.backend {
-            Backend::Sqlite => {
-                if let Some(dir) = &self.dir {
-                    std::fs::remove_dir_all(dir).ok();
-                }
-            }
-            Backend::Postgres => {
-                let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-                let mut conn = AnyConnection::connect(&postgres_admin_url())
-                    .await
-                    .expect("connect");
-                conn.execute(sqlx::AssertSqlSafe(drop))
-                    .await
-                    .expect("drop database");
-                conn.close().await.ok();
-            }
+/// Drops the database when the test ends, passed or failed (a failing
+/// test must not leave databases on the shared server).
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.dir {
+            std::fs::remove_dir_all(dir).ok();
+        }
+        if self.backend != Backend::Postgres {
+            return;
+        }
+        let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        // The test's runtime may be unwinding: drop on a thread and runtime
+        // of its own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let mut conn = AnyConnection::connect(&postgres_admin_url()).await.ok()?;
+                conn.execute(sqlx::AssertSqlSafe(drop)).await.ok()?;
+                conn.close().await.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(()))) {
+            eprintln!("could not drop test database {}", self.name);
         }
     }
 }
@@ -370,14 +380,12 @@ macro_rules! both_backends {
             async fn sqlite() {
                 let db = common::TestDb::new(tessera_host::Backend::Sqlite).await;
                 ($body)(&db).await;
-                db.drop().await;
             }
 
             #[tokio::test]
             async fn postgres() {
                 let db = common::TestDb::new(tessera_host::Backend::Postgres).await;
                 ($body)(&db).await;
-                db.drop().await;
             }
         }
     };
