@@ -1,6 +1,7 @@
 //! The key ring: Ed25519 signing keys kept in the store. The newest key that
 //! is not retired signs; a retired key stays published until every snapshot
-//! it can have signed has expired (retirement time + the longest TTL).
+//! it can have signed has expired (retirement time + the longest TTL), and
+//! loses its private half when it is retired: it never signs again.
 //! Private keys are never logged (`SigningKey`'s `Debug` hides them).
 
 use tessera_core::{Jwk, KeySet, SigningKey};
@@ -49,13 +50,17 @@ async fn insert_key(
     Ok(kid)
 }
 
-/// Rotates: a new active key, and every older key retired now.
+/// Rotates: a new active key, and every older key retired now, its private
+/// half erased (an empty value).
 pub async fn rotate_keys(store: &Store, now: i64) -> Result<String, StoreError> {
     let mut tx = store.pool().begin().await?;
-    sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL")
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE signing_keys SET retired_at = $1, private_key = $2 WHERE retired_at IS NULL",
+    )
+    .bind(now)
+    .bind(Vec::<u8>::new())
+    .execute(&mut *tx)
+    .await?;
     // Retire and replace in one transaction: never zero or two active keys.
     let kid = insert_key(&mut tx, now).await?;
     tx.commit().await?;

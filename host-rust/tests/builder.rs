@@ -120,6 +120,16 @@ both_backends!(
             .await
             .unwrap();
             let new_kid = rotate_keys(&store, now + 10).await.unwrap();
+            // The retired key never signs again: its private half is gone.
+            let private: Vec<(String, Vec<u8>)> =
+                sqlx::query_as("SELECT kid, private_key FROM signing_keys ORDER BY kid")
+                    .fetch_all(store.pool())
+                    .await
+                    .unwrap();
+            assert_eq!(private.len(), 2);
+            for (kid, key) in &private {
+                assert_eq!(key.len(), if *kid == new_kid { 32 } else { 0 }, "{kid}");
+            }
             let new = build_snapshot(&store, &manifest, &request("acme", "alice"), now + 20)
                 .await
                 .unwrap();
