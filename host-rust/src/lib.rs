@@ -35,4 +35,4 @@ pub use reconcile::{ReconcileReport, reconcile};
 pub use server::setup;
 pub use server::{Running, ServeConfig, ServeError, start};
 pub use store::{Backend, Store, StoreError};
-pub use tokens::{TokenKind, create_token, token_kind};
+pub use tokens::{TokenKind, create_token, revoke_token, token_kind};

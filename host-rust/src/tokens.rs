@@ -70,3 +70,14 @@ pub async fn token_kind(store: &Store, token: &str) -> Result<Option<TokenKind>,
         _ => None,
     }))
 }
+
+/// Revokes a token by its text; whether it existed. A server that has seen
+/// the token valid trusts it for up to a minute more (its token cache);
+/// every other server refuses it at once.
+pub async fn revoke_token(store: &Store, token: &str) -> Result<bool, StoreError> {
+    let deleted = sqlx::query("DELETE FROM api_tokens WHERE token_hash = $1")
+        .bind(digest(token))
+        .execute(store.pool())
+        .await?;
+    Ok(deleted.rows_affected() > 0)
+}

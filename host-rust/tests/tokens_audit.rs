@@ -14,7 +14,9 @@ mod common;
 use std::sync::Arc;
 
 use tessera_core::Manifest;
-use tessera_host::{Actor, Admin, Store, TokenKind, UserUpdate, create_token, token_kind};
+use tessera_host::{
+    Actor, Admin, Store, TokenKind, UserUpdate, create_token, revoke_token, token_kind,
+};
 
 const FLEET: &str = include_str!("../../examples/fleet/manifest.toml");
 
@@ -37,6 +39,15 @@ both_backends!(
                 Some(TokenKind::Check)
             );
             assert_eq!(token_kind(&store, "tsk_admin_guess").await.unwrap(), None);
+            assert!(revoke_token(&store, &check).await.unwrap());
+            assert_eq!(token_kind(&store, &check).await.unwrap(), None);
+            assert!(!revoke_token(&store, &check).await.unwrap(), "gone already");
+            assert!(!revoke_token(&store, "tsk_admin_guess").await.unwrap());
+            assert_eq!(
+                token_kind(&store, &admin).await.unwrap(),
+                Some(TokenKind::Admin),
+                "the other token still works"
+            );
             let stored: Vec<(String, String)> =
                 sqlx::query_as("SELECT id, token_hash FROM api_tokens")
                     .fetch_all(store.pool())
@@ -103,3 +114,50 @@ both_backends!(audit_rows_page_by_cursor, |db: &common::TestDb| {
         store.close().await;
     }
 });
+
+/// `tessera token create` then `tessera token revoke` (by argument and on
+/// standard input) on an embedded store.
+#[test]
+fn the_cli_revokes_tokens() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    let mut seed = [0u8; 8];
+    getrandom::fill(&mut seed).unwrap();
+    let data_dir = std::env::temp_dir().join(format!("tessera_cli_{}", u64::from_le_bytes(seed)));
+    let tessera = |args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tessera"));
+        command
+            .args(args)
+            .current_dir(common::repo_root())
+            .env_remove("DATABASE_URL")
+            .env("TESSERA_DATA_DIR", &data_dir);
+        command
+    };
+    let mut tokens = Vec::new();
+    for _ in 0..2 {
+        let created = tessera(&["token", "create", "--kind", "check"])
+            .output()
+            .unwrap();
+        assert!(created.status.success(), "{created:?}");
+        tokens.push(String::from_utf8(created.stdout).unwrap().trim().to_owned());
+    }
+    let revoked = tessera(&["token", "revoke", &tokens[0]]).output().unwrap();
+    assert!(revoked.status.success(), "{revoked:?}");
+    let again = tessera(&["token", "revoke", &tokens[0]]).output().unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("NOT_FOUND"),
+        "{again:?}"
+    );
+    let mut piped = tessera(&["token", "revoke", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(piped.stdin.take().unwrap(), "{}", tokens[1]).unwrap();
+    let piped = piped.wait_with_output().unwrap();
+    assert!(piped.status.success(), "{piped:?}");
+    std::fs::remove_dir_all(&data_dir).unwrap();
+}

@@ -213,6 +213,20 @@ pub(crate) struct TokenArgs {
 pub(crate) enum TokenCommand {
     /// Create an API token and print it (it is shown only this once)
     Create(TokenCreateArgs),
+    /// Revoke an API token (servers that have seen it stop accepting it
+    /// within a minute)
+    Revoke(TokenRevokeArgs),
+}
+
+/// `tessera token revoke`.
+#[derive(Debug, Args)]
+pub(crate) struct TokenRevokeArgs {
+    /// The token's text, or - to read it from standard input
+    #[arg(value_name = "TOKEN")]
+    pub(crate) token: String,
+    /// Where the store is.
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
 }
 
 /// `tessera token create`.
@@ -352,6 +366,7 @@ async fn run(command: Command) -> Result<Exit, CliError> {
         },
         Command::Token(args) => match args.command {
             TokenCommand::Create(args) => store_cmds::create_token(&args.store, args.kind).await,
+            TokenCommand::Revoke(args) => store_cmds::revoke_token(&args.store, &args.token).await,
         },
         Command::Snapshot(args) => match args.command {
             SnapshotCommand::Inspect(args) => snapshot::inspect(&args).await,

@@ -203,3 +203,25 @@ pub(crate) async fn create_token(args: &StoreArgs, kind: TokenKindArg) -> Result
     ));
     Ok(Exit::Success)
 }
+
+/// `tessera token revoke TOKEN|-`.
+pub(crate) async fn revoke_token(args: &StoreArgs, token: &str) -> Result<Exit, CliError> {
+    let token = if token == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_line(&mut text)
+            .map_err(|err| CliError::io(std::path::Path::new("-"), &err))?;
+        text.trim().to_owned()
+    } else {
+        token.to_owned()
+    };
+    let (location, _) = config::resolve_store(args)?;
+    let store = open_for_writing(&location).await?;
+    let revoked = tessera_host::revoke_token(&store, &token).await;
+    store.close().await;
+    if !revoked? {
+        return Err(CliError::new("NOT_FOUND", "no such token in this store"));
+    }
+    note("revoked; servers that have seen it stop accepting it within a minute");
+    Ok(Exit::Success)
+}
