@@ -1,14 +1,14 @@
 //! Loading exactly the facts one (org, principal) needs, with a fixed
 //! number of queries whatever the org's size (no N+1 over groups or
-//! assignments): two queries for the principal's own rows
-//! ([`principal`]: the org header with the user, then its assignments), and
-//! the org's [`structure`] (node tree, groups, roles, hidden entries, caps),
-//! read whole and kept per org revision ([`cache`]), from which the
-//! principal's effective groups, the entries that can select it and the
-//! nodes around its policy are picked in Rust. With the structure kept,
-//! a snapshot build is two statements and no transaction
-//! ([`load_facts_kept`]), and its nodes are lent to the compiler, not
-//! copied ([`KeptFacts`]).
+//! assignments). The org's [`structure`] (node tree, groups, roles, hidden
+//! entries, caps) is read whole and kept per org revision ([`cache`]), with
+//! its groups' assignments kept as builds read them ([`grants`]); the
+//! principal's own rows are one statement ([`principal`]). The principal's
+//! effective groups, the entries that can select it and the nodes around
+//! its policy are picked in Rust. With the structure kept, a snapshot build
+//! is one or two statements and no transaction ([`load_facts_kept`]), and
+//! the kept nodes and assignments are lent to the compiler, not copied
+//! ([`KeptFacts`]).
 //!
 //! The result is a [`Facts`] that tessera-core compiles to the same
 //! snapshot as the org's complete facts would: it holds the principal, its
@@ -24,7 +24,7 @@ mod structure;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use sqlx::{Any, Transaction};
+use sqlx::{Any, AnyConnection, Transaction};
 use tessera_core::{
     AssignmentFact, CompileError, CompileRequest, Facts, GroupMemberFact, Lent, Manifest, Member,
     NodeKey, Selector, SnapshotPayload,
@@ -77,9 +77,7 @@ fn scope(ty: Option<String>, id: Option<String>) -> Option<NodeKey> {
 /// A read-only transaction in which every statement sees one state of the
 /// store: Postgres runs each statement of a READ COMMITTED transaction on a
 /// fresh snapshot, so the loader's queries could mix two revisions.
-async fn read_transaction(
-    store: &crate::store::Store,
-) -> Result<Transaction<'static, Any>, StoreError> {
+async fn read_transaction(store: &Store) -> Result<Transaction<'static, Any>, StoreError> {
     Ok(match store.backend() {
         Backend::Postgres => {
             store
@@ -227,16 +225,9 @@ pub(crate) async fn load_facts_kept(
     let head = load_head(&mut conn, org, principal).await?;
     if let Some(structure) = store.structures().get(org, head.revision) {
         let effective = structure.effective_groups(&head.direct, head.member, head.superuser());
-        let (mut groups, missing) = structure.grants().lookup(&effective);
-        let consistent = missing.is_empty() || {
-            let read = load_group_assignments(&mut conn, org, &missing).await?;
-            let consistent = read.revision == Some(head.revision);
-            if consistent {
-                groups.extend(structure.grants().keep(&missing, read.by_group));
-            }
-            consistent
-        };
-        if consistent {
+        if let Some(groups) =
+            group_grants(&mut conn, org, &structure, &effective, head.revision).await?
+        {
             return Ok(KeptFacts::new(
                 org, principal, under, head, &effective, groups, structure,
             ));
@@ -266,15 +257,39 @@ pub(crate) async fn load_facts_kept(
         }
     };
     let effective = structure.effective_groups(&head.direct, head.member, head.superuser());
-    let (mut groups, missing) = structure.grants().lookup(&effective);
-    if !missing.is_empty() {
-        let read = load_group_assignments(&mut tx, org, &missing).await?;
-        groups.extend(structure.grants().keep(&missing, read.by_group));
-    }
+    // One transaction: the read sees `head.revision`, or the store broke
+    // its isolation.
+    let groups = group_grants(&mut tx, org, &structure, &effective, head.revision)
+        .await?
+        .ok_or_else(|| {
+            FactsError::Corrupt("the org revision moved in a read transaction".into())
+        })?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(KeptFacts::new(
         org, principal, under, head, &effective, groups, structure,
     ))
+}
+
+/// The assignments of the `effective` groups, from those `structure` (kept
+/// at `revision`) holds and, for the others, read on `conn` and kept;
+/// `None` when that read saw another revision (a write landed since).
+async fn group_grants(
+    conn: &mut AnyConnection,
+    org: &str,
+    structure: &OrgStructure,
+    effective: &BTreeSet<String>,
+    revision: u64,
+) -> Result<Option<Vec<Arc<[AssignmentFact]>>>, FactsError> {
+    let (mut groups, missing) = structure.grants().lookup(effective);
+    if missing.is_empty() {
+        return Ok(Some(groups));
+    }
+    let read = load_group_assignments(conn, org, &missing).await?;
+    if read.revision != Some(revision) {
+        return Ok(None);
+    }
+    groups.extend(structure.grants().keep(&missing, read.by_group));
+    Ok(Some(groups))
 }
 
 /// The principal's facts, but for nodes (returned as picks) and

@@ -25,15 +25,16 @@ const HEAD: &str = "SELECT o.revision, o.kiosk, u.name, u.superuser, u.active,
   LEFT JOIN members m ON m.org_id = o.id AND m.user_id = $2
  WHERE o.id = $1";
 
-/// The assignments of the user and of the pseudo-groups that can apply to
-/// it, as two disjoint index-served branches (`m` is [`HEAD`]'s membership).
+/// The assignments of the user and of every pseudo-group, as two disjoint
+/// index-served branches. Which pseudo-groups apply to the principal is the
+/// compiler's rule, not repeated here: the few rows of the others are read
+/// and left unused.
 const OWN: &str = "
 SELECT a.id, a.subject, a.role_id, a.scope_type, a.scope_id, a.owner_only
   FROM assignments a WHERE a.org_id = $1 AND a.subject_user = $2
 UNION ALL
 SELECT a.id, a.subject, a.role_id, a.scope_type, a.scope_id, a.owner_only
-  FROM assignments a WHERE a.org_id = $1 AND a.subject IN ('@everyone', '@authenticated', '@members')
-   AND (a.subject <> '@authenticated' OR $2 <> 'anonymous') AND (a.subject <> '@members' OR m.user_id IS NOT NULL)";
+  FROM assignments a WHERE a.org_id = $1 AND a.subject IN ('@everyone', '@authenticated', '@members')";
 
 /// The assignments of the groups in $2 (a JSON array of group ids, read by
 /// the backend's `{groups}`), each with the org revision; one row of nulls
@@ -107,8 +108,7 @@ pub(super) struct Head {
     pub(super) member: bool,
     /// The groups the user is a direct member of.
     pub(super) direct: Vec<String>,
-    /// The assignments of the user and of the pseudo-groups that can apply
-    /// to it, sorted by id.
+    /// The assignments of the user and of every pseudo-group, sorted by id.
     pub(super) own: Vec<AssignmentFact>,
 }
 
