@@ -243,11 +243,14 @@ export function createTessera({ jwks, keysUrl, keysToken, header = 'tessera-snap
 
   /**
    * Middleware applying the manifest's routes (DESIGN §2.1) to the request
-   * path: `snapshot.guard(route(req))`. `allow` → `next()` (with
-   * `req.tessera = { snapshot }`); `redirect` → 403
+   * path, as received (percent-encoded: core decodes each segment once):
+   * `snapshot.guard(route(req))`. The mapping is the Rust `RouteGuard`'s
+   * (`docs/routes.md`): `allow` → `next()` (with `req.tessera = { snapshot }`);
+   * `redirect` → 403
    * `{"error": {"code": "FORBIDDEN", "message", "details": {"fallback"}}}`
    * (an API answers; a page can send the user to `details.fallback`);
-   * `not_found` and `no_route` → 404 NOT_FOUND. Snapshot problems answer as in
+   * `not_found` (hidden, or a parameter that is no node id) and `no_route`
+   * → 404 NOT_FOUND. Snapshot problems answer as in
    * `requirePermission`. Mount it where the manifest's routes start: by
    * default the route is `req.path`, which is relative to the mount point.
    *

@@ -9,7 +9,7 @@
 //! ```
 //!
 //! alice is a FIELD_TECH at site 1 (may blink, sees racks); bob is only a
-//! member (403 on blink, a 303 to `/` on the racks page).
+//! member (403 on blink; 403 on the racks page, naming the fallback `/`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -61,11 +61,15 @@ fn app(authority: &Arc<Authority>) -> Router {
         "miner:blink_led",
         miner_path,
     ));
+    // The route guard covers the pages the manifest's routes describe;
+    // the home page is every route's fallback and stays open.
+    let pages = Router::new()
+        .route("/sites/{site}/racks", get(|| async { "racks\n" }))
+        .route_layer(RouteGuard::layer(Arc::clone(authority)));
     Router::new()
         .route("/miners/{miner}/blink", blink)
-        .route("/sites/{site}/racks", get(|| async { "racks\n" }))
         .route("/", get(|| async { "home\n" }))
-        .layer(RouteGuard::layer(Arc::clone(authority)))
+        .merge(pages)
         .layer(middleware::from_fn(authenticate))
 }
 

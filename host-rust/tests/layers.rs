@@ -18,6 +18,7 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
+use serde_json::json;
 use tessera_core::{Manifest, NodeKey, Subject};
 use tessera_host::{
     Actor, Admin, Authority, Principal, RequirePermission, RouteGuard, Store, UserUpdate, reconcile,
@@ -105,13 +106,17 @@ fn app(authority: &Arc<Authority>) -> Router {
                 .map(str::to_owned)
         },
     ));
+    // The route guard covers the pages the manifest describes; `/free` is
+    // a page it does not describe.
+    let pages = Router::new()
+        .route("/sites/{site}/racks", get(|| async { "racks" }))
+        .route("/free", get(|| async { "free" }))
+        .route_layer(RouteGuard::layer(Arc::clone(authority)));
     Router::new()
         .route("/sites/{site}/racks/{rack}/manage", manage)
         .route("/sites/{site}/racks/{rack}/owned", owned)
-        .route("/sites/{site}/racks", get(|| async { "racks" }))
         .route("/settings", settings)
-        .route("/free", get(|| async { "free" }))
-        .layer(RouteGuard::layer(Arc::clone(authority)))
+        .merge(pages)
 }
 
 async fn send(app: &Router, method: &str, uri: &str, user: Option<&str>) -> (StatusCode, String) {
@@ -137,6 +142,10 @@ async fn send(app: &Router, method: &str, uri: &str, user: Option<&str>) -> (Sta
         .unwrap();
     let body = String::from_utf8(bytes.to_vec()).unwrap();
     (status, location.unwrap_or(body))
+}
+
+fn json_of(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap()
 }
 
 fn code(body: &str) -> String {
@@ -242,30 +251,43 @@ both_backends!(route_guard_layer, |db: &common::TestDb| {
             send(&app, "GET", "/sites/1/racks", Some("alice")).await,
             (StatusCode::OK, "racks".to_owned())
         );
-        // bob may not read racks at site 1: redirected to the fallback.
+        // bob may not read racks at site 1: 403 naming the fallback page.
+        let refused = |fallback: &str| json!({"error": {"code": "FORBIDDEN", "message": "permission denied", "details": {"fallback": fallback}}});
+        let (status, body) = send(&app, "GET", "/sites/1/racks", Some("bob")).await;
         assert_eq!(
-            send(&app, "GET", "/sites/1/racks", Some("bob")).await,
-            (StatusCode::SEE_OTHER, "/".to_owned())
+            (status, json_of(&body)),
+            (StatusCode::FORBIDDEN, refused("/"))
         );
         // Percent-encoding names the same page: still guarded.
+        let (status, body) = send(&app, "GET", "/sites/%31/racks", Some("bob")).await;
         assert_eq!(
-            send(&app, "GET", "/sites/%31/racks", Some("bob")).await,
-            (StatusCode::SEE_OTHER, "/".to_owned())
+            (status, json_of(&body)),
+            (StatusCode::FORBIDDEN, refused("/"))
         );
         assert_eq!(
             send(&app, "GET", "/sites/%31/racks", Some("alice")).await,
             (StatusCode::OK, "racks".to_owned())
         );
-        let (status, _) = send(&app, "GET", "/sites/1%2F2/racks", Some("alice")).await;
+        // A pattern matches but the parameter is no node id: never a pass.
+        let long = format!("/sites/{}/racks", "a".repeat(129));
+        for invalid in [
+            "/sites/1%2F2/racks",
+            "/sites/%2B1/racks",
+            "/sites/%zz/racks",
+            &long,
+        ] {
+            let (status, body) = send(&app, "GET", invalid, Some("alice")).await;
+            assert_eq!(
+                (status, code(&body)),
+                (StatusCode::NOT_FOUND, "NOT_FOUND".to_owned()),
+                "{invalid}"
+            );
+        }
+        // A guarded page no route of the manifest describes: refused too.
+        let (status, body) = send(&app, "GET", "/free", Some("alice")).await;
         assert_eq!(
-            status,
-            StatusCode::NOT_FOUND,
-            "an encoded slash names no node"
-        );
-        // No route of the manifest matches: the guard lets it through.
-        assert_eq!(
-            send(&app, "GET", "/free", Some("bob")).await,
-            (StatusCode::OK, "free".to_owned())
+            (status, code(&body)),
+            (StatusCode::NOT_FOUND, "NOT_FOUND".to_owned())
         );
     }
 });

@@ -220,7 +220,7 @@ test('the snapshot can travel in a cookie', async () => {
   assert.equal(both.code, 'BAD_SIGNATURE');
 });
 
-test('routeGuard applies the manifest routes: allow, redirect (403 + fallback), no_route (404)', async () => {
+test('routeGuard maps every guard result as the Rust RouteGuard does: allow, redirect (403 + fallback), not_found and no_route (404)', async () => {
   const get = (route, snapshot) => call(`/main/app${route}`, { snapshot, method: 'GET' });
   assert.deepEqual((await get('/miners', carol)).body, { route: '/miners' });
   assert.deepEqual((await get('/sites/1/racks', carol)).body, { racks: [], site: '1' });
@@ -231,7 +231,11 @@ test('routeGuard applies the manifest routes: allow, redirect (403 + fallback), 
   assert.equal(redirected.code, 'FORBIDDEN');
   assert.deepEqual((await get('/settings/users', carol)).body.error.details, { fallback: '/' });
 
-  for (const route of ['/nowhere', '/sites', '/sites/a%20b/racks']) {
+  // Core decodes the raw path once: %31 is site 1, for the guard and the handler alike.
+  assert.equal((await get('/sites/%31/racks', carol)).status, 200);
+  assert.equal((await get('/sites/%32/racks', carol)).status, 403);
+  const long = `/sites/${'a'.repeat(129)}/racks`;
+  for (const route of ['/nowhere', '/sites', '/sites/a%20b/racks', '/sites/%2B1/racks', '/sites/1%2F2/racks', '/sites/%zz/racks', long]) {
     const answer = await get(route, carol);
     assert.deepEqual([answer.status, answer.code], [404, 'NOT_FOUND'], route);
   }

@@ -52,6 +52,40 @@ pub(crate) fn split_route(route: &str) -> Option<Vec<&str>> {
         .then_some(segments)
 }
 
+/// One segment of a concrete route, percent-decoded once: routes arrive as
+/// a browser's `location.pathname` or a server's raw request path, both
+/// encoded, and the app's router decodes its parameters the same way. A
+/// segment whose escapes are malformed, that decodes to invalid UTF-8 or
+/// that decodes to a `/` is `None`: it can name no node and equals no
+/// static segment.
+pub(crate) fn decode_segment(raw: &str) -> Option<String> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while let Some(&byte) = bytes.get(at) {
+        if byte == b'%' {
+            let high = bytes.get(at + 1).copied().and_then(hex_value)?;
+            let low = bytes.get(at + 2).copied().and_then(hex_value)?;
+            out.push(high << 4 | low);
+            at += 3;
+        } else {
+            out.push(byte);
+            at += 1;
+        }
+    }
+    let text = String::from_utf8(out).ok()?;
+    (!text.contains('/')).then_some(text)
+}
+
+fn hex_value(digit: u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'a'..=b'f' => Some(digit - b'a' + 10),
+        b'A'..=b'F' => Some(digit - b'A' + 10),
+        _ => None,
+    }
+}
+
 impl RoutePattern {
     /// Parses `/a/:b/c`; a pattern must start with `/`.
     pub fn parse(pattern: &str) -> Result<Self, PredicateError> {
@@ -102,28 +136,31 @@ impl RoutePattern {
         })
     }
 
-    /// Whether the route's segments fit this pattern (parameters unchecked).
-    pub(crate) fn matches(&self, segments: &[&str]) -> bool {
+    /// Whether the route's decoded segments fit this pattern: same count,
+    /// equal static segments, anything in a parameter's place (checked by
+    /// [`RoutePattern::bind`], so a malformed value is found, not skipped).
+    pub(crate) fn matches(&self, segments: &[Option<String>]) -> bool {
         self.segments.len() == segments.len()
             && self
                 .segments
                 .iter()
                 .zip(segments)
                 .all(|(pattern, segment)| match pattern {
-                    Segment::Static(text) => text == segment,
+                    Segment::Static(text) => segment.as_deref() == Some(text.as_str()),
                     Segment::Param(_) => true,
                 })
     }
 
     /// Binds parameters to values; `None` when a value is not a node id.
-    pub(crate) fn bind<'a>(&'a self, segments: &[&'a str]) -> Option<Vec<(&'a str, &'a str)>> {
+    pub(crate) fn bind<'a>(
+        &'a self,
+        segments: &'a [Option<String>],
+    ) -> Option<Vec<(&'a str, &'a str)>> {
         let mut bound = Vec::new();
         for (pattern, value) in self.segments.iter().zip(segments) {
             if let Segment::Param(name) = pattern {
-                if !is_valid_node_id(value) {
-                    return None;
-                }
-                bound.push((name.as_str(), *value));
+                let value = value.as_deref().filter(|value| is_valid_node_id(value))?;
+                bound.push((name.as_str(), value));
             }
         }
         Some(bound)
@@ -163,11 +200,25 @@ mod test {
         let fixed = RoutePattern::parse("/sites/new").unwrap();
         let param = RoutePattern::parse("/sites/:site").unwrap();
         assert_eq!(fixed.precedence(&param), Ordering::Less);
-        let route = split_route("/sites/new/?tab=1").unwrap();
+        let route = decoded(split_route("/sites/new/?tab=1").unwrap());
         assert_eq!(split_route("sites/new"), None);
         assert_eq!(split_route("/sites//new"), None);
         assert_eq!(split_route("/"), Some(vec![]));
         assert!(fixed.matches(&route) && param.matches(&route));
-        assert_eq!(param.bind(&["sites", "a b"]), None);
+        assert_eq!(param.bind(&decoded(vec!["sites", "a%20b"])), None);
+    }
+
+    fn decoded(raw: Vec<&str>) -> Vec<Option<String>> {
+        raw.into_iter().map(decode_segment).collect()
+    }
+
+    #[test]
+    fn segments_decode_once() {
+        assert_eq!(decode_segment("%31").as_deref(), Some("1"));
+        assert_eq!(decode_segment("%2531").as_deref(), Some("%31"));
+        assert_eq!(decode_segment("caf%C3%A9").as_deref(), Some("café"));
+        for bad in ["%", "%2", "%zz", "a%2Fb", "%FF"] {
+            assert_eq!(decode_segment(bad), None, "{bad}");
+        }
     }
 }

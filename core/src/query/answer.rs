@@ -102,8 +102,11 @@ pub enum GuardResult {
         /// The route's fallback path.
         fallback: String,
     },
-    /// A bound path is hidden from the principal.
+    /// A bound path is hidden from the principal, or a pattern matches
+    /// but a parameter (percent-decoded) is not a valid node id: either
+    /// way the page does not exist for this principal.
     NotFound,
-    /// No route matches, or a parameter is not a valid node id.
+    /// No pattern matches the route (or the route does not start with `/`):
+    /// the manifest says nothing about it.
     NoRoute,
 }

@@ -5,15 +5,18 @@ use super::check::Reached;
 use super::path::segments;
 use super::{GuardResult, Snapshot};
 use crate::manifest::Route;
-use crate::predicate::route::split_route;
+use crate::predicate::route::{decode_segment, split_route};
 use crate::predicate::{IdSource, PathStep, Predicate};
 
 impl Snapshot {
-    /// The guard decision for a concrete route path such as `/sites/7/racks`.
+    /// The guard decision for a concrete route path such as `/sites/7/racks`,
+    /// as the browser or the server received it (percent-encoded).
     pub fn guard(&self, route: &str) -> GuardResult {
-        let Some(route_segments) = split_route(route) else {
+        let Some(raw_segments) = split_route(route) else {
             return GuardResult::NoRoute;
         };
+        let route_segments: Vec<Option<String>> =
+            raw_segments.into_iter().map(decode_segment).collect();
         let Some(found) = self
             .routes
             .iter()
@@ -22,8 +25,10 @@ impl Snapshot {
         else {
             return GuardResult::NoRoute;
         };
+        // A pattern matches but a parameter names no node: the page the
+        // route stands for cannot exist, and it must never pass unguarded.
         let Some(params) = found.pattern.bind(&route_segments) else {
-            return GuardResult::NoRoute;
+            return GuardResult::NotFound;
         };
         let redirect = || GuardResult::Redirect {
             fallback: found.fallback.clone(),
@@ -69,7 +74,7 @@ impl Snapshot {
             Predicate::Any(items) => items.iter().any(|item| self.holds(item, params)),
             Predicate::All(items) => items.iter().all(|item| self.holds(item, params)),
             Predicate::Not(inner) => !self.holds(inner, params),
-            Predicate::Superuser => principal.superuser && self.payload.token_scopes.is_none(),
+            Predicate::Superuser => self.is_superuser(),
             Predicate::Authenticated => !principal.anonymous,
             Predicate::Group(name) => self.has_group_claim(name),
         }

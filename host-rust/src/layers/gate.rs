@@ -9,9 +9,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::extract::Request;
-use axum::http::header::LOCATION;
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use tessera_core::Snapshot;
@@ -38,10 +37,9 @@ pub(crate) enum Verdict {
     Pass,
     /// `403 FORBIDDEN`, with the decision in `details`.
     Forbidden(serde_json::Value),
-    /// `404 NOT_FOUND` (the thing is hidden from the principal).
+    /// `404 NOT_FOUND` (the thing is hidden from the principal, or the path
+    /// names nothing the manifest describes).
     NotFound,
-    /// `303 See Other` to a fallback path.
-    Redirect(String),
 }
 
 /// A rule: the verdict for a request, given the principal's snapshot.
@@ -102,11 +100,6 @@ impl Verdict {
                     .into_response()
             }
             Verdict::NotFound => ApiError::not_found("not found").into_response(),
-            Verdict::Redirect(fallback) => match HeaderValue::from_str(&fallback) {
-                Ok(location) => (StatusCode::SEE_OTHER, [(LOCATION, location)]).into_response(),
-                Err(_) => ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", "permission denied")
-                    .into_response(),
-            },
         }
     }
 }
