@@ -57,6 +57,22 @@ pub enum Query {
     Claims {},
     /// `explain`.
     Explain(CheckRequest),
+    /// Who the snapshot says the principal is, as every rule reads it:
+    /// [`Standing`].
+    Header {},
+}
+
+/// The part of a header that rules read (a vector's `header` query): the
+/// effective superuser flag ([`Snapshot::is_superuser`]), whether the
+/// principal is active, and the token scopes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Standing {
+    /// Flagged, active and not narrowed by token scopes.
+    pub superuser: bool,
+    /// An inactive principal is denied everything.
+    pub active: bool,
+    /// The keys the snapshot was narrowed to, in catalog order, or null.
+    pub token_scopes: Option<Vec<String>>,
 }
 
 /// What a binding shows of a snapshot's header (`org`, `principal`,
@@ -69,10 +85,16 @@ pub struct SnapshotInfo {
     pub principal: String,
     /// The principal's display name.
     pub principal_name: String,
-    /// Whether the principal is a superuser.
+    /// Whether the principal is a superuser to every rule: flagged, active
+    /// and not narrowed by token scopes ([`Snapshot::is_superuser`]).
     pub superuser: bool,
+    /// Whether the principal is active (an inactive one is denied
+    /// everything).
+    pub active: bool,
     /// Whether the principal is anonymous.
     pub anonymous: bool,
+    /// The keys the snapshot was narrowed to, or null when not narrowed.
+    pub token_scopes: Option<Vec<String>>,
     /// Unix seconds.
     pub issued_at: u64,
     /// Unix seconds.
@@ -196,6 +218,11 @@ impl Snapshot {
             Query::Explain(args) => {
                 to_value(&self.explain(&args.permission, &args.path, args.owner.as_deref()))
             }
+            Query::Header {} => to_value(&Standing {
+                superuser: self.is_superuser(),
+                active: self.header().principal.active,
+                token_scopes: self.token_scopes(),
+            }),
         }
     }
 
@@ -240,8 +267,10 @@ impl Snapshot {
             org: header.org.clone(),
             principal: header.principal.id.clone(),
             principal_name: header.principal.name.clone(),
-            superuser: header.principal.superuser,
+            superuser: self.is_superuser(),
+            active: header.principal.active,
             anonymous: header.principal.anonymous,
+            token_scopes: self.token_scopes(),
             issued_at: header.issued_at,
             expires_at: header.expires_at,
             revision: header.revision,

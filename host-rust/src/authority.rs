@@ -122,6 +122,16 @@ impl From<sqlx::Error> for AuthorityError {
     }
 }
 
+/// Token scopes as a set: every order and repetition of the same keys
+/// compiles the same snapshot, so they share one cache entry (a caller
+/// cannot fill the cache with permutations of one question).
+fn scope_set(scopes: &[String]) -> Vec<String> {
+    let mut set = scopes.to_vec();
+    set.sort_unstable();
+    set.dedup();
+    set
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct CacheKey {
     org: String,
@@ -342,7 +352,7 @@ impl Authority {
         let key = CacheKey {
             org: asking.org.to_owned(),
             principal: asking.principal.to_owned(),
-            token_scopes: asking.token_scopes.map(<[String]>::to_vec),
+            token_scopes: asking.token_scopes.map(scope_set),
             under: asking.under.map(<[NodeKey]>::to_vec),
         };
         let tick = self.tick.fetch_add(1, Ordering::Relaxed);

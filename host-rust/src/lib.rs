@@ -21,7 +21,7 @@ mod tokens;
 
 pub use admin::{
     AUDIT_PAGE, Actor, Admin, AdminError, AssignmentView, AuditEntry, CapView, GroupView,
-    HiddenView, RoleView, UserUpdate, UserView,
+    HiddenView, Quotas, RoleView, UserUpdate, UserView,
 };
 pub use authority::{Asking, Authority, AuthorityError, CacheStats};
 pub use builder::{BuildError, BuildRequest, Built, build_snapshot};
@@ -35,4 +35,6 @@ pub use reconcile::{ReconcileReport, reconcile};
 pub use server::setup;
 pub use server::{Running, ServeConfig, ServeError, start};
 pub use store::{Backend, Store, StoreError};
-pub use tokens::{TokenKind, create_token, revoke_token, token_kind};
+pub use tokens::{
+    TokenAccess, TokenError, TokenKind, create_token, revoke_token, token_access, token_kind,
+};

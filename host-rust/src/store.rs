@@ -59,6 +59,37 @@ impl StoreError {
             _ => false,
         }
     }
+
+    /// Whether the database could not be reached or could not take the
+    /// request now (a lost connection, an exhausted pool, Postgres shutting
+    /// down or starting, SQLite's file locked by another process past the
+    /// busy timeout): the host is unavailable, not broken, and a retry may
+    /// succeed. Nothing was written.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Database(
+                sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed,
+            ) => true,
+            StoreError::Database(sqlx::Error::Database(err)) => {
+                let code = err.code();
+                let code = code.as_deref().unwrap_or("");
+                if err
+                    .try_downcast_ref::<sqlx::sqlite::SqliteError>()
+                    .is_some()
+                {
+                    // BUSY and LOCKED, with their extended codes.
+                    matches!(code.parse::<i32>().map(|code| code & 0xff), Ok(5 | 6))
+                } else {
+                    // Connection exceptions, shutdown and start-up.
+                    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
+                }
+            }
+            _ => false,
+        }
+    }
 }
 
 impl FromStr for Backend {
@@ -78,6 +109,11 @@ impl FromStr for Backend {
 /// How long a pooled connection may sit idle before it is pinged when
 /// drawn again.
 const PING_AFTER_IDLE: Duration = Duration::from_secs(5);
+
+/// How long drawing a connection may take before the request is refused
+/// as unavailable (longer than SQLite's 5 s busy timeout, so a lock held
+/// by another process surfaces as `SQLITE_BUSY` first).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(6);
 
 /// A connected store.
 #[derive(Debug, Clone)]
@@ -101,6 +137,10 @@ impl Store {
                 Backend::Sqlite => 4,
                 Backend::Postgres => 16,
             })
+            // A request waits at most this long for a connection: with the
+            // database down or saturated it answers 503 UNAVAILABLE instead
+            // of hanging for sqlx's default 30 s.
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             // sqlx pings every connection it hands out by default: a round
             // trip before every snapshot build's two statements. Only a
             // connection that sat idle may have been cut (a server restart,

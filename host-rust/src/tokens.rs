@@ -1,8 +1,13 @@
 //! API tokens (DESIGN §5): `admin` tokens may call everything, `check`
-//! tokens only the decision, snapshot and key endpoints. A token is shown
-//! once, when created; the store keeps only its SHA-256.
+//! tokens only the decision, snapshot and key endpoints; either may be
+//! bound to a set of orgs. A token is shown once, when created; the store
+//! keeps only its SHA-256.
+
+use std::collections::BTreeSet;
 
 use sha2::{Digest, Sha256};
+use tessera_core::is_valid_node_id;
+use thiserror::Error;
 
 use crate::store::{Store, StoreError};
 
@@ -16,7 +21,8 @@ pub enum TokenKind {
 }
 
 impl TokenKind {
-    fn as_str(self) -> &'static str {
+    /// `admin` or `check`.
+    pub fn as_str(self) -> &'static str {
         match self {
             TokenKind::Admin => "admin",
             TokenKind::Check => "check",
@@ -32,43 +38,104 @@ pub(crate) fn digest(token: &str) -> String {
         .collect()
 }
 
-/// Creates a token of `kind`; returns its text, which is never stored.
-pub async fn create_token(store: &Store, kind: TokenKind, now: i64) -> Result<String, StoreError> {
-    let hex = |bytes: &[u8]| {
-        bytes
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect::<String>()
-    };
+/// What a presented token may do: its kind, and the orgs it is bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenAccess {
+    /// Admin or check.
+    pub kind: TokenKind,
+    /// `None`: every org; otherwise only these (any other answers 404).
+    pub orgs: Option<BTreeSet<String>>,
+}
+
+impl TokenAccess {
+    /// Whether the token may act in `org`.
+    pub fn reaches(&self, org: &str) -> bool {
+        self.orgs.as_ref().is_none_or(|orgs| orgs.contains(org))
+    }
+}
+
+/// Why a token could not be made.
+#[derive(Debug, Error)]
+pub enum TokenError {
+    /// An org id that no org could have.
+    #[error("`{0}` is not a valid org id")]
+    BadOrg(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Creates a token of `kind`, bound to `orgs` (empty: every org); returns
+/// its text, which is never stored.
+pub async fn create_token(
+    store: &Store,
+    kind: TokenKind,
+    orgs: &[String],
+    now: i64,
+) -> Result<String, TokenError> {
+    if let Some(bad) = orgs.iter().find(|org| !is_valid_node_id(org)) {
+        return Err(TokenError::BadOrg(bad.clone()));
+    }
     let mut secret = [0u8; 24];
     let mut id = [0u8; 6];
     getrandom::fill(&mut secret).map_err(|_| StoreError::Randomness)?;
     getrandom::fill(&mut id).map_err(|_| StoreError::Randomness)?;
     let token = format!("tsk_{}_{}", kind.as_str(), hex(&secret));
+    let id = hex(&id);
+    let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
     sqlx::query(
         "INSERT INTO api_tokens (id, kind, token_hash, created_at) VALUES ($1, $2, $3, $4)",
     )
-    .bind(hex(&id))
+    .bind(&id)
     .bind(kind.as_str())
     .bind(digest(&token))
     .bind(now)
-    .execute(store.pool())
-    .await?;
+    .execute(&mut *tx)
+    .await
+    .map_err(StoreError::from)?;
+    for org in orgs.iter().collect::<BTreeSet<_>>() {
+        sqlx::query("INSERT INTO api_token_orgs (token_id, org_id) VALUES ($1, $2)")
+            .bind(&id)
+            .bind(org)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+    }
+    tx.commit().await.map_err(StoreError::from)?;
     Ok(token)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// The kind of a presented token; `None` for an unknown one.
 pub async fn token_kind(store: &Store, token: &str) -> Result<Option<TokenKind>, StoreError> {
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT kind FROM api_tokens WHERE token_hash = $1")
+    Ok(token_access(store, token).await?.map(|access| access.kind))
+}
+
+/// What a presented token may do; `None` for an unknown one.
+pub async fn token_access(store: &Store, token: &str) -> Result<Option<TokenAccess>, StoreError> {
+    let row: Option<(String, String)> =
+        sqlx::query_as("SELECT id, kind FROM api_tokens WHERE token_hash = $1")
             .bind(digest(token))
             .fetch_optional(store.pool())
             .await?;
-    Ok(row.and_then(|(kind,)| match kind.as_str() {
-        "admin" => Some(TokenKind::Admin),
-        "check" => Some(TokenKind::Check),
-        _ => None,
-    }))
+    let Some((id, kind)) = row else {
+        return Ok(None);
+    };
+    let kind = match kind.as_str() {
+        "admin" => TokenKind::Admin,
+        "check" => TokenKind::Check,
+        _ => return Ok(None),
+    };
+    let orgs: Vec<(String,)> =
+        sqlx::query_as("SELECT org_id FROM api_token_orgs WHERE token_id = $1")
+            .bind(id)
+            .fetch_all(store.pool())
+            .await?;
+    let orgs = (!orgs.is_empty()).then(|| orgs.into_iter().map(|(org,)| org).collect());
+    Ok(Some(TokenAccess { kind, orgs }))
 }
 
 /// Revokes a token by its text; whether it existed. A server that has seen

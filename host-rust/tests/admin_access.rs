@@ -293,8 +293,22 @@ both_backends!(hidden_and_caps, |db: &common::TestDb| {
             ),
         )
         .await;
+        // bob and vic are peers (both ADMIN, no role:manage): a hidden
+        // entry naming vic manages vic, which only root may here.
+        common::refused(
+            &store,
+            "ESCALATION_DENIED",
+            admin.create_hidden(&bob, "acme", &selector("user:vic"), &key("miner:11"), 3),
+        )
+        .await;
         let hidden = admin
-            .create_hidden(&bob, "acme", &selector("user:vic"), &key("miner:11"), 3)
+            .create_hidden(
+                &user("root"),
+                "acme",
+                &selector("user:vic"),
+                &key("miner:11"),
+                3,
+            )
             .await
             .unwrap();
         // vic cannot un-hide what is hidden from him; bob can.
@@ -385,3 +399,614 @@ both_backends!(hidden_and_caps, |db: &common::TestDb| {
         store.close().await;
     }
 });
+
+/// The fleet manifest without its `[admin]` section: only superusers write.
+fn without_admin_section() -> String {
+    let start = FLEET.find("[admin]").unwrap();
+    let end = start + FLEET[start..].find("[[route]]").unwrap();
+    format!("{}{}", &FLEET[..start], &FLEET[end..])
+}
+
+both_backends!(
+    an_inactive_superuser_is_no_superuser_to_the_admin_gate,
+    |db: &common::TestDb| {
+        let url = db.url.clone();
+        async move {
+            let store = Store::connect(&url).await.unwrap();
+            store.migrate_up().await.unwrap();
+            let admin = setup(&store, &without_admin_section()).await;
+            let ghost = UserUpdate {
+                name: Some("Ghost".to_owned()),
+                superuser: Some(true),
+                active: Some(true),
+            };
+            admin
+                .put_user(&Actor::Backend, "ghost", &ghost, 2)
+                .await
+                .unwrap();
+            admin
+                .put_member(&Actor::Backend, "acme", "ghost", 2)
+                .await
+                .unwrap();
+            admin
+                .put_node(&user("ghost"), "acme", &key("site:1"), None, 2)
+                .await
+                .unwrap();
+            let deactivated = UserUpdate {
+                active: Some(false),
+                ..UserUpdate::default()
+            };
+            admin
+                .put_user(&Actor::Backend, "ghost", &deactivated, 3)
+                .await
+                .unwrap();
+            let ghost = user("ghost");
+            common::refused(
+                &store,
+                "FORBIDDEN",
+                admin.put_node(&ghost, "acme", &key("site:2"), None, 4),
+            )
+            .await;
+            common::refused(
+                &store,
+                "FORBIDDEN",
+                admin.create_cap(&ghost, "beta", &selector("members"), None, &[], 4),
+            )
+            .await;
+            common::refused(
+                &store,
+                "FORBIDDEN",
+                admin.create_hidden(&ghost, "acme", &selector("everyone"), &key("site:1"), 4),
+            )
+            .await;
+            common::refused(
+                &store,
+                "FORBIDDEN",
+                admin.create_group(&ghost, "acme", None, "Ghosts", false, 4),
+            )
+            .await;
+            common::refused(&store, "FORBIDDEN", admin.list_caps(&ghost, "acme")).await;
+            // An active superuser still passes the same gate.
+            admin
+                .put_node(&user("root"), "acme", &key("site:2"), None, 4)
+                .await
+                .unwrap();
+            store.close().await;
+        }
+    }
+);
+
+both_backends!(
+    model_reads_with_an_actor_need_the_matching_admin_key,
+    |db: &common::TestDb| {
+        let url = db.url.clone();
+        async move {
+            let store = Store::connect(&url).await.unwrap();
+            store.migrate_up().await.unwrap();
+            let admin = setup(&store, FLEET).await;
+            // carol (FIELD_TECH) holds none of the [admin] keys; bob (ADMIN)
+            // holds all three; `nobody` does not exist.
+            let carol = user("carol");
+            let nobody = user("nobody");
+            for actor in [&carol, &nobody] {
+                let forbidden = |result: Result<usize, tessera_host::AdminError>| {
+                    assert_eq!(result.unwrap_err().code(), "FORBIDDEN", "{actor:?}");
+                };
+                forbidden(
+                    admin
+                        .list_groups(actor, "acme")
+                        .await
+                        .map(|rows| rows.len()),
+                );
+                forbidden(admin.list_roles(actor, "acme").await.map(|rows| rows.len()));
+                forbidden(
+                    admin
+                        .list_assignments(actor, "acme")
+                        .await
+                        .map(|rows| rows.len()),
+                );
+                forbidden(
+                    admin
+                        .list_hidden(actor, "acme")
+                        .await
+                        .map(|rows| rows.len()),
+                );
+                forbidden(admin.list_caps(actor, "acme").await.map(|rows| rows.len()));
+            }
+            // bob (ADMIN) holds `site:manage` (manage_access) but not
+            // `user:manage` or `role:manage`: each read needs its own key.
+            let bob = user("bob");
+            assert!(admin.list_hidden(&bob, "acme").await.unwrap().is_empty());
+            assert!(admin.list_caps(&bob, "acme").await.unwrap().is_empty());
+            for refused in [
+                admin.list_groups(&bob, "acme").await.map(|rows| rows.len()),
+                admin.list_roles(&bob, "acme").await.map(|rows| rows.len()),
+                admin
+                    .list_assignments(&bob, "acme")
+                    .await
+                    .map(|rows| rows.len()),
+            ] {
+                assert_eq!(refused.unwrap_err().code(), "FORBIDDEN");
+            }
+            let root = user("root");
+            assert!(!admin.list_groups(&root, "acme").await.unwrap().is_empty());
+            assert!(!admin.list_roles(&root, "acme").await.unwrap().is_empty());
+            assert_eq!(
+                admin.list_assignments(&root, "acme").await.unwrap().len(),
+                3
+            );
+            // The trusted backend reads without a key.
+            assert_eq!(
+                admin
+                    .list_assignments(&Actor::Backend, "acme")
+                    .await
+                    .unwrap()
+                    .len(),
+                3
+            );
+            store.close().await;
+        }
+    }
+);
+
+/// [`setup`] plus the cast of the side-door tests: mia manages people
+/// (a custom role with `user:manage`, no `site:manage`, no `role:manage`);
+/// sam holds the guarded SUPER_ADMIN at the org root without being a
+/// superuser; dave is a user who is not a member yet; carol is in group
+/// `techs`, bob in group `night`, which is nested in `ops`.
+async fn side_doors(store: &Store) -> Admin {
+    let admin = setup(store, FLEET).await;
+    let backend = Actor::Backend;
+    for id in ["mia", "sam", "dave"] {
+        let update = UserUpdate {
+            name: Some(id.to_owned()),
+            ..UserUpdate::default()
+        };
+        admin.put_user(&backend, id, &update, 2).await.unwrap();
+    }
+    for id in ["mia", "sam"] {
+        admin.put_member(&backend, "acme", id, 2).await.unwrap();
+    }
+    let keys = ["fleet:read", "user:read", "user:manage"].map(str::to_owned);
+    let people = admin
+        .create_role(&backend, "acme", "People", &keys, 2)
+        .await
+        .unwrap();
+    let assign = |who: &str, role: &str| {
+        (
+            format!("user:{who}")
+                .parse::<tessera_core::Subject>()
+                .unwrap(),
+            role.to_owned(),
+        )
+    };
+    for (subject, role) in [assign("mia", &people.id), assign("sam", "SUPER_ADMIN")] {
+        admin
+            .create_assignment(&backend, "acme", &subject, &role, None, false, 2)
+            .await
+            .unwrap();
+    }
+    for node in [
+        ("site:1", None),
+        ("site:2", None),
+        ("rack:1", Some("site:1")),
+    ] {
+        let parent = node.1.map(key);
+        admin
+            .put_node(&backend, "acme", &key(node.0), parent.as_ref(), 2)
+            .await
+            .unwrap();
+    }
+    admin
+        .put_node(&backend, "acme", &key("miner:11"), Some(&key("rack:1")), 2)
+        .await
+        .unwrap();
+    for (id, name) in [("techs", "Techs"), ("night", "Night"), ("ops", "Ops")] {
+        admin
+            .create_group(&backend, "acme", Some(id), name, false, 2)
+            .await
+            .unwrap();
+    }
+    let user = |id: &str| tessera_core::Member::User(id.to_owned());
+    admin
+        .put_group_member(&backend, "acme", "techs", &user("carol"), 2)
+        .await
+        .unwrap();
+    admin
+        .put_group_member(&backend, "acme", "night", &user("bob"), 2)
+        .await
+        .unwrap();
+    admin
+        .put_group_member(
+            &backend,
+            "acme",
+            "ops",
+            &tessera_core::Member::Group("night".to_owned()),
+            2,
+        )
+        .await
+        .unwrap();
+    admin
+}
+
+both_backends!(
+    removing_a_member_lifts_their_group_and_members_restrictions_only_with_the_lift_rules,
+    |db: &common::TestDb| {
+        let url = db.url.clone();
+        async move {
+            let store = Store::connect(&url).await.unwrap();
+            store.migrate_up().await.unwrap();
+            let admin = side_doors(&store).await;
+            let backend = Actor::Backend;
+            // A cap on the techs at site 1 withholds keys mia does not hold
+            // there (she holds no site keys at all).
+            admin
+                .create_cap(
+                    &backend,
+                    "acme",
+                    &selector("group:techs"),
+                    Some(&key("site:1")),
+                    &["fleet:read".to_owned()],
+                    3,
+                )
+                .await
+                .unwrap();
+            common::refused(
+                &store,
+                "ESCALATION_DENIED",
+                admin.delete_member(&user("mia"), "acme", "carol", 4),
+            )
+            .await;
+            // Removing oneself lifts one's own restrictions too: mia may not
+            // leave to escape a hidden entry on a miner she cannot see.
+            admin
+                .put_group_member(
+                    &backend,
+                    "acme",
+                    "techs",
+                    &tessera_core::Member::User("mia".to_owned()),
+                    3,
+                )
+                .await
+                .unwrap();
+            admin
+                .create_hidden(&backend, "acme", &selector("members"), &key("miner:11"), 3)
+                .await
+                .unwrap();
+            common::refused(
+                &store,
+                "ESCALATION_DENIED",
+                admin.delete_member(&user("mia"), "acme", "mia", 4),
+            )
+            .await;
+            // The backend is not an actor: the same removal goes through.
+            admin
+                .delete_member(&backend, "acme", "carol", 4)
+                .await
+                .unwrap();
+            store.close().await;
+        }
+    }
+);
+
+both_backends!(
+    adding_a_member_needs_the_members_grants_at_their_scopes,
+    |db: &common::TestDb| {
+        let url = db.url.clone();
+        async move {
+            let store = Store::connect(&url).await.unwrap();
+            store.migrate_up().await.unwrap();
+            let admin = side_doors(&store).await;
+            let members: tessera_core::Subject = "@members".parse().unwrap();
+            admin
+                .create_assignment(
+                    &Actor::Backend,
+                    "acme",
+                    &members,
+                    "FIELD_TECH",
+                    Some(&key("site:2")),
+                    false,
+                    3,
+                )
+                .await
+                .unwrap();
+            // mia herself is a member and so holds FIELD_TECH at site 2
+            // through the same grant; under a cap there she no longer does.
+            admin
+                .create_cap(
+                    &Actor::Backend,
+                    "acme",
+                    &selector("user:mia"),
+                    Some(&key("site:2")),
+                    &[],
+                    3,
+                )
+                .await
+                .unwrap();
+            common::refused(
+                &store,
+                "ESCALATION_DENIED",
+                admin.put_member(&user("mia"), "acme", "dave", 4),
+            )
+            .await;
+            // root holds everything: the same write goes through.
+            admin
+                .put_member(&user("root"), "acme", "dave", 4)
+                .await
+                .unwrap();
+            store.close().await;
+        }
+    }
+);
+
+both_backends!(
+    group_nesting_and_default_flags_manage_every_user_they_move,
+    |db: &common::TestDb| {
+        let url = db.url.clone();
+        async move {
+            let store = Store::connect(&url).await.unwrap();
+            store.migrate_up().await.unwrap();
+            let admin = side_doors(&store).await;
+            let mia = user("mia");
+            let night = tessera_core::Member::Group("night".to_owned());
+            // bob (ADMIN) reaches ops through night; mia may not manage him.
+            common::refused(
+                &store,
+                "ESCALATION_DENIED",
+                admin.delete_group_member(&mia, "acme", "ops", &night, 3),
+            )
+            .await;
+            common::refused(
+                &store,
+                "ESCALATION_DENIED",
+                admin.put_group_member(&mia, "acme", "techs", &night, 3),
+            )
+            .await;
+            // A second default group makes the first one's flag clearable;
+            // the members with no explicit group (vic, an ADMIN) move.
+            admin
+                .create_group(&Actor::Backend, "acme", Some("all"), "All", true, 3)
+                .await
+                .unwrap();
+            admin
+                .create_group(
+                    &Actor::Backend,
+                    "acme",
+                    Some("everybody"),
+                    "Everybody",
+                    true,
+                    3,
+                )
+                .await
+                .unwrap();
+            common::refused(
+                &store,
+                "ESCALATION_DENIED",
+                admin.update_group(&mia, "acme", "all", None, Some(false), 4),
+            )
+            .await;
+            admin
+                .update_group(&user("root"), "acme", "all", None, Some(false), 4)
+                .await
+                .unwrap();
+            store.close().await;
+        }
+    }
+);
+
+both_backends!(
+    user_caps_and_hidden_entries_manage_the_user_they_name,
+    |db: &common::TestDb| {
+        let url = db.url.clone();
+        async move {
+            let store = Store::connect(&url).await.unwrap();
+            store.migrate_up().await.unwrap();
+            let admin = side_doors(&store).await;
+            // vic (ADMIN) holds manage_access but not sam's keys, and is bob's
+            // peer without manage_roles.
+            let vic = user("vic");
+            for target in ["sam", "bob"] {
+                let named = selector(&format!("user:{target}"));
+                common::refused(
+                    &store,
+                    "ESCALATION_DENIED",
+                    admin.create_cap(&vic, "acme", &named, None, &[], 3),
+                )
+                .await;
+                common::refused(
+                    &store,
+                    "ESCALATION_DENIED",
+                    admin.create_hidden(&vic, "acme", &named, &key("miner:11"), 3),
+                )
+                .await;
+            }
+            // carol holds less than vic: a cap on her is vic's to set.
+            admin
+                .create_cap(
+                    &vic,
+                    "acme",
+                    &selector("user:carol"),
+                    None,
+                    &["fleet:read".to_owned()],
+                    3,
+                )
+                .await
+                .unwrap();
+            store.close().await;
+        }
+    }
+);
+
+both_backends!(
+    a_root_cap_may_not_leave_a_guarded_role_without_an_effective_holder,
+    |db: &common::TestDb| {
+        let url = db.url.clone();
+        async move {
+            let store = Store::connect(&url).await.unwrap();
+            store.migrate_up().await.unwrap();
+            let admin = side_doors(&store).await;
+            // sam is the only SUPER_ADMIN holder: capping every member to
+            // nothing at the root leaves nobody holding it, whoever asks.
+            for actor in [user("vic"), Actor::Backend] {
+                common::refused(
+                    &store,
+                    "LAST_GUARDED_ASSIGNMENT",
+                    admin.create_cap(&actor, "acme", &selector("members"), None, &[], 3),
+                )
+                .await;
+            }
+            // A cap below the root narrows no org-root set.
+            admin
+                .create_cap(
+                    &user("vic"),
+                    "acme",
+                    &selector("members"),
+                    Some(&key("site:2")),
+                    &[],
+                    3,
+                )
+                .await
+                .unwrap();
+            // With a second effective holder, capping sam is allowed.
+            let dave: tessera_core::Subject = "user:dave".parse().unwrap();
+            admin
+                .put_member(&Actor::Backend, "acme", "dave", 3)
+                .await
+                .unwrap();
+            admin
+                .create_assignment(
+                    &Actor::Backend,
+                    "acme",
+                    &dave,
+                    "SUPER_ADMIN",
+                    None,
+                    false,
+                    3,
+                )
+                .await
+                .unwrap();
+            admin
+                .create_cap(&user("root"), "acme", &selector("user:sam"), None, &[], 4)
+                .await
+                .unwrap();
+            common::refused(
+                &store,
+                "LAST_GUARDED_ASSIGNMENT",
+                admin.create_cap(&user("root"), "acme", &selector("user:dave"), None, &[], 5),
+            )
+            .await;
+            store.close().await;
+        }
+    }
+);
+
+both_backends!(
+    writes_over_an_org_quota_are_refused_and_write_nothing,
+    |db: &common::TestDb| {
+        let url = db.url.clone();
+        async move {
+            let store = Store::connect(&url).await.unwrap();
+            store.migrate_up().await.unwrap();
+            let backend = Actor::Backend;
+            let count = |sql: &'static str| {
+                let store = store.clone();
+                async move {
+                    let (n,): (i64,) = sqlx::query_as(sql).fetch_one(store.pool()).await.unwrap();
+                    u64::try_from(n).unwrap()
+                }
+            };
+            let admin = setup(&store, FLEET).await;
+            // Room for exactly one more of each.
+            let quotas = tessera_host::Quotas {
+                nodes: count("SELECT COUNT(*) FROM nodes WHERE org_id = 'acme'").await + 1,
+                groups: count("SELECT COUNT(*) FROM groups WHERE org_id = 'acme'").await + 1,
+                assignments: count("SELECT COUNT(*) FROM assignments WHERE org_id = 'acme'").await
+                    + 1,
+                caps: count("SELECT COUNT(*) FROM caps WHERE org_id = 'acme'").await + 1,
+                hidden: count("SELECT COUNT(*) FROM hidden WHERE org_id = 'acme'").await + 1,
+                under_roots: 1,
+            };
+            let admin = admin.with_quotas(quotas);
+            admin
+                .put_node(&backend, "acme", &key("site:1"), None, 2)
+                .await
+                .unwrap();
+            let over = common::refused(
+                &store,
+                "QUOTA_EXCEEDED",
+                admin.put_node(&backend, "acme", &key("site:2"), None, 3),
+            )
+            .await;
+            assert_eq!(over.status(), 409);
+            // Re-registering an existing node adds nothing: not refused.
+            admin
+                .put_node(&backend, "acme", &key("site:1"), None, 3)
+                .await
+                .unwrap();
+            admin
+                .create_group(&backend, "acme", Some("g1"), "G1", false, 3)
+                .await
+                .unwrap();
+            common::refused(
+                &store,
+                "QUOTA_EXCEEDED",
+                admin.create_group(&backend, "acme", Some("g2"), "G2", false, 4),
+            )
+            .await;
+            let carol: tessera_core::Subject = "user:carol".parse().unwrap();
+            admin
+                .create_assignment(
+                    &backend,
+                    "acme",
+                    &carol,
+                    "ADMIN",
+                    Some(&key("site:1")),
+                    false,
+                    4,
+                )
+                .await
+                .unwrap();
+            common::refused(
+                &store,
+                "QUOTA_EXCEEDED",
+                admin.create_assignment(&backend, "acme", &carol, "ADMIN", None, true, 5),
+            )
+            .await;
+            admin
+                .create_cap(
+                    &backend,
+                    "acme",
+                    &selector("members"),
+                    Some(&key("site:1")),
+                    &[],
+                    5,
+                )
+                .await
+                .unwrap();
+            common::refused(
+                &store,
+                "QUOTA_EXCEEDED",
+                admin.create_cap(
+                    &backend,
+                    "acme",
+                    &selector("everyone"),
+                    Some(&key("site:1")),
+                    &[],
+                    6,
+                ),
+            )
+            .await;
+            // Each org counts its own rows.
+            admin
+                .put_node(&backend, "beta", &key("site:1"), None, 6)
+                .await
+                .unwrap();
+            let err = admin
+                .put_node(&backend, "beta", &key("site:2"), None, 6)
+                .await
+                .unwrap_err();
+            assert_eq!(err.code(), "QUOTA_EXCEEDED");
+            store.close().await;
+        }
+    }
+);

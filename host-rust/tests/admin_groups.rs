@@ -264,7 +264,7 @@ both_backends!(groups_and_defaults, |db: &common::TestDb| {
             admin.delete_group(&user("dave"), "acme", &crew.id, 5),
         )
         .await;
-        let groups = admin.list_groups("acme").await.unwrap();
+        let groups = admin.list_groups(&Actor::Backend, "acme").await.unwrap();
         let ids: Vec<(&str, bool)> = groups
             .iter()
             .map(|group| (group.id.as_str(), group.default))
@@ -278,7 +278,12 @@ both_backends!(groups_and_defaults, |db: &common::TestDb| {
                 ("social", true)
             ]
         );
-        common::refused(&store, "NOT_FOUND", admin.list_groups("nope")).await;
+        common::refused(
+            &store,
+            "NOT_FOUND",
+            admin.list_groups(&Actor::Backend, "nope"),
+        )
+        .await;
         store.close().await;
     }
 });

@@ -174,7 +174,7 @@ async fn setup(store: &Store) -> Fixture {
 /// The id of the assignment of `role` to `who` at `scope` (plain).
 async fn assignment(admin: &Admin, who: &str, role: &str, scope: Option<&str>) -> String {
     admin
-        .list_assignments("acme")
+        .list_assignments(&Actor::Backend, "acme")
         .await
         .unwrap()
         .into_iter()
@@ -346,7 +346,11 @@ both_backends!(role_rules, |db: &common::TestDb| {
         )
         .await;
         assert_eq!(
-            admin.list_roles("nope").await.unwrap_err().code(),
+            admin
+                .list_roles(&Actor::Backend, "nope")
+                .await
+                .unwrap_err()
+                .code(),
             "NOT_FOUND"
         );
 
@@ -402,7 +406,7 @@ both_backends!(role_rules, |db: &common::TestDb| {
         assert_eq!(common::state(&store).await, before);
         // Editable built-ins take new permissions (same name allowed).
         let mut trimmed = admin
-            .list_roles("acme")
+            .list_roles(&Actor::Backend, "acme")
             .await
             .unwrap()
             .into_iter()
@@ -435,7 +439,7 @@ both_backends!(role_rules, |db: &common::TestDb| {
         )
         .await;
         // Listing: built-ins in manifest order first, then custom by name.
-        let listed = admin.list_roles("acme").await.unwrap();
+        let listed = admin.list_roles(&Actor::Backend, "acme").await.unwrap();
         let names: Vec<&str> = listed.iter().map(|role| role.name.as_str()).collect();
         assert_eq!(
             names,
@@ -697,7 +701,11 @@ both_backends!(assignment_rules, |db: &common::TestDb| {
         )
         .await;
         assert_eq!(
-            admin.list_assignments("nope").await.unwrap_err().code(),
+            admin
+                .list_assignments(&Actor::Backend, "nope")
+                .await
+                .unwrap_err()
+                .code(),
             "NOT_FOUND"
         );
         // The schema refuses a cross-org reference too.
@@ -730,7 +738,7 @@ both_backends!(assignment_rules, |db: &common::TestDb| {
         );
         assert!(
             admin
-                .list_assignments("acme")
+                .list_assignments(&Actor::Backend, "acme")
                 .await
                 .unwrap()
                 .contains(&granted)
@@ -773,7 +781,10 @@ both_backends!(assignment_rules, |db: &common::TestDb| {
         )
         .await;
         assert_ne!(readded.id, at_root.id);
-        let listed = admin.list_assignments("acme").await.unwrap();
+        let listed = admin
+            .list_assignments(&Actor::Backend, "acme")
+            .await
+            .unwrap();
         assert!(listed.contains(&readded));
         assert!(!listed.iter().any(|a| a.id == at_root.id));
         // A role with assignments is in use; once they are gone it is not.

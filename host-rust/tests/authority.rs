@@ -87,6 +87,27 @@ both_backends!(answers_cache_and_consistency, |db: &common::TestDb| {
             (1, 0),
             "{before:?} {after:?}"
         );
+        // Permutations and repetitions of the same token scopes share one
+        // cache entry.
+        let orders = [
+            path(&["miner:read", "miner:reboot"]),
+            path(&["miner:reboot", "miner:read"]),
+            path(&["miner:reboot", "miner:read", "miner:reboot"]),
+        ];
+        let before = authority.stats();
+        for scopes in &orders {
+            let scoped = Asking {
+                token_scopes: Some(scopes),
+                ..asking("alice")
+            };
+            authority.snapshot(&scoped).await.unwrap();
+        }
+        let after = authority.stats();
+        assert_eq!(
+            (after.hits - before.hits, after.misses - before.misses),
+            (2, 1),
+            "one compile for three spellings of one scope set"
+        );
         // A revocation is enforced on the next check: the write bumped the revision.
         let admin = Admin::new(store.clone(), Arc::clone(&manifest));
         let ids: Vec<(String,)> = sqlx::query_as(

@@ -385,6 +385,7 @@ async fn tokens(db: &TestDb) {
     let admin = tessera_host::create_token(
         &store,
         tessera_host::TokenKind::Admin,
+        &[],
         tessera_host::setup::unix_now(),
     )
     .await
@@ -422,6 +423,123 @@ async fn tokens(db: &TestDb) {
 }
 
 both_backends!(tokens_decide_who_may_call_what, tokens);
+
+/// A token of `kind` bound to `orgs`, made in the server's store.
+async fn bound_token(db: &TestDb, kind: tessera_host::TokenKind, orgs: &[&str]) -> String {
+    let store = db.store().await;
+    let orgs: Vec<String> = orgs.iter().map(|org| (*org).to_owned()).collect();
+    let token = tessera_host::create_token(&store, kind, &orgs, tessera_host::setup::unix_now())
+        .await
+        .unwrap();
+    store.close().await;
+    token
+}
+
+async fn bound_tokens(db: &TestDb) {
+    use tessera_host::TokenKind;
+    http_util::import_fleet(db).await;
+    let server = TestServer::start(db, FLEET).await;
+    let check_beta = bound_token(db, TokenKind::Check, &["beta"]).await;
+    let admin_beta = bound_token(db, TokenKind::Admin, &["beta", "gamma"]).await;
+    let check_acme = bound_token(db, TokenKind::Check, &["acme"]).await;
+    let admin_acme = bound_token(db, TokenKind::Admin, &["acme"]).await;
+
+    // Every route that acts in an org answers 404 to a token bound to
+    // other orgs, as an unknown org does; global model routes are
+    // refused to any bound token; keys stay public.
+    let mut swept = 0;
+    for (name, pattern, kind) in ROUTES {
+        let token = match kind {
+            Kind::Ops => continue,
+            Kind::Answer => &check_beta,
+            Kind::Model => &admin_beta,
+        };
+        let (path, body) = match kind {
+            Kind::Answer => answer_request(pattern),
+            _ => (concrete(pattern), Some(json!({}))),
+        };
+        let answer = call_with(&server, token, method(name), &path, body).await;
+        let global = matches!(*pattern, "/v1/orgs" | "/v1/users/{}");
+        let what = format!("{name} {path} with a token bound to other orgs");
+        match (*pattern, global) {
+            ("/v1/keys", _) => assert_eq!(answer.0, 200, "{what}: {}", answer.1),
+            (_, true) => assert_error(&what, answer, 403, "FORBIDDEN"),
+            (_, false) => assert_error(&what, answer, 404, "NOT_FOUND"),
+        }
+        swept += 1;
+    }
+    assert!(swept >= 40, "swept {swept} routes");
+
+    // Bound to the org asked about, the same tokens answer.
+    let carol = check_body(
+        "carol",
+        "miner:blink_led",
+        &["site:1", "rack:1", "miner:11"],
+    );
+    let (status, answer) =
+        call_with(&server, &check_acme, Method::POST, "/v1/check", Some(carol)).await;
+    assert_eq!(
+        (status, &answer["decision"]),
+        (200, &json!("allow")),
+        "{answer}"
+    );
+    let (status, answer) = call_with(
+        &server,
+        &admin_acme,
+        Method::GET,
+        "/v1/orgs/acme/roles",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    // A percent-encoded org id names the same org.
+    let (status, answer) = call_with(
+        &server,
+        &admin_acme,
+        Method::GET,
+        "/v1/orgs/%61cme/roles",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+
+    // A check token exports a member's snapshot, not a superuser's (a
+    // bearer credential for every org); an admin token may.
+    let snapshot = |principal: &str| format!("/v1/orgs/acme/snapshot?principal={principal}");
+    let (status, _) = call_with(&server, &check_acme, Method::GET, &snapshot("carol"), None).await;
+    assert_eq!(status, 200);
+    for token in [&check_acme, &check_token(db).await] {
+        let answer = call_with(&server, token, Method::GET, &snapshot("root"), None).await;
+        assert_error(
+            "a check token exports root's snapshot",
+            answer,
+            403,
+            "FORBIDDEN",
+        );
+    }
+    let scoped = format!("{}&token_scopes=fleet:read", snapshot("root"));
+    let answer = call_with(&server, &check_acme, Method::GET, &scoped, None).await;
+    assert_error(
+        "a check token exports root's scoped snapshot",
+        answer,
+        403,
+        "FORBIDDEN",
+    );
+    let (status, _) = server.call(Method::GET, &snapshot("root"), None).await;
+    assert_eq!(status, 200, "the admin token exports root's snapshot");
+    server.stop().await;
+
+    // The operator may allow it.
+    let server = TestServer::start_with(db, FLEET, |config| {
+        config.check_token_superuser_snapshots = true;
+    })
+    .await;
+    let (status, _) = call_with(&server, &check_acme, Method::GET, &snapshot("root"), None).await;
+    assert_eq!(status, 200, "allowed by the setting");
+    server.stop().await;
+}
+
+both_backends!(tokens_bound_to_orgs_reach_only_those_orgs, bound_tokens);
 
 async fn operations(db: &TestDb) {
     http_util::import_fleet(db).await;

@@ -470,10 +470,11 @@ async fn decisions(db: &TestDb) {
             json!({"decision": "redirect", "fallback": "/"}),
         ),
         ("alice", "/nowhere", json!({"decision": "no_route"})),
+        // A pattern matches but the parameter is no node id.
         (
             "alice",
             "/sites/no%20way/racks",
-            json!({"decision": "no_route"}),
+            json!({"decision": "not_found"}),
         ),
     ] {
         let body = json!({"org": "acme", "principal": principal, "route": route});
@@ -935,6 +936,19 @@ async fn snapshots(db: &TestDb) {
     assert_error("snapshot min_revision ahead", answer, 409, "STALE");
     let answer = get(&server, "/v1/orgs/nope/snapshot?principal=alice").await;
     assert_error("snapshot unknown org", answer, 404, "NOT_FOUND");
+    // More subtree roots than the under_roots quota (64 by default).
+    let roots: String = (0..65).map(|at| format!("&under=site:{at}")).collect();
+    let answer = refusal(fetch(format!("principal=alice{roots}"), None).await);
+    assert_error(
+        "snapshot over the under_roots quota",
+        answer.clone(),
+        409,
+        "QUOTA_EXCEEDED",
+    );
+    assert_eq!(
+        answer.1["error"]["details"],
+        json!({"quota": "under_roots", "limit": 64})
+    );
 
     // Over the configured maximum: 413 SNAPSHOT_TOO_LARGE, while the same
     // server's own checks (whole snapshots, no limit) still answer.

@@ -1058,6 +1058,12 @@ async fn error_codes(db: &TestDb) {
         refusal("bob registers a node", Some("bob"), M::PUT, "/v1/orgs/acme/nodes/site/5", Some(json!({"parent": null})), (403, "FORBIDDEN")),
         refusal("bob sets kiosk", Some("bob"), M::PUT, "/v1/orgs/acme/settings", Some(json!({"kiosk": true})), (403, "FORBIDDEN")),
         refusal("bob reads the audit", Some("bob"), M::GET, "/v1/orgs/acme/audit", None, (403, "FORBIDDEN")),
+        refusal("bob reads the groups", Some("bob"), M::GET, "/v1/orgs/acme/groups", None, (403, "FORBIDDEN")),
+        refusal("bob reads the roles", Some("bob"), M::GET, "/v1/orgs/acme/roles", None, (403, "FORBIDDEN")),
+        refusal("bob reads the assignments", Some("bob"), M::GET, "/v1/orgs/acme/assignments", None, (403, "FORBIDDEN")),
+        refusal("bob reads the hidden entries", Some("bob"), M::GET, "/v1/orgs/acme/hidden", None, (403, "FORBIDDEN")),
+        refusal("bob reads the caps", Some("bob"), M::GET, "/v1/orgs/acme/caps", None, (403, "FORBIDDEN")),
+        refusal("an unknown actor reads the caps", Some("nobody"), M::GET, "/v1/orgs/acme/caps", None, (403, "FORBIDDEN")),
         refusal("carol (roles only) adds a member", Some("carol"), M::PUT, "/v1/orgs/acme/members/root", None, (403, "FORBIDDEN")),
         // ESCALATION_DENIED
         refusal("carol grants a key she lacks", Some("carol"), M::POST, "/v1/orgs/acme/roles", Some(role("Blinker", &["miner:read", "miner:blink_led"])), (403, "ESCALATION_DENIED")),

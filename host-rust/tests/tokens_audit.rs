@@ -15,10 +15,56 @@ use std::sync::Arc;
 
 use tessera_core::Manifest;
 use tessera_host::{
-    Actor, Admin, Store, TokenKind, UserUpdate, create_token, revoke_token, token_kind,
+    Actor, Admin, Store, TokenError, TokenKind, UserUpdate, create_token, revoke_token,
+    token_access, token_kind,
 };
 
 const FLEET: &str = include_str!("../../examples/fleet/manifest.toml");
+
+both_backends!(
+    tokens_bound_to_orgs_say_so_and_go_with_their_token,
+    |db: &common::TestDb| {
+        let url = db.url.clone();
+        async move {
+            let store = Store::connect(&url).await.unwrap();
+            store.migrate_up().await.unwrap();
+            let orgs = ["acme".to_owned(), "beta".to_owned(), "acme".to_owned()];
+            let bound = create_token(&store, TokenKind::Check, &orgs, 1)
+                .await
+                .unwrap();
+            let access = token_access(&store, &bound).await.unwrap().unwrap();
+            assert_eq!(access.kind, TokenKind::Check);
+            assert!(access.reaches("acme") && access.reaches("beta"));
+            assert!(!access.reaches("gamma"));
+            let every = create_token(&store, TokenKind::Admin, &[], 1)
+                .await
+                .unwrap();
+            let access = token_access(&store, &every).await.unwrap().unwrap();
+            assert_eq!(access.orgs, None);
+            assert!(access.reaches("gamma"));
+            let tokens = || async {
+                let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM api_tokens")
+                    .fetch_one(store.pool())
+                    .await
+                    .unwrap();
+                count
+            };
+            let before = tokens().await;
+            let err = create_token(&store, TokenKind::Check, &["no good".to_owned()], 1)
+                .await
+                .unwrap_err();
+            assert!(matches!(err, TokenError::BadOrg(_)), "{err}");
+            assert_eq!(tokens().await, before, "nothing written");
+            assert!(revoke_token(&store, &bound).await.unwrap());
+            let (left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM api_token_orgs")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+            assert_eq!(left, 0, "a revoked token's orgs go with it");
+            store.close().await;
+        }
+    }
+);
 
 both_backends!(
     tokens_have_kinds_and_are_stored_hashed,
@@ -27,8 +73,12 @@ both_backends!(
         async move {
             let store = Store::connect(&url).await.unwrap();
             store.migrate_up().await.unwrap();
-            let admin = create_token(&store, TokenKind::Admin, 1).await.unwrap();
-            let check = create_token(&store, TokenKind::Check, 1).await.unwrap();
+            let admin = create_token(&store, TokenKind::Admin, &[], 1)
+                .await
+                .unwrap();
+            let check = create_token(&store, TokenKind::Check, &[], 1)
+                .await
+                .unwrap();
             assert_ne!(admin, check);
             assert_eq!(
                 token_kind(&store, &admin).await.unwrap(),

@@ -420,6 +420,7 @@ fn query_name(query: &Query) -> &'static str {
         Query::Nav {} => "nav",
         Query::Claims {} => "claims",
         Query::Explain(_) => "explain",
+        Query::Header {} => "header",
     }
 }
 
@@ -525,6 +526,11 @@ async fn answer(
             let url = format!("/v1/orgs/{o}/claims{}", who_query(case, Vec::new()));
             let answer = decide(server, Method::GET, &url, None).await?;
             field(&answer, "claims")
+        }
+        Query::Header {} => {
+            // No decision endpoint answers the header: it is what a client
+            // reads from the snapshot the host exports.
+            answer_from_snapshot(server, org, case, &[]).await
         }
         Query::Explain(args) => {
             let body = body(org, case, check_fields(args));

@@ -72,6 +72,20 @@ test('refusals carry the same codes as in @tessera/web', () => {
   }
 });
 
+test('a now that is not a number is BAD_ARGUMENT in both packages, never "skip expiry"', () => {
+  const expired = vectors.files[0].cases[0].snapshot;
+  for (const now of [null, '1000', true, {}, [1000], 1000n]) {
+    for (const api of [addon, web]) {
+      const verifier = api.TesseraVerifier.fromJwks(vectors.jwks);
+      assert.throws(
+        () => verifier.open(expired, now),
+        (err) => err instanceof api.TesseraError && err.code === 'BAD_ARGUMENT',
+        `${typeof now} ${String(now)}`,
+      );
+    }
+  }
+});
+
 test('handles used across snapshots answer as in @tessera/web (fast path included)', () => {
   const verifiers = [addon, web].map((api) => api.TesseraVerifier.fromJwks(vectors.jwks));
   const texts = [...new Set(vectors.files.flatMap((file) => file.cases.map((c) => c.snapshot)))].slice(0, 12);

@@ -50,6 +50,8 @@ export function answer(snapshot, query) {
       return snapshot.claims();
     case 'explain':
       return snapshot.explain(args.permission, args.path, args.owner);
+    case 'header':
+      return { superuser: snapshot.superuser, active: snapshot.active, token_scopes: snapshot.tokenScopes };
     default:
       throw new Error(`unknown query ${kind}`);
   }

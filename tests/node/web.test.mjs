@@ -70,6 +70,7 @@ test('refusals carry stable codes', () => {
   assert.equal(refusal(() => verifier.open('tss2.AAAA', now)), 'BAD_ENCODING');
   assert.equal(refusal(() => verifier.open(bytes, Number.NaN)), 'BAD_ARGUMENT');
   assert.equal(refusal(() => verifier.open(bytes, -1)), 'BAD_ARGUMENT');
+  assert.equal(refusal(() => verifier.open(bytes, null)), 'BAD_ARGUMENT', 'null is not "skip expiry"');
   assert.equal(refusal(() => verifier.open(42, now)), 'BAD_ARGUMENT');
 
   assert.equal(refusal(() => web.TesseraVerifier.fromJwks('not json')), 'BAD_KEY_SET');

@@ -131,6 +131,28 @@ proptest! {
     }
 
     #[test]
+    fn hides_is_what_every_check_answers_not_found_for((model, queries) in model_with_queries(24)) {
+        let (manifest, snapshot) = open(&model);
+        for chain in all_chains(&model) {
+            let mut below = chain.clone();
+            below.push("item:zz".to_owned());
+            for path in [&chain[..], &below[..]] {
+                let hidden = snapshot.hides(path);
+                for entry in manifest.catalog.entries() {
+                    let decision = snapshot.check(&entry.key, path, None);
+                    prop_assert_eq!(hidden, decision.decision == Effect::NotFound, "{:?} {}", path, entry.key);
+                }
+                for query in &queries {
+                    let decision = snapshot.check(&query.permission, path, query.owner.as_deref());
+                    if decision.diagnostic.is_none() {
+                        prop_assert_eq!(hidden, decision.decision == Effect::NotFound, "{:?}", query);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn check_agrees_with_the_filter_plan((model, queries) in model_with_queries(48)) {
         let (_, snapshot) = open(&model);
         for query in &queries {

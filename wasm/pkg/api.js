@@ -60,8 +60,14 @@ function ownerArg(owner) {
   return owner;
 }
 
+/**
+ * `undefined` is the current time; anything else must be a number (core
+ * refuses fractions, negatives and unsafe values). `null` is refused rather
+ * than read as 0, which would skip the expiry check.
+ */
 function nowArg(nowSeconds) {
   if (nowSeconds === undefined) return Math.floor(Date.now() / 1000);
+  if (typeof nowSeconds !== 'number') throw badArgument('nowSeconds must be a number of seconds or undefined');
   return nowSeconds;
 }
 
@@ -90,7 +96,10 @@ export function makeApi(raw) {
     get org() { return this._info.org; }
     get principal() { return this._info.principal; }
     get principalName() { return this._info.principal_name; }
+    /** Active, flagged and not narrowed by token scopes; for display only: `check` decides. */
     get superuser() { return this._info.superuser; }
+    get active() { return this._info.active; }
+    get tokenScopes() { return this._info.token_scopes; }
     get anonymous() { return this._info.anonymous; }
     get issuedAt() { return this._info.issued_at; }
     get expiresAt() { return this._info.expires_at; }

@@ -62,7 +62,15 @@ export class Snapshot {
   readonly org: string;
   readonly principal: string;
   readonly principalName: string;
+  /**
+   * A superuser to every rule: flagged in the store, active, and not narrowed
+   * by token scopes. For display only: `check` is the only authority.
+   */
   readonly superuser: boolean;
+  /** An inactive principal is denied everything. */
+  readonly active: boolean;
+  /** The keys the snapshot was narrowed to (catalog order), or null. */
+  readonly tokenScopes: string[] | null;
   readonly anonymous: boolean;
   readonly issuedAt: number;
   readonly expiresAt: number;

@@ -27,6 +27,15 @@ impl Snapshot {
         self.decide_key(permission, segments(path), owner)
     }
 
+    /// Whether the path is hidden from the principal (step 6): what `check`
+    /// answers `not_found` for, whatever the permission. A superuser is
+    /// never hidden from; an invalid path, or one outside a subtree
+    /// snapshot, is denied before step 6 and so is not "hidden". The host's
+    /// escalation rules ask this ("may the actor see this node?").
+    pub fn hides<S: AsRef<str>>(&self, path: &[S]) -> bool {
+        matches!(self.reach(segments(path)), Reached::Hidden(_))
+    }
+
     /// `check` with the path in its text form (`site:1,rack:3`), so a
     /// binding passes one string instead of an array.
     pub fn check_text(&self, permission: &str, path: &str, owner: Option<&str>) -> Decision {

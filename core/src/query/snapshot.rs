@@ -156,6 +156,25 @@ impl Snapshot {
         &self.payload.header
     }
 
+    /// Whether the principal is a superuser to every rule of the resolver:
+    /// flagged, active (DESIGN §1.2: inactive means denied everything) and
+    /// not narrowed by token scopes. The header's raw flag says only what
+    /// the store holds; this is what gates, exemptions and UIs must read.
+    /// `check` stays the only authority for a decision.
+    pub fn is_superuser(&self) -> bool {
+        let principal = &self.payload.header.principal;
+        principal.superuser && principal.active && self.payload.token_scopes.is_none()
+    }
+
+    /// The token scopes the snapshot was narrowed to, as keys in catalog
+    /// order; `None` when it was not narrowed.
+    pub fn token_scopes(&self) -> Option<Vec<String>> {
+        self.payload
+            .token_scopes
+            .as_ref()
+            .map(|scopes| self.catalog.keys(scopes))
+    }
+
     /// The catalog.
     pub fn catalog(&self) -> &Catalog {
         &self.catalog

@@ -21,6 +21,7 @@ use tessera_core::{NodeKey, Subject};
 
 use super::AdminError;
 use super::nodes::node_path;
+use super::quotas::Counted;
 use super::roles::random_id;
 use super::users::require_org;
 use super::write::{Actor, Admin, AdminKey, Affects, Audit, Lock, Tx};
@@ -139,8 +140,16 @@ async fn require_path(tx: &mut Tx, org: &str, node: &NodeKey) -> Result<Vec<Stri
 
 impl Admin {
     /// `GET /v1/orgs/{org}/assignments`, oldest first.
-    pub async fn list_assignments(&self, org: &str) -> Result<Vec<AssignmentView>, AdminError> {
+    /// With an actor, reading needs the `manage_members` admin key, as writing does
+    /// (an unknown actor is `FORBIDDEN`).
+    pub async fn list_assignments(
+        &self,
+        actor: &Actor,
+        org: &str,
+    ) -> Result<Vec<AssignmentView>, AdminError> {
         let mut tx = self.begin(Lock::Read).await?;
+        self.gate(&mut tx, actor, org, AdminKey::ManageMembers)
+            .await?;
         require_org(&mut tx, org).await?;
         let rows: Vec<AssignmentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM assignments WHERE org_id = $1 ORDER BY created_at, id"
@@ -221,6 +230,9 @@ impl Admin {
             scope: scope.map(ToString::to_string),
             owner_only,
         };
+        self.quotas
+            .require_room(&mut tx, org, Counted::Assignments)
+            .await?;
         let inserted = sqlx::query(
             "INSERT INTO assignments (org_id, id, subject, subject_user, subject_group, role_id, scope_type, scope_id, scope_key, owner_only, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)

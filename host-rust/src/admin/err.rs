@@ -65,6 +65,14 @@ pub enum AdminError {
     /// Removing the last default group.
     #[error("the org must keep a default group")]
     LastDefaultGroup,
+    /// The write would take the org over one of its quotas.
+    #[error("the org is at its quota of {limit} {quota}")]
+    QuotaExceeded {
+        /// Which quota (`nodes`, `groups`, `assignments`, `caps`, `hidden`).
+        quota: &'static str,
+        /// Its ceiling.
+        limit: u64,
+    },
     /// The store failed (a 500 with a generic body; the detail is logged).
     #[error("store error")]
     Store(#[from] StoreError),
@@ -93,6 +101,7 @@ impl AdminError {
             AdminError::LastSuperuser(_) => "LAST_SUPERUSER",
             AdminError::LastGuardedAssignment(_) => "LAST_GUARDED_ASSIGNMENT",
             AdminError::LastDefaultGroup => "LAST_DEFAULT_GROUP",
+            AdminError::QuotaExceeded { .. } => "QUOTA_EXCEEDED",
             AdminError::Store(_) => "INTERNAL",
         }
     }
@@ -118,7 +127,8 @@ impl AdminError {
             | AdminError::ReservedGroup(_)
             | AdminError::LastSuperuser(_)
             | AdminError::LastGuardedAssignment(_)
-            | AdminError::LastDefaultGroup => 409,
+            | AdminError::LastDefaultGroup
+            | AdminError::QuotaExceeded { .. } => 409,
             AdminError::Store(_) => 500,
         }
     }

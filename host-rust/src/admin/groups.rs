@@ -11,14 +11,17 @@
 //! key it withholds at its scope, lifting a hidden entry needs the node to
 //! be visible to the actor, as when removing them directly.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde::Serialize;
 use serde_json::json;
-use tessera_core::{ADMIN_GROUP, Effect, Member, Snapshot, is_valid_node_id};
+use tessera_core::{ADMIN_GROUP, Member, is_valid_node_id};
 
 use super::AdminError;
+use super::escalation::group_selectors;
+use super::lookup::{default_groups, group_closure, group_users, groupless_members, user_groups};
 use super::names::{display_name, name_key};
+use super::quotas::Counted;
 use super::users::require_org;
 use super::write::{Actor, Admin, AdminKey, Affects, Audit, Lock, Tx};
 use crate::store::StoreError;
@@ -79,8 +82,16 @@ fn generated_id() -> Result<String, AdminError> {
 impl Admin {
     /// `GET /v1/orgs/{org}/groups`: every group of the org, `admin` included,
     /// by id.
-    pub async fn list_groups(&self, org: &str) -> Result<Vec<GroupView>, AdminError> {
+    /// With an actor, reading needs the `manage_members` admin key, as writing does
+    /// (an unknown actor is `FORBIDDEN`).
+    pub async fn list_groups(
+        &self,
+        actor: &Actor,
+        org: &str,
+    ) -> Result<Vec<GroupView>, AdminError> {
         let mut tx = self.begin(Lock::Read).await?;
+        self.gate(&mut tx, actor, org, AdminKey::ManageMembers)
+            .await?;
         require_org(&mut tx, org).await?;
         let rows: Vec<GroupRow> =
             sqlx::query_as("SELECT id, name, is_default FROM groups WHERE org_id = $1 ORDER BY id")
@@ -125,6 +136,9 @@ impl Admin {
             return Err(AdminError::NameTaken(id));
         }
         require_free_name(&mut tx, org, &name, None).await?;
+        self.quotas
+            .require_room(&mut tx, org, Counted::Groups)
+            .await?;
         sqlx::query(
             "INSERT INTO groups (org_id, id, name, name_key, is_default) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -195,6 +209,14 @@ impl Admin {
         if name_key(&after.name) != name_key(&before.name) {
             require_free_name(&mut tx, org, &after.name, Some(id)).await?;
         }
+        if before.is_default == 1 && after.is_default == 0 {
+            // The members with no explicit group leave it, and what it
+            // gives them: that manages each of them. (Making a group
+            // default is joining it, checked below.)
+            let moved = groupless_members(&mut tx, org).await?;
+            self.may_manage_each(&mut tx, holder.as_ref(), actor, org, &moved)
+                .await?;
+        }
         sqlx::query(
             "UPDATE groups SET name = $1, name_key = $2, is_default = $3 WHERE org_id = $4 AND id = $5",
         )
@@ -216,7 +238,8 @@ impl Admin {
                 }
                 // Group-less members leave it: `group:` selectors on it
                 // (and on the groups containing it) stop applying.
-                self.require_lifts(&mut tx, holder.as_ref(), org, "group", &closure)
+                let lifted = group_selectors("group", &closure);
+                self.require_lifts(&mut tx, holder.as_ref(), org, &lifted)
                     .await?;
             }
         }
@@ -343,9 +366,14 @@ impl Admin {
                         .await?;
                 }
             }
-            Member::Group(_) => {
+            Member::Group(nested) => {
+                // Every user reaching `nested` joins `group` too.
+                let joining = group_users(&mut tx, org, nested).await?;
+                self.may_manage_each(&mut tx, holder.as_ref(), actor, org, &joining)
+                    .await?;
                 insert_membership(&mut tx, org, group, member).await?;
-                self.require_lifts(&mut tx, holder.as_ref(), org, "not_group", &closure)
+                let lifted = group_selectors("not_group", &closure);
+                self.require_lifts(&mut tx, holder.as_ref(), org, &lifted)
                     .await?;
             }
         }
@@ -403,10 +431,15 @@ impl Admin {
                         .await?;
                 }
             }
-            Member::Group(_) => {
+            Member::Group(nested) => {
+                // Every user reaching `nested` leaves `group` too.
+                let leaving = group_users(&mut tx, org, nested).await?;
+                self.may_manage_each(&mut tx, holder.as_ref(), actor, org, &leaving)
+                    .await?;
                 let closure = group_closure(&mut tx, org, group).await?;
                 delete_membership(&mut tx, org, group, member).await?;
-                self.require_lifts(&mut tx, holder.as_ref(), org, "group", &closure)
+                let lifted = group_selectors("group", &closure);
+                self.require_lifts(&mut tx, holder.as_ref(), org, &lifted)
                     .await?;
             }
         }
@@ -417,159 +450,6 @@ impl Admin {
             after: None,
         };
         self.finish(tx, actor, Affects::Org(org), audit, now).await
-    }
-
-    /// Joining `groups`: every role they hold, at its scope, and every
-    /// `not_group:` restriction on them that stops applying.
-    /// A new member with no group falls back to every default group (§1.3):
-    /// joining the org counts as joining them (§5), for the actor too.
-    pub(crate) async fn require_joining_defaults(
-        &self,
-        tx: &mut Tx,
-        holder: Option<&Snapshot>,
-        org: &str,
-    ) -> Result<(), AdminError> {
-        if holder.is_none() {
-            return Ok(());
-        }
-        let mut joined = BTreeSet::new();
-        for group in &default_groups(tx, org).await? {
-            joined.extend(group_closure(tx, org, group).await?);
-        }
-        self.require_joining(tx, holder, org, &joined).await
-    }
-
-    async fn require_joining(
-        &self,
-        tx: &mut Tx,
-        holder: Option<&Snapshot>,
-        org: &str,
-        groups: &BTreeSet<String>,
-    ) -> Result<(), AdminError> {
-        self.require_roles(tx, holder, org, groups).await?;
-        self.require_lifts(tx, holder, org, "not_group", groups)
-            .await
-    }
-
-    /// A user's effective groups change from `before` to `after`: the caps
-    /// and hidden entries that stop selecting it are lifted.
-    async fn require_delta(
-        &self,
-        tx: &mut Tx,
-        holder: Option<&Snapshot>,
-        org: &str,
-        before: &BTreeSet<String>,
-        after: &BTreeSet<String>,
-    ) -> Result<(), AdminError> {
-        let joined: BTreeSet<String> = after.difference(before).cloned().collect();
-        let left: BTreeSet<String> = before.difference(after).cloned().collect();
-        self.require_lifts(tx, holder, org, "not_group", &joined)
-            .await?;
-        self.require_lifts(tx, holder, org, "group", &left).await
-    }
-
-    /// DESIGN §5: joining a group counts as assigning every role it holds,
-    /// at its scopes (owner-only assignments included: the actor's own
-    /// owner-only grants never count as held).
-    async fn require_roles(
-        &self,
-        tx: &mut Tx,
-        holder: Option<&Snapshot>,
-        org: &str,
-        groups: &BTreeSet<String>,
-    ) -> Result<(), AdminError> {
-        let Some(holder) = holder else {
-            return Ok(());
-        };
-        for group in groups {
-            let rows: Vec<(Option<String>, Option<String>, String)> = sqlx::query_as(
-                "SELECT scope_type, scope_id, role_id FROM assignments
-                  WHERE org_id = $1 AND subject_group = $2 ORDER BY scope_key, role_id",
-            )
-            .bind(org)
-            .bind(group)
-            .fetch_all(&mut **tx)
-            .await?;
-            let mut by_scope: BTreeMap<Option<(String, String)>, Vec<String>> = BTreeMap::new();
-            for (ty, id, role) in rows {
-                let role_keys = self.role_keys(tx, org, &role).await?;
-                let keys = by_scope.entry(ty.zip(id)).or_default();
-                for key in role_keys {
-                    if !keys.contains(&key) {
-                        keys.push(key);
-                    }
-                }
-            }
-            for (scope, keys) in by_scope {
-                let path = scope_path(tx, org, scope.as_ref()).await?;
-                Self::require_holds(Some(holder), &keys, &path)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Caps and hidden entries with selector `<kind>:<group>` for each of
-    /// `groups` are lifted: a cap needs every key it withholds at its
-    /// scope, a hidden entry needs its node visible to the actor.
-    async fn require_lifts(
-        &self,
-        tx: &mut Tx,
-        holder: Option<&Snapshot>,
-        org: &str,
-        kind: &str,
-        groups: &BTreeSet<String>,
-    ) -> Result<(), AdminError> {
-        let Some(holder) = holder else {
-            return Ok(());
-        };
-        let catalog: Vec<String> = self
-            .manifest
-            .catalog
-            .entries()
-            .iter()
-            .map(|entry| entry.key.clone())
-            .collect();
-        for group in groups {
-            let selector = format!("{kind}:{group}");
-            let caps: Vec<(Option<String>, Option<String>, String)> = sqlx::query_as(
-                "SELECT scope_type, scope_id, allow FROM caps WHERE org_id = $1 AND selector = $2",
-            )
-            .bind(org)
-            .bind(&selector)
-            .fetch_all(&mut **tx)
-            .await?;
-            for (ty, id, allow) in caps {
-                let allow: Vec<String> = serde_json::from_str(&allow)
-                    .map_err(|_| AdminError::Store(StoreError::Corrupt(allow.clone())))?;
-                let withheld: Vec<String> = catalog
-                    .iter()
-                    .filter(|key| !allow.contains(key))
-                    .cloned()
-                    .collect();
-                let path = scope_path(tx, org, ty.zip(id).as_ref()).await?;
-                Self::require_holds(Some(holder), &withheld, &path)?;
-            }
-            let hidden: Vec<(String, String)> = sqlx::query_as(
-                "SELECT node_type, node_id FROM hidden WHERE org_id = $1 AND selector = $2",
-            )
-            .bind(org)
-            .bind(&selector)
-            .fetch_all(&mut **tx)
-            .await?;
-            for node in hidden {
-                let path = scope_path(tx, org, Some(&node)).await?;
-                let Some(key) = catalog.first() else {
-                    continue;
-                };
-                if holder.check(key, &path, None).decision == Effect::NotFound {
-                    return Err(AdminError::EscalationDenied(format!(
-                        "this would reveal `{}`, which is hidden from you",
-                        path.join("/")
-                    )));
-                }
-            }
-        }
-        Ok(())
     }
 }
 
@@ -723,16 +603,6 @@ async fn delete_membership(
     Ok(())
 }
 
-/// The org's default groups.
-async fn default_groups(tx: &mut Tx, org: &str) -> Result<Vec<String>, AdminError> {
-    let rows: Vec<(String,)> =
-        sqlx::query_as("SELECT id FROM groups WHERE org_id = $1 AND is_default = 1 ORDER BY id")
-            .bind(org)
-            .fetch_all(&mut **tx)
-            .await?;
-    Ok(rows.into_iter().map(|(id,)| id).collect())
-}
-
 /// Whether an assignment, a hidden entry, a cap or another group's
 /// membership still names the group.
 async fn group_in_use(tx: &mut Tx, org: &str, id: &str) -> Result<bool, AdminError> {
@@ -747,89 +617,4 @@ async fn group_in_use(tx: &mut Tx, org: &str, id: &str) -> Result<bool, AdminErr
     .fetch_one(&mut **tx)
     .await?;
     Ok(uses > 0)
-}
-
-/// The group and every group containing it, transitively: what a
-/// principal joining it joins (cycle-safe through `UNION`).
-async fn group_closure(tx: &mut Tx, org: &str, id: &str) -> Result<BTreeSet<String>, AdminError> {
-    let rows: Vec<(String,)> = sqlx::query_as(
-        "WITH RECURSIVE up(id) AS (
-            SELECT id FROM groups WHERE org_id = $1 AND id = $2
-            UNION
-            SELECT gm.group_id FROM group_members gm JOIN up ON gm.member_group = up.id
-             WHERE gm.org_id = $1)
-         SELECT id FROM up",
-    )
-    .bind(org)
-    .bind(id)
-    .fetch_all(&mut **tx)
-    .await?;
-    Ok(rows.into_iter().map(|(id,)| id).collect())
-}
-
-/// A member user's effective groups (DESIGN §1.3): its direct groups, or
-/// every default group when it has none, and every group containing one of
-/// them, transitively. (`admin` is left out: membership writes never change
-/// it.)
-async fn user_groups(tx: &mut Tx, org: &str, user: &str) -> Result<BTreeSet<String>, AdminError> {
-    let rows: Vec<(String,)> = sqlx::query_as(
-        "WITH RECURSIVE
-           direct(id) AS (
-             SELECT group_id FROM group_members WHERE org_id = $1 AND member_user = $2
-           ),
-           seeds(id) AS (
-             SELECT id FROM direct
-             UNION
-             SELECT id FROM groups
-              WHERE org_id = $1 AND is_default = 1 AND NOT EXISTS (SELECT 1 FROM direct)
-           ),
-           effective(id) AS (
-             SELECT id FROM seeds
-             UNION
-             SELECT gm.group_id FROM group_members gm JOIN effective e ON gm.member_group = e.id
-              WHERE gm.org_id = $1
-           )
-         SELECT id FROM effective",
-    )
-    .bind(org)
-    .bind(user)
-    .fetch_all(&mut **tx)
-    .await?;
-    Ok(rows.into_iter().map(|(id,)| id).collect())
-}
-
-/// The path (`type:id` from the top) of a registered node; empty for the
-/// org root.
-async fn scope_path(
-    tx: &mut Tx,
-    org: &str,
-    node: Option<&(String, String)>,
-) -> Result<Vec<String>, AdminError> {
-    let Some((ty, id)) = node else {
-        return Ok(Vec::new());
-    };
-    let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "WITH RECURSIVE up(type, id, depth) AS (
-            SELECT n.type, n.id, CAST(0 AS BIGINT) FROM nodes n
-             WHERE n.org_id = $1 AND n.type = $2 AND n.id = $3
-            UNION ALL
-            SELECT n.parent_type, n.parent_id, up.depth + 1 FROM nodes n
-              JOIN up ON n.type = up.type AND n.id = up.id
-             WHERE n.org_id = $1 AND n.parent_type IS NOT NULL AND up.depth < 256)
-         SELECT type, id, depth FROM up ORDER BY depth DESC",
-    )
-    .bind(org)
-    .bind(ty)
-    .bind(id)
-    .fetch_all(&mut **tx)
-    .await?;
-    if rows.is_empty() {
-        return Err(AdminError::Store(StoreError::Corrupt(format!(
-            "policy names unregistered node `{ty}:{id}`"
-        ))));
-    }
-    Ok(rows
-        .into_iter()
-        .map(|(ty, id, _)| format!("{ty}:{id}"))
-        .collect())
 }

@@ -5,6 +5,7 @@ use serde_json::json;
 use tessera_core::NodeKey;
 
 use super::AdminError;
+use super::quotas::Counted;
 use super::users::require_org;
 use super::write::{Actor, Admin, AdminKey, Affects, Audit, Lock, Tx};
 
@@ -116,6 +117,9 @@ impl Admin {
                 Some(json!({ "parent": before.map(|(ty, id)| format!("{ty}:{id}")) }))
             }
             None => {
+                self.quotas
+                    .require_room(&mut tx, org, Counted::Nodes)
+                    .await?;
                 sqlx::query("INSERT INTO nodes (org_id, type, id, parent_type, parent_id) VALUES ($1, $2, $3, $4, $5)")
                     .bind(org)
                     .bind(&node.ty)

@@ -4,10 +4,11 @@
 
 use serde::Serialize;
 use serde_json::json;
-use tessera_core::{Effect, NodeKey, Selector};
+use tessera_core::{NodeKey, Selector};
 
 use super::AdminError;
 use super::nodes::node_path;
+use super::quotas::Counted;
 use super::users::require_org;
 use super::write::{Actor, Admin, AdminKey, Affects, Audit, Lock, Tx};
 use crate::facts::{CAPS, CapRow, HIDDEN};
@@ -83,8 +84,16 @@ async fn require_path(tx: &mut Tx, org: &str, node: &NodeKey) -> Result<Vec<Stri
 
 impl Admin {
     /// `GET /v1/orgs/{org}/hidden`: every hidden entry of the org, by id.
-    pub async fn list_hidden(&self, org: &str) -> Result<Vec<HiddenView>, AdminError> {
+    /// With an actor, reading needs the `manage_access` admin key, as writing does
+    /// (an unknown actor is `FORBIDDEN`).
+    pub async fn list_hidden(
+        &self,
+        actor: &Actor,
+        org: &str,
+    ) -> Result<Vec<HiddenView>, AdminError> {
         let mut tx = self.begin(Lock::Read).await?;
+        self.gate(&mut tx, actor, org, AdminKey::ManageAccess)
+            .await?;
         require_org(&mut tx, org).await?;
         let rows: Vec<(String, String, String, String)> =
             sqlx::query_as(HIDDEN).bind(org).fetch_all(&mut *tx).await?;
@@ -101,8 +110,12 @@ impl Admin {
 
     /// `GET /v1/orgs/{org}/caps`: every cap of the org, by id, each
     /// allowing the keys the catalog still has, in catalog order.
-    pub async fn list_caps(&self, org: &str) -> Result<Vec<CapView>, AdminError> {
+    /// With an actor, reading needs the `manage_access` admin key, as writing does
+    /// (an unknown actor is `FORBIDDEN`).
+    pub async fn list_caps(&self, actor: &Actor, org: &str) -> Result<Vec<CapView>, AdminError> {
         let mut tx = self.begin(Lock::Read).await?;
+        self.gate(&mut tx, actor, org, AdminKey::ManageAccess)
+            .await?;
         require_org(&mut tx, org).await?;
         let rows: Vec<CapRow> = sqlx::query_as(CAPS).bind(org).fetch_all(&mut *tx).await?;
         tx.rollback().await?;
@@ -148,10 +161,13 @@ impl Admin {
     ) -> Result<HiddenView, AdminError> {
         self.require_type(node)?;
         let mut tx = self.begin(Lock::Org(org)).await?;
-        self.gate(&mut tx, actor, org, AdminKey::ManageAccess)
+        let holder = self
+            .gate(&mut tx, actor, org, AdminKey::ManageAccess)
             .await?;
         require_org(&mut tx, org).await?;
         require_path(&mut tx, org, node).await?;
+        self.may_restrict(&mut tx, holder.as_ref(), actor, org, selector)
+            .await?;
         let hideable = self
             .manifest
             .types
@@ -178,6 +194,9 @@ impl Admin {
             return Ok(view(id));
         }
         let id = new_id("h")?;
+        self.quotas
+            .require_room(&mut tx, org, Counted::Hidden)
+            .await?;
         sqlx::query(
             "INSERT INTO hidden (org_id, id, selector, selector_user, selector_group, node_type, node_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -227,14 +246,7 @@ impl Admin {
         };
         let node = NodeKey { ty, id: node_id };
         let path = require_path(&mut tx, org, &node).await?;
-        if let Some(holder) = &holder {
-            let key = self.manifest.catalog.key(0);
-            if holder.check(key, &path, None).decision == Effect::NotFound {
-                return Err(AdminError::EscalationDenied(format!(
-                    "`{node}` is hidden from you"
-                )));
-            }
-        }
+        Self::require_visible(holder.as_ref(), &path)?;
         sqlx::query("DELETE FROM hidden WHERE org_id = $1 AND id = $2")
             .bind(org)
             .bind(id)
@@ -267,19 +279,31 @@ impl Admin {
             .bits_of(allow.iter().map(String::as_str))
             .map_err(|key| AdminError::UnknownPermission(key.to_owned()))?;
         let mut tx = self.begin(Lock::Org(org)).await?;
-        self.gate(&mut tx, actor, org, AdminKey::ManageAccess)
+        let holder = self
+            .gate(&mut tx, actor, org, AdminKey::ManageAccess)
             .await?;
         require_org(&mut tx, org).await?;
         if let Some(scope) = scope {
             require_path(&mut tx, org, scope).await?;
         }
         let (user, group) = selector_ids(&mut tx, org, selector).await?;
+        self.may_restrict(&mut tx, holder.as_ref(), actor, org, selector)
+            .await?;
+        // Only a root cap narrows the org-root sets the guarded roles are
+        // held at.
+        let guarded = match scope {
+            None => Some(self.effective_guarded(&mut tx, org).await?),
+            Some(_) => None,
+        };
         let view = CapView {
             id: new_id("c")?,
             selector: selector.to_string(),
             scope: scope.map(ToString::to_string),
             allow: catalog.keys(&bits),
         };
+        self.quotas
+            .require_room(&mut tx, org, Counted::Caps)
+            .await?;
         sqlx::query(
             "INSERT INTO caps (org_id, id, selector, selector_user, selector_group, scope_type, scope_id, allow) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
@@ -293,6 +317,9 @@ impl Admin {
         .bind(json!(view.allow).to_string())
         .execute(&mut *tx)
         .await?;
+        if let Some(before) = &guarded {
+            self.keep_effective_guarded(&mut tx, org, before).await?;
+        }
         let audit = Audit {
             action: "cap.create",
             target: format!("cap:{}", view.id),
@@ -329,19 +356,12 @@ impl Admin {
         };
         let allowed: Vec<String> = serde_json::from_str(&allow)
             .map_err(|_| AdminError::Store(crate::store::StoreError::Corrupt(allow.clone())))?;
-        let catalog = &self.manifest.catalog;
-        let withheld: Vec<String> = catalog
-            .entries()
-            .iter()
-            .map(|entry| entry.key.clone())
-            .filter(|key| !allowed.contains(key))
-            .collect();
         let scope = scope_type.zip(scope_id).map(|(ty, id)| NodeKey { ty, id });
         let path = match &scope {
             Some(scope) => require_path(&mut tx, org, scope).await?,
             None => Vec::new(),
         };
-        Self::require_holds(holder.as_ref(), &withheld, &path)?;
+        self.require_cap_lift(holder.as_ref(), &allowed, &path)?;
         sqlx::query("DELETE FROM caps WHERE org_id = $1 AND id = $2")
             .bind(org)
             .bind(id)

@@ -107,8 +107,12 @@ impl Admin {
 
     /// `GET /v1/orgs/{org}/roles`: built-ins in manifest order, then custom
     /// roles by name.
-    pub async fn list_roles(&self, org: &str) -> Result<Vec<RoleView>, AdminError> {
+    /// With an actor, reading needs the `manage_roles` admin key, as writing does
+    /// (an unknown actor is `FORBIDDEN`).
+    pub async fn list_roles(&self, actor: &Actor, org: &str) -> Result<Vec<RoleView>, AdminError> {
         let mut tx = self.begin(Lock::Read).await?;
+        self.gate(&mut tx, actor, org, AdminKey::ManageRoles)
+            .await?;
         require_org(&mut tx, org).await?;
         let rows: Vec<RoleRow> = sqlx::query_as(
             "SELECT id, name, builtin, mode FROM roles WHERE org_id = $1 ORDER BY name_key, id",

@@ -28,16 +28,7 @@ impl Admin {
             return Ok(());
         }
         if !kiosk {
-            // Kiosk mode is a virtual root cap for anonymous (§1.9): lifting
-            // it needs every key it withholds, like removing any cap.
-            let catalog = &self.manifest.catalog;
-            let withheld: Vec<String> = catalog
-                .entries()
-                .iter()
-                .map(|entry| entry.key.clone())
-                .filter(|key| !key.ends_with(":read"))
-                .collect();
-            Self::require_holds(holder.as_ref(), &withheld, &[])?;
+            self.require_kiosk_lift(holder.as_ref())?;
         }
         sqlx::query("UPDATE orgs SET kiosk = $1 WHERE id = $2")
             .bind(i64::from(kiosk))

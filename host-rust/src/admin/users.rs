@@ -1,9 +1,11 @@
 //! Users (global) and org membership, with the last-superuser and
 //! last-guarded-holder guards and the manage-another-user escalation rule.
 
+use std::collections::BTreeSet;
+
 use serde::Serialize;
 use serde_json::json;
-use tessera_core::{Snapshot, is_valid_user_id};
+use tessera_core::is_valid_user_id;
 
 use super::AdminError;
 use super::write::{Actor, Admin, AdminKey, Affects, Audit, Lock, Tx};
@@ -157,7 +159,7 @@ impl Admin {
         // hold what the default groups grant (§5: joining a group counts as
         // assigning its roles) and be allowed to manage the user as they
         // now stand.
-        self.require_joining_defaults(&mut tx, holder.as_ref(), org)
+        self.require_members_grants(&mut tx, holder.as_ref(), org)
             .await?;
         self.may_manage(&mut tx, holder.as_ref(), actor, org, user)
             .await?;
@@ -189,6 +191,8 @@ impl Admin {
         }
         self.may_manage(&mut tx, holder.as_ref(), actor, org, user)
             .await?;
+        self.require_leaving(&mut tx, holder.as_ref(), org, user)
+            .await?;
         self.guard_guarded_roles(&mut tx, Some(org), user).await?;
         sqlx::query("DELETE FROM members WHERE org_id = $1 AND user_id = $2")
             .bind(org)
@@ -204,42 +208,55 @@ impl Admin {
         self.finish(tx, actor, Affects::Org(org), audit, now).await
     }
 
-    /// DESIGN §5: managing another user needs the target's org-root set to
-    /// be a subset of the actor's, a strict one unless the actor holds
-    /// `manage_roles`.
-    pub(crate) async fn may_manage(
+    /// For each guarded built-in, the active users who hold it directly at
+    /// the org root (plain, not owner-only) and whose org-root set still
+    /// has every key it grants: those a write narrowing org-root sets (a
+    /// root cap) must leave at least one of.
+    pub(crate) async fn effective_guarded(
         &self,
         tx: &mut Tx,
-        holder: Option<&Snapshot>,
-        actor: &Actor,
         org: &str,
-        target: &str,
+    ) -> Result<Vec<(String, BTreeSet<String>)>, AdminError> {
+        let mut guarded = Vec::new();
+        for role in self.manifest.roles.iter().filter(|role| role.guarded) {
+            let keys = self.role_keys(tx, org, &role.key).await?;
+            let holders: Vec<(String,)> = sqlx::query_as(
+                "SELECT a.subject_user FROM assignments a JOIN users u ON u.id = a.subject_user
+                  WHERE a.org_id = $1 AND a.role_id = $2 AND a.scope_key = '' AND a.owner_only = 0
+                    AND u.active = 1 ORDER BY a.subject_user",
+            )
+            .bind(org)
+            .bind(&role.key)
+            .fetch_all(&mut **tx)
+            .await?;
+            let mut effective = BTreeSet::new();
+            for (holder,) in holders {
+                let root = self
+                    .holdings(tx, org, &holder)
+                    .await?
+                    .effective::<&str>(&[], None);
+                if keys.iter().all(|key| root.contains(key)) {
+                    effective.insert(holder);
+                }
+            }
+            guarded.push((role.key.clone(), effective));
+        }
+        Ok(guarded)
+    }
+
+    /// Refuses a write after which a guarded built-in that had an effective
+    /// holder ([`Admin::effective_guarded`], taken before it) has none.
+    pub(crate) async fn keep_effective_guarded(
+        &self,
+        tx: &mut Tx,
+        org: &str,
+        before: &[(String, BTreeSet<String>)],
     ) -> Result<(), AdminError> {
-        let (Some(holder), Actor::User(actor_id)) = (holder, actor) else {
-            return Ok(());
-        };
-        if actor_id == target {
-            return Ok(());
-        }
-        let theirs = self
-            .holdings(tx, org, target)
-            .await?
-            .effective::<&str>(&[], None);
-        let mine = holder.effective::<&str>(&[], None);
-        if let Some(key) = theirs.iter().find(|key| !mine.contains(key)) {
-            return Err(AdminError::EscalationDenied(format!(
-                "`{target}` holds `{key}`, which you do not"
-            )));
-        }
-        let manages_roles = self.manifest.admin.as_ref().is_some_and(|keys| {
-            holder
-                .check::<&str>(&keys.manage_roles, &[], None)
-                .is_allow()
-        });
-        if theirs.len() == mine.len() && !manages_roles && !holder.header().principal.superuser {
-            return Err(AdminError::EscalationDenied(format!(
-                "`{target}` holds as much as you do; only a role manager may manage a peer"
-            )));
+        let after = self.effective_guarded(tx, org).await?;
+        for ((role, had), (_, has)) in before.iter().zip(&after) {
+            if !had.is_empty() && has.is_empty() {
+                return Err(AdminError::LastGuardedAssignment(role.clone()));
+            }
         }
         Ok(())
     }

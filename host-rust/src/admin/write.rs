@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use sqlx::{Any, Transaction};
-use tessera_core::{CompileRequest, Manifest, Snapshot};
+use tessera_core::Manifest;
 
 use super::AdminError;
-use crate::facts::load_facts;
+use super::quotas::Quotas;
 use crate::store::{Backend, Store};
 
 /// Who makes a write (DESIGN §5): the trusted backend itself (no
@@ -64,12 +64,6 @@ pub(crate) enum Affects<'a> {
     },
 }
 
-/// A failure the caller cannot cause (facts the store wrote that do not
-/// compile): an internal error whose detail is for logs, never a 400.
-fn internal(detail: String) -> AdminError {
-    AdminError::Store(crate::store::StoreError::Corrupt(detail))
-}
-
 /// Advisory lock spaces (Postgres two-key locks): all orgs, one org.
 const LOCK_SPACE_GLOBAL: i32 = 0x7453_0001;
 const LOCK_SPACE_ORG: i32 = 0x7453_0002;
@@ -98,6 +92,7 @@ pub(crate) struct Audit<'a> {
 pub struct Admin {
     pub(crate) store: Store,
     pub(crate) manifest: Arc<Manifest>,
+    pub(crate) quotas: Quotas,
 }
 
 /// A write's transaction.
@@ -106,7 +101,21 @@ pub(crate) type Tx = Transaction<'static, Any>;
 impl Admin {
     /// An admin service over a store and the reconciled manifest.
     pub fn new(store: Store, manifest: Arc<Manifest>) -> Self {
-        Admin { store, manifest }
+        Admin {
+            store,
+            manifest,
+            quotas: Quotas::default(),
+        }
+    }
+
+    /// The same service with other per-org quotas.
+    pub fn with_quotas(self, quotas: Quotas) -> Self {
+        Admin { quotas, ..self }
+    }
+
+    /// The per-org quotas it enforces.
+    pub fn quotas(&self) -> &Quotas {
+        &self.quotas
     }
 
     /// Begins a write's transaction holding the locks its checks need, so a
@@ -144,105 +153,6 @@ impl Admin {
         }
     }
 
-    /// The actor's snapshot in `org`, compiled from the store inside the
-    /// write's transaction: what it allows is what the actor holds.
-    pub(crate) async fn holdings(
-        &self,
-        tx: &mut Tx,
-        org: &str,
-        user: &str,
-    ) -> Result<Snapshot, AdminError> {
-        let facts = load_facts(tx, org, user, &[]).await?;
-        let request = CompileRequest {
-            principal: user,
-            token_scopes: None,
-            under: None,
-            issued_at: 0,
-            expires_at: 1,
-            kid: "",
-            provenance: false,
-        };
-        let payload = tessera_core::compile(&self.manifest, &facts, &request)
-            .map_err(|err| internal(err.to_string()))?;
-        Snapshot::new(payload).map_err(|err| internal(err.to_string()))
-    }
-
-    /// Checks the operation's `[admin]` key at the org root; returns the
-    /// actor's snapshot for the escalation checks that follow. `None` for the
-    /// trusted backend.
-    pub(crate) async fn gate(
-        &self,
-        tx: &mut Tx,
-        actor: &Actor,
-        org: &str,
-        gate: AdminKey,
-    ) -> Result<Option<Snapshot>, AdminError> {
-        let Actor::User(user) = actor else {
-            return Ok(None);
-        };
-        let snapshot = self.actor_snapshot(tx, org, user).await?;
-        let key = match (&self.manifest.admin, gate) {
-            (Some(keys), AdminKey::ManageRoles) => Some(keys.manage_roles.as_str()),
-            (Some(keys), AdminKey::ManageMembers) => Some(keys.manage_members.as_str()),
-            (Some(keys), AdminKey::ManageAccess) => Some(keys.manage_access.as_str()),
-            (None, _) => None,
-        };
-        let allowed = match key {
-            Some(key) => snapshot.check::<&str>(key, &[], None).is_allow(),
-            // Without an [admin] section only superusers write.
-            None => snapshot.header().principal.superuser,
-        };
-        if !allowed {
-            return Err(AdminError::Forbidden(key.unwrap_or("superuser").to_owned()));
-        }
-        Ok(Some(snapshot))
-    }
-
-    /// The acting user's snapshot; an unknown actor may do nothing.
-    async fn actor_snapshot(
-        &self,
-        tx: &mut Tx,
-        org: &str,
-        user: &str,
-    ) -> Result<Snapshot, AdminError> {
-        match self.holdings(tx, org, user).await {
-            Err(AdminError::NotFound(what)) if what.starts_with("user") => Err(
-                AdminError::Forbidden(format!("unknown acting user `{user}`")),
-            ),
-            other => other,
-        }
-    }
-
-    /// DESIGN §5: granting needs every granted key at the scope it is
-    /// granted at (plain grants only: owner-only ones never count as held).
-    pub(crate) fn require_holds(
-        holder: Option<&Snapshot>,
-        keys: &[String],
-        path: &[String],
-    ) -> Result<(), AdminError> {
-        let Some(holder) = holder else {
-            return Ok(());
-        };
-        let missing: Vec<&str> = keys
-            .iter()
-            .filter(|key| !holder.check(key, path, None).is_allow())
-            .map(String::as_str)
-            .collect();
-        if missing.is_empty() {
-            Ok(())
-        } else {
-            let at = if path.is_empty() {
-                "the org root".to_owned()
-            } else {
-                path.join("/")
-            };
-            Err(AdminError::EscalationDenied(format!(
-                "you do not hold {} at {at}",
-                missing.join(", ")
-            )))
-        }
-    }
-
     /// The keys a role grants, as the resolver sees them: an immutable
     /// built-in's from the manifest (whatever its stored rows say until
     /// reconcile repairs them), any other role's stored keys that are still
@@ -267,28 +177,6 @@ impl Admin {
         .fetch_all(&mut **tx)
         .await?;
         Ok(catalog.keys(&catalog.bits_of_known(stored.iter().map(|(key,)| key.as_str()))))
-    }
-
-    /// Global writes (users, orgs) and re-parenting need a superuser actor.
-    pub(crate) async fn require_superuser(
-        &self,
-        tx: &mut Tx,
-        actor: &Actor,
-    ) -> Result<(), AdminError> {
-        let Actor::User(user) = actor else {
-            return Ok(());
-        };
-        let row: Option<(i64, i64)> =
-            sqlx::query_as("SELECT superuser, active FROM users WHERE id = $1")
-                .bind(user)
-                .fetch_optional(&mut **tx)
-                .await?;
-        match row {
-            Some((1, 1)) => Ok(()),
-            _ => Err(AdminError::EscalationDenied(
-                "only an active superuser may do this".to_owned(),
-            )),
-        }
     }
 
     /// Bumps the affected orgs, appends the audit row, commits.

@@ -8,7 +8,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use tessera_host::{MAX_SNAPSHOT_TTL, ServeConfig};
+use tessera_host::{MAX_SNAPSHOT_TTL, Quotas, ServeConfig};
 
 use super::{CliError, ManifestArg, ServeArgs, StoreArgs};
 
@@ -47,6 +47,77 @@ pub(crate) struct FileConfig {
     pub(crate) cache_capacity: Option<usize>,
     /// `revision_freshness_ms`.
     pub(crate) revision_freshness_ms: Option<u64>,
+    /// `check_token_superuser_snapshots`.
+    pub(crate) check_token_superuser_snapshots: Option<bool>,
+    /// `[quotas]`.
+    pub(crate) quotas: Option<FileQuotas>,
+}
+
+/// The config file's `[quotas]` table; a missing key keeps its default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FileQuotas {
+    nodes: Option<u64>,
+    groups: Option<u64>,
+    assignments: Option<u64>,
+    caps: Option<u64>,
+    hidden: Option<u64>,
+    under_roots: Option<u64>,
+}
+
+impl FileQuotas {
+    /// Sets `kind` (from `--quotas`); an unknown kind is refused.
+    fn set(&mut self, kind: &str, value: u64) -> Result<(), CliError> {
+        let slot = match kind {
+            "nodes" => &mut self.nodes,
+            "groups" => &mut self.groups,
+            "assignments" => &mut self.assignments,
+            "caps" => &mut self.caps,
+            "hidden" => &mut self.hidden,
+            "under_roots" => &mut self.under_roots,
+            _ => return Err(CliError::config(format!("`{kind}` is not a quota"))),
+        };
+        *slot = Some(value);
+        Ok(())
+    }
+
+    /// The quotas: flag or environment, then the file, then the defaults.
+    fn merge(flags: &FileQuotas, file: &FileQuotas) -> Quotas {
+        let defaults = Quotas::default();
+        Quotas {
+            nodes: flags.nodes.or(file.nodes).unwrap_or(defaults.nodes),
+            groups: flags.groups.or(file.groups).unwrap_or(defaults.groups),
+            assignments: flags
+                .assignments
+                .or(file.assignments)
+                .unwrap_or(defaults.assignments),
+            caps: flags.caps.or(file.caps).unwrap_or(defaults.caps),
+            hidden: flags.hidden.or(file.hidden).unwrap_or(defaults.hidden),
+            under_roots: flags
+                .under_roots
+                .or(file.under_roots)
+                .unwrap_or(defaults.under_roots),
+        }
+    }
+}
+
+/// Reads `--quotas nodes=1000,caps=50`.
+fn parse_quotas(text: &str) -> Result<FileQuotas, CliError> {
+    let mut quotas = FileQuotas::default();
+    for item in text
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+    {
+        let (kind, value) = item
+            .split_once('=')
+            .ok_or_else(|| CliError::config(format!("quota `{item}` is not KIND=N")))?;
+        let value = value.trim().parse::<u64>().map_err(|_| {
+            CliError::config(format!("quota `{item}`: `{value}` is not a whole number"))
+        })?;
+        quotas.set(kind.trim(), value)?;
+    }
+    Ok(quotas)
 }
 
 impl FileConfig {
@@ -187,6 +258,19 @@ pub(crate) fn merge_serve(args: &ServeArgs, file: &FileConfig) -> Result<ServeCo
                 .or(file.revision_freshness_ms)
                 .unwrap_or(DEFAULT_REVISION_FRESHNESS_MS),
         ),
+        check_token_superuser_snapshots: args
+            .check_token_superuser_snapshots
+            .or(file.check_token_superuser_snapshots)
+            .unwrap_or(false),
+        quotas: FileQuotas::merge(
+            &args
+                .quotas
+                .as_deref()
+                .map(parse_quotas)
+                .transpose()?
+                .unwrap_or_default(),
+            &file.quotas.clone().unwrap_or_default(),
+        ),
     })
 }
 
@@ -197,6 +281,25 @@ mod test {
     use clap::Parser;
 
     use super::*;
+
+    #[test]
+    fn quotas_merge_flag_over_file_over_default() {
+        let flags = parse_quotas("nodes=5, caps=7").unwrap();
+        let file = FileConfig::parse("[quotas]\nnodes = 9\nhidden = 3\n")
+            .unwrap()
+            .quotas
+            .unwrap();
+        let quotas = FileQuotas::merge(&flags, &file);
+        let defaults = Quotas::default();
+        assert_eq!(
+            (quotas.nodes, quotas.caps, quotas.hidden, quotas.groups),
+            (5, 7, 3, defaults.groups)
+        );
+        for bad in ["nodes", "nodes=x", "rows=1", "nodes=-1"] {
+            assert_eq!(parse_quotas(bad).unwrap_err().code, "BAD_CONFIG", "{bad}");
+        }
+        assert!(FileConfig::parse("[quotas]\nrows = 1\n").is_err());
+    }
     use crate::cli::Cli;
 
     /// Every variable the layers read, cleared in the child so the outer

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use tessera_core::VerifyError;
 use tessera_host::setup::SetupError;
-use tessera_host::{AuthorityError, ServeError, StoreError};
+use tessera_host::{AuthorityError, ServeError, StoreError, TokenError};
 
 use super::output;
 
@@ -86,6 +86,15 @@ impl CliError {
 impl From<StoreError> for CliError {
     fn from(err: StoreError) -> Self {
         ServeError::from(err).into()
+    }
+}
+
+impl From<TokenError> for CliError {
+    fn from(err: TokenError) -> Self {
+        match err {
+            TokenError::BadOrg(_) => CliError::new("BAD_REQUEST", err.to_string()),
+            TokenError::Store(err) => err.into(),
+        }
     }
 }
 

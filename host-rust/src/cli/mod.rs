@@ -48,7 +48,9 @@ pub(crate) enum Command {
         `bootstrap token: TOKEN`. The token is also kept in DATA_DIR/token.\n\n\
         Config file (--config): TOML with the keys data_dir, database_url, manifest,\n\
         listen, snapshot_ttl, max_snapshot_bytes, cache_capacity,\n\
-        revision_freshness_ms (all optional; any other key is an error). Relative\n\
+        revision_freshness_ms, check_token_superuser_snapshots, and a [quotas] table\n\
+        with nodes, groups, assignments, caps, hidden, under_roots (all optional; any\n\
+        other key is an error). Relative\n\
         paths in it are relative to the file's directory.\n\
         Precedence: flag > environment variable > file > default."
     )]
@@ -130,6 +132,20 @@ pub(crate) struct ServeArgs {
     /// NOTIFY does not announce them [default: 500]
     #[arg(long, env = "TESSERA_REVISION_FRESHNESS_MS", value_name = "MS")]
     pub(crate) revision_freshness_ms: Option<u64>,
+    /// Let `check` tokens export superusers' snapshots, bearer credentials
+    /// for every org [default: false]
+    #[arg(
+        long,
+        env = "TESSERA_CHECK_TOKEN_SUPERUSER_SNAPSHOTS",
+        value_name = "BOOL"
+    )]
+    pub(crate) check_token_superuser_snapshots: Option<bool>,
+    /// Per-org quotas, `KIND=N` separated by commas (kinds: nodes, groups,
+    /// assignments, caps, hidden, under_roots); unnamed kinds keep their
+    /// defaults [default: nodes=100000,groups=10000,assignments=2000000,
+    /// caps=10000,hidden=100000,under_roots=64]
+    #[arg(long, env = "TESSERA_QUOTAS", value_name = "KIND=N,...")]
+    pub(crate) quotas: Option<String>,
 }
 
 /// `tessera migrate`.
@@ -235,6 +251,10 @@ pub(crate) struct TokenCreateArgs {
     /// admin: every endpoint; check: decisions, snapshots and keys only
     #[arg(long, value_enum)]
     pub(crate) kind: TokenKindArg,
+    /// Bind the token to this org (repeatable); any other org answers 404.
+    /// Without it the token acts in every org
+    #[arg(long = "org", value_name = "ORG")]
+    pub(crate) orgs: Vec<String>,
     /// Where the store is.
     #[command(flatten)]
     pub(crate) store: StoreArgs,
@@ -365,7 +385,9 @@ async fn run(command: Command) -> Result<Exit, CliError> {
             KeysCommand::List(args) => store_cmds::list_keys(&args.store, args.jwks).await,
         },
         Command::Token(args) => match args.command {
-            TokenCommand::Create(args) => store_cmds::create_token(&args.store, args.kind).await,
+            TokenCommand::Create(args) => {
+                store_cmds::create_token(&args.store, args.kind, &args.orgs).await
+            }
             TokenCommand::Revoke(args) => store_cmds::revoke_token(&args.store, &args.token).await,
         },
         Command::Snapshot(args) => match args.command {

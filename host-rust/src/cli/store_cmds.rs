@@ -188,18 +188,27 @@ pub(crate) async fn list_keys(args: &StoreArgs, jwks: bool) -> Result<Exit, CliE
 }
 
 /// `tessera token create`: prints the new token, the only time it is shown.
-pub(crate) async fn create_token(args: &StoreArgs, kind: TokenKindArg) -> Result<Exit, CliError> {
+pub(crate) async fn create_token(
+    args: &StoreArgs,
+    kind: TokenKindArg,
+    orgs: &[String],
+) -> Result<Exit, CliError> {
     let (location, _) = config::resolve_store(args)?;
     let store = open_for_writing(&location).await?;
     let (kind, name) = match kind {
         TokenKindArg::Admin => (TokenKind::Admin, "admin"),
         TokenKindArg::Check => (TokenKind::Check, "check"),
     };
-    let token = tessera_host::create_token(&store, kind, setup::unix_now()).await?;
+    let token = tessera_host::create_token(&store, kind, orgs, setup::unix_now()).await;
     store.close().await;
-    print(&token)?;
+    print(&token?)?;
+    let bound = if orgs.is_empty() {
+        "every org".to_owned()
+    } else {
+        format!("the orgs {}", orgs.join(", "))
+    };
     note(&format!(
-        "a new {name} token; the store keeps only its hash, so it is not shown again"
+        "a new {name} token for {bound}; the store keeps only its hash, so it is not shown again"
     ));
     Ok(Exit::Success)
 }

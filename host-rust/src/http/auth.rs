@@ -15,7 +15,7 @@ use super::error::ApiError;
 use tessera_core::is_valid_user_id;
 
 use crate::admin::Actor;
-use crate::tokens::{TokenKind, digest, token_kind};
+use crate::tokens::{TokenAccess, TokenKind, digest, token_access};
 
 /// Tokens already seen to be valid, by SHA-256 (the plaintext is not
 /// kept), so a check does not cost a store query for its token. A
@@ -25,7 +25,7 @@ use crate::tokens::{TokenKind, digest, token_kind};
 /// works at once).
 #[derive(Debug, Default)]
 pub(crate) struct TokenCache {
-    known: Mutex<HashMap<String, (TokenKind, Instant)>>,
+    known: Mutex<HashMap<String, (TokenAccess, Instant)>>,
 }
 
 /// How many valid tokens are remembered.
@@ -35,27 +35,39 @@ const TOKEN_CACHE_MAX: usize = 4096;
 const TOKEN_TRUST: Duration = Duration::from_secs(60);
 
 impl TokenCache {
-    fn get(&self, token: &str) -> Option<TokenKind> {
+    fn get(&self, token: &str) -> Option<TokenAccess> {
         let known = self.known.lock().ok()?;
-        let (kind, at) = known.get(&digest(token))?;
-        (at.elapsed() < TOKEN_TRUST).then_some(*kind)
+        let (access, at) = known.get(&digest(token))?;
+        (at.elapsed() < TOKEN_TRUST).then(|| access.clone())
     }
 
-    fn remember(&self, token: &str, kind: TokenKind) {
+    fn remember(&self, token: &str, access: &TokenAccess) {
         if let Ok(mut known) = self.known.lock() {
             if known.len() >= TOKEN_CACHE_MAX {
                 known.clear();
             }
-            known.insert(digest(token), (kind, Instant::now()));
+            known.insert(digest(token), (access.clone(), Instant::now()));
         }
     }
 }
 
 /// A caller with a valid token of any kind (decisions, snapshots, keys).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Caller {
-    /// The token's kind.
-    pub(crate) kind: TokenKind,
+    /// The token's kind and the orgs it is bound to.
+    pub(crate) access: TokenAccess,
+}
+
+impl Caller {
+    /// `404 NOT_FOUND` for an org the token is not bound to, the answer
+    /// an unknown org gets: a bound token learns nothing of other orgs.
+    pub(crate) fn reach(&self, org: &str) -> Result<(), ApiError> {
+        if self.access.reaches(org) {
+            Ok(())
+        } else {
+            Err(ApiError::not_found(format!("org `{org}` not found")))
+        }
+    }
 }
 
 /// A caller with an admin token, and the user it acts for.
@@ -89,14 +101,39 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             .map(str::trim)
             .filter(|token| !token.is_empty())
             .ok_or_else(|| unauthenticated("the Authorization header must be `Bearer <token>`"))?;
-        if let Some(kind) = state.tokens.get(token) {
-            return Ok(Caller { kind });
+        if let Some(access) = state.tokens.get(token) {
+            return Ok(Caller { access });
         }
-        let kind = token_kind(&state.store, token)
+        let access = token_access(&state.store, token)
             .await?
             .ok_or_else(|| unauthenticated("unknown API token"))?;
-        state.tokens.remember(token, kind);
-        Ok(Caller { kind })
+        state.tokens.remember(token, &access);
+        Ok(Caller { access })
+    }
+}
+
+/// Every model endpoint names its org in the path (`/v1/orgs/{org}/…`) or
+/// is global (`/v1/orgs`, `/v1/users/…`): an org a bound token does not
+/// reach is not found, and a bound token may not call a global endpoint
+/// (a user's flags and new orgs reach beyond its orgs). Checked here, where
+/// every model handler's caller is made, so no handler can forget it.
+fn reach_model_path(caller: &Caller, path: &str) -> Result<(), ApiError> {
+    if caller.access.orgs.is_none() {
+        return Ok(());
+    }
+    let mut segments = path.split('/').skip(1);
+    match (segments.next(), segments.next(), segments.next()) {
+        (Some("v1"), Some("orgs"), Some(org)) if !org.is_empty() => {
+            let org = percent_encoding::percent_decode_str(org)
+                .decode_utf8()
+                .map_err(|_| ApiError::not_found("org not found"))?;
+            caller.reach(&org)
+        }
+        _ => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            "a token bound to orgs may not call global endpoints",
+        )),
     }
 }
 
@@ -108,13 +145,14 @@ impl FromRequestParts<Arc<AppState>> for AdminCaller {
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
         let caller = Caller::from_request_parts(parts, state).await?;
-        if caller.kind != TokenKind::Admin {
+        if caller.access.kind != TokenKind::Admin {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "FORBIDDEN",
                 "a `check` token may not call write endpoints",
             ));
         }
+        reach_model_path(&caller, parts.uri.path())?;
         let mut values = parts.headers.get_all("tessera-actor").iter();
         let actor = match (values.next(), values.next()) {
             (None, _) => Actor::Backend,

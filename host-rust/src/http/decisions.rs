@@ -39,8 +39,9 @@ pub(crate) struct Who {
 }
 
 /// The question `who` asks; a body with fields its endpoint does not have
-/// is refused.
-fn asking(who: &Who) -> Result<Asking<'_>, ApiError> {
+/// is refused, and an org the caller's token is not bound to is not found.
+fn asking<'a>(caller: &Caller, who: &'a Who) -> Result<Asking<'a>, ApiError> {
+    caller.reach(&who.org)?;
     if let Some(field) = who.unknown.keys().next() {
         return Err(ApiError::bad_request(format!(
             "unknown field `{field}` in the request body"
@@ -56,8 +57,12 @@ fn asking(who: &Who) -> Result<Asking<'_>, ApiError> {
 }
 
 /// The compiled snapshot for `who`, and the revision it was built at.
-async fn snapshot_for(state: &AppState, who: &Who) -> Result<(Arc<Snapshot>, u64), ApiError> {
-    Ok(state.authority.snapshot(&asking(who)?).await?)
+async fn snapshot_for(
+    state: &AppState,
+    caller: &Caller,
+    who: &Who,
+) -> Result<(Arc<Snapshot>, u64), ApiError> {
+    Ok(state.authority.snapshot(&asking(caller, who)?).await?)
 }
 
 /// `POST /v1/check`.
@@ -90,13 +95,13 @@ pub(crate) struct CheckAnswer {
     responses((status = 200, body = CheckAnswer), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub(crate) async fn check(
     State(state): State<Arc<AppState>>,
-    _caller: Caller,
+    caller: Caller,
     JsonBody(body): JsonBody<CheckBody>,
 ) -> Result<Json<CheckAnswer>, ApiError> {
     let (decision, revision) = state
         .authority
         .check(
-            &asking(&body.who)?,
+            &asking(&caller, &body.who)?,
             &body.permission,
             &body.path,
             body.owner.as_deref(),
@@ -131,10 +136,10 @@ pub(crate) struct BatchAnswer {
     responses((status = 200, body = BatchAnswer), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn check_batch(
     State(state): State<Arc<AppState>>,
-    _caller: Caller,
+    caller: Caller,
     JsonBody(body): JsonBody<BatchBody>,
 ) -> Result<Json<BatchAnswer>, ApiError> {
-    let (snapshot, revision) = snapshot_for(&state, &body.who).await?;
+    let (snapshot, revision) = snapshot_for(&state, &caller, &body.who).await?;
     let decisions = snapshot.check_many(&body.checks);
     for decision in &decisions {
         state.metrics.decision(decision.decision);
@@ -163,10 +168,10 @@ pub(crate) struct ExplainAnswer {
     responses((status = 200, body = ExplainAnswer), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn explain(
     State(state): State<Arc<AppState>>,
-    _caller: Caller,
+    caller: Caller,
     JsonBody(body): JsonBody<CheckBody>,
 ) -> Result<Json<ExplainAnswer>, ApiError> {
-    let (snapshot, revision) = snapshot_for(&state, &body.who).await?;
+    let (snapshot, revision) = snapshot_for(&state, &caller, &body.who).await?;
     let trace = snapshot.explain(&body.permission, &body.path, body.owner.as_deref());
     Ok(Json(ExplainAnswer {
         decision: trace.decision,
@@ -213,10 +218,10 @@ pub(crate) struct FilterAnswer {
     responses((status = 200, body = FilterAnswer), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn filter(
     State(state): State<Arc<AppState>>,
-    _caller: Caller,
+    caller: Caller,
     JsonBody(body): JsonBody<FilterBody>,
 ) -> Result<Json<FilterAnswer>, ApiError> {
-    let (snapshot, revision) = snapshot_for(&state, &body.who).await?;
+    let (snapshot, revision) = snapshot_for(&state, &caller, &body.who).await?;
     let plan = snapshot.filter_plan(&body.permission);
     let sql = match &body.columns {
         None => None,
@@ -257,10 +262,10 @@ pub(crate) struct AnywhereAnswer {
     responses((status = 200, body = AnywhereAnswer), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn can_anywhere(
     State(state): State<Arc<AppState>>,
-    _caller: Caller,
+    caller: Caller,
     JsonBody(body): JsonBody<PermissionBody>,
 ) -> Result<Json<AnywhereAnswer>, ApiError> {
-    let (snapshot, revision) = snapshot_for(&state, &body.who).await?;
+    let (snapshot, revision) = snapshot_for(&state, &caller, &body.who).await?;
     Ok(Json(AnywhereAnswer {
         allowed: snapshot.can_anywhere(&body.permission),
         revision,
@@ -292,10 +297,10 @@ pub(crate) struct GuardAnswer {
     responses((status = 200, body = GuardAnswer), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn guard(
     State(state): State<Arc<AppState>>,
-    _caller: Caller,
+    caller: Caller,
     JsonBody(body): JsonBody<GuardBody>,
 ) -> Result<Json<GuardAnswer>, ApiError> {
-    let (snapshot, revision) = snapshot_for(&state, &body.who).await?;
+    let (snapshot, revision) = snapshot_for(&state, &caller, &body.who).await?;
     Ok(Json(GuardAnswer {
         guard: snapshot.guard(&body.route),
         revision,
@@ -370,11 +375,11 @@ impl ListAnswer {
     responses((status = 200, body = ListAnswer), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn effective(
     State(state): State<Arc<AppState>>,
-    _caller: Caller,
+    caller: Caller,
     PathArgs(org): PathArgs<String>,
     QueryArgs(query): QueryArgs<WhoQuery>,
 ) -> Result<Json<ListAnswer>, ApiError> {
-    let (snapshot, revision) = snapshot_for(&state, &query.who(org)).await?;
+    let (snapshot, revision) = snapshot_for(&state, &caller, &query.who(org)).await?;
     // The core's reading of a text path: `site:7,,rack:3` is the invalid
     // path it says, not a tidied one.
     let path: Vec<&str> = path_text_segments(query.path.as_deref().unwrap_or("")).collect();
@@ -390,11 +395,11 @@ pub(crate) async fn effective(
     responses((status = 200, body = ListAnswer), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn nav(
     State(state): State<Arc<AppState>>,
-    _caller: Caller,
+    caller: Caller,
     PathArgs(org): PathArgs<String>,
     QueryArgs(query): QueryArgs<WhoQuery>,
 ) -> Result<Json<ListAnswer>, ApiError> {
-    let (snapshot, revision) = snapshot_for(&state, &query.who(org)).await?;
+    let (snapshot, revision) = snapshot_for(&state, &caller, &query.who(org)).await?;
     Ok(Json(ListAnswer {
         nav: Some(snapshot.nav()),
         ..ListAnswer::empty(revision)
@@ -407,11 +412,11 @@ pub(crate) async fn nav(
     responses((status = 200, body = ListAnswer), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn claims(
     State(state): State<Arc<AppState>>,
-    _caller: Caller,
+    caller: Caller,
     PathArgs(org): PathArgs<String>,
     QueryArgs(query): QueryArgs<WhoQuery>,
 ) -> Result<Json<ListAnswer>, ApiError> {
-    let (snapshot, revision) = snapshot_for(&state, &query.who(org)).await?;
+    let (snapshot, revision) = snapshot_for(&state, &caller, &query.who(org)).await?;
     Ok(Json(ListAnswer {
         claims: Some(snapshot.claims()),
         ..ListAnswer::empty(revision)

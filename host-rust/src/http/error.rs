@@ -72,6 +72,14 @@ impl ApiError {
         if err.is_unstorable_text() {
             return ApiError::bad_request("text values may not contain NUL characters");
         }
+        if err.is_unavailable() {
+            eprintln!("tessera: store unavailable: {err}");
+            return ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "UNAVAILABLE",
+                "the store cannot be reached or is busy; retry",
+            );
+        }
         let mut detail = err.to_string();
         let mut source = std::error::Error::source(err);
         while let Some(cause) = source {
@@ -107,7 +115,13 @@ impl From<AdminError> for ApiError {
         }
         let status =
             StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        ApiError::new(status, err.code(), err.to_string())
+        let details = match &err {
+            AdminError::QuotaExceeded { quota, limit } => {
+                json!({ "quota": quota, "limit": limit })
+            }
+            _ => json!({}),
+        };
+        ApiError::new(status, err.code(), err.to_string()).with_details(details)
     }
 }
 

@@ -36,6 +36,8 @@ pub(crate) struct Limits {
     pub(crate) snapshot_ttl: i64,
     /// The largest snapshot exported (`SNAPSHOT_TOO_LARGE` above).
     pub(crate) max_snapshot_bytes: usize,
+    /// Whether a `check` token may export a superuser's snapshot.
+    pub(crate) check_token_superuser_snapshots: bool,
 }
 
 /// What every handler shares.

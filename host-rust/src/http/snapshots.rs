@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::http::header::{ACCEPT, CONTENT_TYPE};
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use tessera_core::NodeKey;
@@ -19,6 +19,7 @@ use super::extract::{PathArgs, QueryArgs, comma_list};
 use crate::authority::Asking;
 use crate::keys::published_keys;
 use crate::server::setup::unix_now;
+use crate::tokens::TokenKind;
 
 /// The media type of the binary envelope.
 pub(crate) const SNAPSHOT_MEDIA_TYPE: &str = "application/vnd.tessera.snapshot";
@@ -92,11 +93,12 @@ impl SnapshotQuery {
         (status = 413, body = ErrorBody)))]
 pub(crate) async fn snapshot(
     State(state): State<Arc<AppState>>,
-    _caller: Caller,
+    caller: Caller,
     PathArgs(org): PathArgs<String>,
     QueryArgs(pairs): QueryArgs<Vec<(String, String)>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    caller.reach(&org)?;
     let query = SnapshotQuery::from_pairs(pairs)?;
     let token_scopes = query
         .token_scopes
@@ -115,6 +117,16 @@ pub(crate) async fn snapshot(
                 .collect::<Result<Vec<_>, _>>()?,
         ),
     };
+    let roots = under.as_ref().map_or(0, Vec::len);
+    let allowed = state.admin.quotas().under_roots;
+    if u64::try_from(roots).unwrap_or(u64::MAX) > allowed {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "QUOTA_EXCEEDED",
+            format!("a snapshot names at most {allowed} subtree roots, not {roots}"),
+        )
+        .with_details(serde_json::json!({ "quota": "under_roots", "limit": allowed })));
+    }
     let asking = Asking {
         org: &org,
         principal: &query.principal,
@@ -122,6 +134,9 @@ pub(crate) async fn snapshot(
         under: under.as_deref(),
         min_revision: query.min_revision,
     };
+    if caller.access.kind == TokenKind::Check && !state.limits.check_token_superuser_snapshots {
+        refuse_superuser(&state, &asking).await?;
+    }
     let (envelope, revision) = state
         .authority
         .export(
@@ -155,6 +170,27 @@ pub(crate) async fn snapshot(
     let mut response = response;
     response.headers_mut().insert("tessera-revision", revision);
     Ok(response)
+}
+
+/// A superuser's snapshot is a bearer credential for every org: a `check`
+/// token may not export one unless the operator allows it
+/// (`check_token_superuser_snapshots`). An inactive superuser's snapshot
+/// allows nothing and is not refused.
+async fn refuse_superuser(state: &AppState, asking: &Asking<'_>) -> Result<(), ApiError> {
+    let whole = Asking {
+        under: None,
+        ..*asking
+    };
+    let (snapshot, _) = state.authority.snapshot(&whole).await?;
+    let principal = &snapshot.header().principal;
+    if principal.superuser && principal.active {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            "a `check` token may not export a superuser's snapshot",
+        ));
+    }
+    Ok(())
 }
 
 /// The public keys that verify snapshots (JWKS). Public keys are public:

@@ -13,7 +13,7 @@ use std::time::Duration;
 use thiserror::Error;
 use tokio::net::TcpListener;
 
-use crate::admin::Admin;
+use crate::admin::{Admin, Quotas};
 use crate::authority::Authority;
 use crate::http::{AppState, Limits, Metrics, TokenCache, router};
 use crate::keys::MAX_SNAPSHOT_TTL;
@@ -46,6 +46,11 @@ pub struct ServeConfig {
     /// and not announced by Postgres `NOTIFY` (another process writing the
     /// same SQLite file, a lost listener connection) is seen.
     pub revision_freshness: Duration,
+    /// Whether a `check` token may export a superuser's snapshot (a bearer
+    /// credential for every org); off by default.
+    pub check_token_superuser_snapshots: bool,
+    /// Per-org quotas.
+    pub quotas: Quotas,
 }
 
 /// Why the server could not start or stopped with an error.
@@ -135,7 +140,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
     let listening = (store.backend() == Backend::Postgres)
         .then(|| tokio::spawn(notify::listen(url.clone(), Arc::clone(&authority))));
     let state = Arc::new(AppState {
-        admin: Admin::new(store.clone(), manifest),
+        admin: Admin::new(store.clone(), manifest).with_quotas(config.quotas),
         store,
         authority,
         tokens: TokenCache::default(),
@@ -143,6 +148,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
         limits: Limits {
             snapshot_ttl: config.snapshot_ttl,
             max_snapshot_bytes: config.max_snapshot_bytes,
+            check_token_superuser_snapshots: config.check_token_superuser_snapshots,
         },
     });
     Ok(Running {

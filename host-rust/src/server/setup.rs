@@ -10,7 +10,7 @@ use thiserror::Error;
 
 use crate::keys::generate_key;
 use crate::store::{Store, StoreError};
-use crate::tokens::{TokenKind, create_token, token_kind};
+use crate::tokens::{TokenError, TokenKind, create_token, token_kind};
 
 /// Why the host could not start (or a subcommand could not run).
 #[derive(Debug, Error)]
@@ -165,7 +165,12 @@ pub async fn bootstrap_token(
         }
     }
     ensure_data_dir(data_dir)?;
-    let token = create_token(store, TokenKind::Admin, now).await?;
+    let token = create_token(store, TokenKind::Admin, &[], now)
+        .await
+        .map_err(|err| match err {
+            TokenError::Store(err) => SetupError::Store(err),
+            TokenError::BadOrg(org) => SetupError::Store(StoreError::Corrupt(org)),
+        })?;
     write_private(&path, &format!("{token}\n"))?;
     Ok(token)
 }

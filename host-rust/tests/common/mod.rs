@@ -437,6 +437,8 @@ impl TestServer {
             max_snapshot_bytes: 256 * 1024,
             cache_capacity: 1000,
             revision_freshness: std::time::Duration::from_millis(500),
+            check_token_superuser_snapshots: false,
+            quotas: tessera_host::Quotas::default(),
         };
         configure(&mut config);
         let running = tessera_host::start(config).await.expect("server starts");

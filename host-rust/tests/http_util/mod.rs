@@ -207,6 +207,7 @@ pub(crate) async fn check_token(db: &TestDb) -> String {
     let token = tessera_host::create_token(
         &store,
         tessera_host::TokenKind::Check,
+        &[],
         tessera_host::setup::unix_now(),
     )
     .await

@@ -40,10 +40,12 @@ pub(crate) struct AssignmentBody {
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn list_assignments(
     State(state): State<Arc<AppState>>,
-    _caller: AdminCaller,
+    caller: AdminCaller,
     PathArgs(org): PathArgs<String>,
 ) -> Result<Json<Vec<AssignmentView>>, ApiError> {
-    Ok(Json(state.admin.list_assignments(&org).await?))
+    Ok(Json(
+        state.admin.list_assignments(&caller.actor, &org).await?,
+    ))
 }
 
 /// Gives a subject a role at the org root or at a node; an identical live

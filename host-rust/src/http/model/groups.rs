@@ -52,10 +52,10 @@ pub(crate) struct UpdateGroupBody {
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn list_groups(
     State(state): State<Arc<AppState>>,
-    _caller: AdminCaller,
+    caller: AdminCaller,
     PathArgs(org): PathArgs<String>,
 ) -> Result<Json<Vec<GroupView>>, ApiError> {
-    Ok(Json(state.admin.list_groups(&org).await?))
+    Ok(Json(state.admin.list_groups(&caller.actor, &org).await?))
 }
 
 /// Creates a group.

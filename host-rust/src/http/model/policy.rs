@@ -49,10 +49,10 @@ pub(crate) struct CapBody {
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn list_hidden(
     State(state): State<Arc<AppState>>,
-    _caller: AdminCaller,
+    caller: AdminCaller,
     PathArgs(org): PathArgs<String>,
 ) -> Result<Json<Vec<HiddenView>>, ApiError> {
-    Ok(Json(state.admin.list_hidden(&org).await?))
+    Ok(Json(state.admin.list_hidden(&caller.actor, &org).await?))
 }
 
 /// Hides a node (and everything below it) from a selector; an identical
@@ -102,10 +102,10 @@ pub(crate) async fn delete_hidden(
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn list_caps(
     State(state): State<Arc<AppState>>,
-    _caller: AdminCaller,
+    caller: AdminCaller,
     PathArgs(org): PathArgs<String>,
 ) -> Result<Json<Vec<CapView>>, ApiError> {
-    Ok(Json(state.admin.list_caps(&org).await?))
+    Ok(Json(state.admin.list_caps(&caller.actor, &org).await?))
 }
 
 /// Limits what a selector may do at and below a scope.

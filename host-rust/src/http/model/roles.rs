@@ -46,10 +46,10 @@ pub(crate) struct UpdateRoleBody {
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn list_roles(
     State(state): State<Arc<AppState>>,
-    _caller: AdminCaller,
+    caller: AdminCaller,
     PathArgs(org): PathArgs<String>,
 ) -> Result<Json<Vec<RoleView>>, ApiError> {
-    Ok(Json(state.admin.list_roles(&org).await?))
+    Ok(Json(state.admin.list_roles(&caller.actor, &org).await?))
 }
 
 /// Creates a custom role.

@@ -1,0 +1,482 @@
+//! Every gate and escalation rule of DESIGN §5, in one place. Each rule
+//! reads the acting user's snapshot, compiled from the store inside the
+//! write's transaction ([`Admin::gate`] returns it): what it allows is what
+//! the actor holds, and owner-only grants never count. `None` stands for the
+//! trusted backend, to which no gate or escalation rule applies (the
+//! model's invariants still do).
+//!
+//! A write calls [`Admin::gate`] first, then the rules for what it changes:
+//!
+//! | a write that… | must pass |
+//! |---|---|
+//! | grants roles (an assignment, a role edit) | [`Admin::require_holds`] at the scope |
+//! | makes a principal join groups (membership, nesting, a default flag, joining the org) | [`Admin::require_joining`]: the groups' roles at their scopes, and the `not_group:` lifts |
+//! | makes a member of the org | [`Admin::require_members_grants`] and the default groups |
+//! | lifts a cap or a hidden entry (removing it, or a principal leaving its selector) | [`Admin::require_lifts`], [`Admin::require_cap_lift`], [`Admin::require_visible`] |
+//! | affects another user's grants or restrictions | [`Admin::may_manage`] for each such user |
+//! | is global, or re-parents a node | [`Admin::require_superuser`] |
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use tessera_core::{CompileRequest, Selector, Snapshot};
+
+use super::AdminError;
+use super::lookup::{default_groups, group_closure, scope_path, user_groups};
+use super::write::{Actor, Admin, AdminKey, Tx};
+use crate::facts::load_facts;
+use crate::store::StoreError;
+
+/// A failure the caller cannot cause (facts the store wrote that do not
+/// compile): an internal error whose detail is for logs, never a 400.
+fn internal(detail: String) -> AdminError {
+    AdminError::Store(StoreError::Corrupt(detail))
+}
+
+fn corrupt(text: &str) -> AdminError {
+    AdminError::Store(StoreError::Corrupt(text.to_owned()))
+}
+
+/// Where a path is, in a message.
+fn place(path: &[String]) -> String {
+    if path.is_empty() {
+        "the org root".to_owned()
+    } else {
+        path.join("/")
+    }
+}
+
+impl Admin {
+    /// A user's snapshot in `org`, compiled from the store inside the
+    /// write's transaction: what it allows is what the user holds.
+    pub(crate) async fn holdings(
+        &self,
+        tx: &mut Tx,
+        org: &str,
+        user: &str,
+    ) -> Result<Snapshot, AdminError> {
+        let facts = load_facts(tx, org, user, &[]).await?;
+        let request = CompileRequest {
+            principal: user,
+            token_scopes: None,
+            under: None,
+            issued_at: 0,
+            expires_at: 1,
+            kid: "",
+            provenance: false,
+        };
+        let payload = tessera_core::compile(&self.manifest, &facts, &request)
+            .map_err(|err| internal(err.to_string()))?;
+        Snapshot::new(payload).map_err(|err| internal(err.to_string()))
+    }
+
+    /// Checks the operation's `[admin]` key at the org root and returns the
+    /// actor's snapshot for the rules that follow (`None` for the trusted
+    /// backend). An unknown or inactive actor may do nothing; without an
+    /// `[admin]` section only an active superuser passes.
+    pub(crate) async fn gate(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        org: &str,
+        gate: AdminKey,
+    ) -> Result<Option<Snapshot>, AdminError> {
+        let Actor::User(user) = actor else {
+            return Ok(None);
+        };
+        let snapshot = match self.holdings(tx, org, user).await {
+            Err(AdminError::NotFound(what)) if what.starts_with("user") => {
+                return Err(AdminError::Forbidden(format!(
+                    "unknown acting user `{user}`"
+                )));
+            }
+            other => other?,
+        };
+        if !snapshot.header().principal.active {
+            return Err(AdminError::Forbidden(format!(
+                "the acting user `{user}` is inactive"
+            )));
+        }
+        let key = self.manifest.admin.as_ref().map(|keys| match gate {
+            AdminKey::ManageRoles => keys.manage_roles.as_str(),
+            AdminKey::ManageMembers => keys.manage_members.as_str(),
+            AdminKey::ManageAccess => keys.manage_access.as_str(),
+        });
+        let allowed = match key {
+            Some(key) => snapshot.check::<&str>(key, &[], None).is_allow(),
+            None => snapshot.is_superuser(),
+        };
+        if !allowed {
+            return Err(AdminError::Forbidden(key.unwrap_or("superuser").to_owned()));
+        }
+        Ok(Some(snapshot))
+    }
+
+    /// Global writes (users, orgs) and re-parenting need an active
+    /// superuser actor.
+    pub(crate) async fn require_superuser(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+    ) -> Result<(), AdminError> {
+        let Actor::User(user) = actor else {
+            return Ok(());
+        };
+        let row: Option<(i64, i64)> =
+            sqlx::query_as("SELECT superuser, active FROM users WHERE id = $1")
+                .bind(user)
+                .fetch_optional(&mut **tx)
+                .await?;
+        match row {
+            Some((1, 1)) => Ok(()),
+            _ => Err(AdminError::EscalationDenied(
+                "only an active superuser may do this".to_owned(),
+            )),
+        }
+    }
+
+    /// Granting needs every granted key at the scope it is granted at
+    /// (plain grants only: owner-only ones never count as held).
+    pub(crate) fn require_holds(
+        holder: Option<&Snapshot>,
+        keys: &[String],
+        path: &[String],
+    ) -> Result<(), AdminError> {
+        let Some(holder) = holder else {
+            return Ok(());
+        };
+        let missing: Vec<&str> = keys
+            .iter()
+            .filter(|key| !holder.check(key, path, None).is_allow())
+            .map(String::as_str)
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(AdminError::EscalationDenied(format!(
+            "you do not hold {} at {}",
+            missing.join(", "),
+            place(path)
+        )))
+    }
+
+    /// Lifting a cap (removing it, or its selector no longer selecting
+    /// someone) needs every key it withholds, at its scope.
+    pub(crate) fn require_cap_lift(
+        &self,
+        holder: Option<&Snapshot>,
+        allow: &[String],
+        path: &[String],
+    ) -> Result<(), AdminError> {
+        let withheld: Vec<String> = self
+            .manifest
+            .catalog
+            .entries()
+            .iter()
+            .map(|entry| entry.key.clone())
+            .filter(|key| !allow.contains(key))
+            .collect();
+        Self::require_holds(holder, &withheld, path)
+    }
+
+    /// Lifting a hidden entry needs its node visible to the actor: nobody
+    /// reveals what they cannot see.
+    pub(crate) fn require_visible(
+        holder: Option<&Snapshot>,
+        path: &[String],
+    ) -> Result<(), AdminError> {
+        match holder {
+            Some(holder) if holder.hides(path) => Err(AdminError::EscalationDenied(format!(
+                "this would reveal `{}`, which is hidden from you",
+                path.join("/")
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Turning kiosk mode off lifts its virtual root cap for anonymous
+    /// (DESIGN §1.9), which withholds every key but the `:read` ones.
+    pub(crate) fn require_kiosk_lift(&self, holder: Option<&Snapshot>) -> Result<(), AdminError> {
+        let reads: Vec<String> = self
+            .manifest
+            .catalog
+            .entries()
+            .iter()
+            .map(|entry| entry.key.clone())
+            .filter(|key| key.ends_with(":read"))
+            .collect();
+        self.require_cap_lift(holder, &reads, &[])
+    }
+
+    /// Managing another user (their membership, groups, assignments, or a
+    /// `user:` cap or hidden entry on them) needs the target's org-root set
+    /// to be a subset of the actor's, a strict one unless the actor holds
+    /// `manage_roles` or is a superuser. Acting on oneself is not managing
+    /// another user.
+    pub(crate) async fn may_manage(
+        &self,
+        tx: &mut Tx,
+        holder: Option<&Snapshot>,
+        actor: &Actor,
+        org: &str,
+        target: &str,
+    ) -> Result<(), AdminError> {
+        let (Some(holder), Actor::User(actor_id)) = (holder, actor) else {
+            return Ok(());
+        };
+        if actor_id == target {
+            return Ok(());
+        }
+        let theirs = self
+            .holdings(tx, org, target)
+            .await?
+            .effective::<&str>(&[], None);
+        let mine = holder.effective::<&str>(&[], None);
+        if let Some(key) = theirs.iter().find(|key| !mine.contains(key)) {
+            return Err(AdminError::EscalationDenied(format!(
+                "`{target}` holds `{key}`, which you do not"
+            )));
+        }
+        let manages_roles = self.manifest.admin.as_ref().is_some_and(|keys| {
+            holder
+                .check::<&str>(&keys.manage_roles, &[], None)
+                .is_allow()
+        });
+        if theirs.len() == mine.len() && !manages_roles && !holder.is_superuser() {
+            return Err(AdminError::EscalationDenied(format!(
+                "`{target}` holds as much as you do; only a role manager may manage a peer"
+            )));
+        }
+        Ok(())
+    }
+
+    /// [`Admin::may_manage`] for every user a write affects at once (a
+    /// nested group's members, the members a default flag moves).
+    pub(crate) async fn may_manage_each(
+        &self,
+        tx: &mut Tx,
+        holder: Option<&Snapshot>,
+        actor: &Actor,
+        org: &str,
+        targets: &BTreeSet<String>,
+    ) -> Result<(), AdminError> {
+        if holder.is_none() {
+            return Ok(());
+        }
+        for target in targets {
+            self.may_manage(tx, holder, actor, org, target).await?;
+        }
+        Ok(())
+    }
+
+    /// A `user:X` cap or hidden entry restricts X: creating one manages X.
+    pub(crate) async fn may_restrict(
+        &self,
+        tx: &mut Tx,
+        holder: Option<&Snapshot>,
+        actor: &Actor,
+        org: &str,
+        selector: &Selector,
+    ) -> Result<(), AdminError> {
+        match selector {
+            Selector::User(user) => self.may_manage(tx, holder, actor, org, user).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// Joining `groups` (transitively closed by the caller): every role
+    /// they hold, at its scope, and every `not_group:` restriction on them
+    /// that stops applying.
+    pub(crate) async fn require_joining(
+        &self,
+        tx: &mut Tx,
+        holder: Option<&Snapshot>,
+        org: &str,
+        groups: &BTreeSet<String>,
+    ) -> Result<(), AdminError> {
+        self.require_roles(tx, holder, org, groups).await?;
+        self.require_lifts(tx, holder, org, &group_selectors("not_group", groups))
+            .await
+    }
+
+    /// Joining the org: the `@members` grants at their scopes, and the
+    /// default groups a member with no group falls back to (DESIGN §1.3).
+    pub(crate) async fn require_members_grants(
+        &self,
+        tx: &mut Tx,
+        holder: Option<&Snapshot>,
+        org: &str,
+    ) -> Result<(), AdminError> {
+        if holder.is_none() {
+            return Ok(());
+        }
+        let rows = members_assignments(tx, org).await?;
+        self.require_assigned(tx, holder, org, rows).await?;
+        let mut joined = BTreeSet::new();
+        for group in &default_groups(tx, org).await? {
+            joined.extend(group_closure(tx, org, group).await?);
+        }
+        self.require_joining(tx, holder, org, &joined).await
+    }
+
+    /// Leaving the org: the caps and hidden entries that select `user` as
+    /// a member (`members`) or through its groups (`group:`) stop applying
+    /// to it. Checked for the actor leaving too: removing oneself must not
+    /// lift one's own restrictions.
+    pub(crate) async fn require_leaving(
+        &self,
+        tx: &mut Tx,
+        holder: Option<&Snapshot>,
+        org: &str,
+        user: &str,
+    ) -> Result<(), AdminError> {
+        if holder.is_none() {
+            return Ok(());
+        }
+        let mut lifted = group_selectors("group", &user_groups(tx, org, user).await?);
+        lifted.push("members".to_owned());
+        self.require_lifts(tx, holder, org, &lifted).await
+    }
+
+    /// A user's effective groups change from `before` to `after`: the caps
+    /// and hidden entries that stop selecting it are lifted.
+    pub(crate) async fn require_delta(
+        &self,
+        tx: &mut Tx,
+        holder: Option<&Snapshot>,
+        org: &str,
+        before: &BTreeSet<String>,
+        after: &BTreeSet<String>,
+    ) -> Result<(), AdminError> {
+        let joined: BTreeSet<String> = after.difference(before).cloned().collect();
+        let left: BTreeSet<String> = before.difference(after).cloned().collect();
+        let mut lifted = group_selectors("not_group", &joined);
+        lifted.extend(group_selectors("group", &left));
+        self.require_lifts(tx, holder, org, &lifted).await
+    }
+
+    /// DESIGN §5: joining a group counts as assigning every role it holds,
+    /// at its scopes (owner-only assignments included: the actor's own
+    /// owner-only grants never count as held).
+    pub(crate) async fn require_roles(
+        &self,
+        tx: &mut Tx,
+        holder: Option<&Snapshot>,
+        org: &str,
+        groups: &BTreeSet<String>,
+    ) -> Result<(), AdminError> {
+        if holder.is_none() {
+            return Ok(());
+        }
+        for group in groups {
+            let rows = group_assignments(tx, org, group).await?;
+            self.require_assigned(tx, holder, org, rows).await?;
+        }
+        Ok(())
+    }
+
+    /// The actor holds every key of these assignments' roles at their
+    /// scopes.
+    async fn require_assigned(
+        &self,
+        tx: &mut Tx,
+        holder: Option<&Snapshot>,
+        org: &str,
+        rows: Vec<ScopedRole>,
+    ) -> Result<(), AdminError> {
+        let mut by_scope: BTreeMap<Option<(String, String)>, Vec<String>> = BTreeMap::new();
+        for (ty, id, role) in rows {
+            let role_keys = self.role_keys(tx, org, &role).await?;
+            let keys = by_scope.entry(ty.zip(id)).or_default();
+            for key in role_keys {
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
+        }
+        for (scope, keys) in by_scope {
+            let path = scope_path(tx, org, scope.as_ref()).await?;
+            Self::require_holds(holder, &keys, &path)?;
+        }
+        Ok(())
+    }
+
+    /// The caps and hidden entries with one of these selectors (text form)
+    /// are lifted: a cap needs every key it withholds at its scope, a
+    /// hidden entry needs its node visible to the actor.
+    pub(crate) async fn require_lifts(
+        &self,
+        tx: &mut Tx,
+        holder: Option<&Snapshot>,
+        org: &str,
+        lifted: &[String],
+    ) -> Result<(), AdminError> {
+        if holder.is_none() {
+            return Ok(());
+        }
+        for selector in lifted {
+            let caps: Vec<(Option<String>, Option<String>, String)> = sqlx::query_as(
+                "SELECT scope_type, scope_id, allow FROM caps WHERE org_id = $1 AND selector = $2",
+            )
+            .bind(org)
+            .bind(selector)
+            .fetch_all(&mut **tx)
+            .await?;
+            for (ty, id, allow) in caps {
+                let allow: Vec<String> =
+                    serde_json::from_str(&allow).map_err(|_| corrupt(&allow))?;
+                let path = scope_path(tx, org, ty.zip(id).as_ref()).await?;
+                self.require_cap_lift(holder, &allow, &path)?;
+            }
+            let hidden: Vec<(String, String)> = sqlx::query_as(
+                "SELECT node_type, node_id FROM hidden WHERE org_id = $1 AND selector = $2",
+            )
+            .bind(org)
+            .bind(selector)
+            .fetch_all(&mut **tx)
+            .await?;
+            for node in hidden {
+                let path = scope_path(tx, org, Some(&node)).await?;
+                Self::require_visible(holder, &path)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `kind:group` for each group (`group:ops`, `not_group:ops`).
+pub(crate) fn group_selectors(kind: &str, groups: &BTreeSet<String>) -> Vec<String> {
+    groups
+        .iter()
+        .map(|group| format!("{kind}:{group}"))
+        .collect()
+}
+
+/// An assignment's scope (type, id) and role.
+type ScopedRole = (Option<String>, Option<String>, String);
+
+/// The scope and role of each assignment a group holds directly.
+async fn group_assignments(
+    tx: &mut Tx,
+    org: &str,
+    group: &str,
+) -> Result<Vec<ScopedRole>, AdminError> {
+    Ok(sqlx::query_as(
+        "SELECT scope_type, scope_id, role_id FROM assignments
+          WHERE org_id = $1 AND subject_group = $2 ORDER BY scope_key, role_id",
+    )
+    .bind(org)
+    .bind(group)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// The scope and role of each `@members` assignment.
+async fn members_assignments(tx: &mut Tx, org: &str) -> Result<Vec<ScopedRole>, AdminError> {
+    Ok(sqlx::query_as(
+        "SELECT scope_type, scope_id, role_id FROM assignments
+          WHERE org_id = $1 AND subject = '@members' ORDER BY scope_key, role_id",
+    )
+    .bind(org)
+    .fetch_all(&mut **tx)
+    .await?)
+}
