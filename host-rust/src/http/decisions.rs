@@ -309,6 +309,7 @@ pub(crate) async fn guard(
 
 /// Query parameters of the GET decision endpoints.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct WhoQuery {
     /// A user id, or `anonymous`.

@@ -5,6 +5,7 @@
 
 mod auth;
 mod decisions;
+mod declared;
 mod error;
 mod extract;
 mod metrics;
@@ -90,6 +91,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::metrics))
         .split_for_parts();
+    let mut api = api;
+    declared::declare_common_answers(&mut api);
     let api = Arc::new(api);
     router
         .route(

@@ -26,6 +26,7 @@ pub(crate) const SNAPSHOT_MEDIA_TYPE: &str = "application/vnd.tessera.snapshot";
 
 /// Query parameters of `GET …/snapshot`.
 #[derive(Debug, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct SnapshotQuery {
     /// A user id, or `anonymous`.
     principal: String,

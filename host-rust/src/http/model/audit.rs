@@ -15,6 +15,7 @@ use crate::http::extract::{PathArgs, QueryArgs};
 
 /// Query parameters of `GET …/audit`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct AuditQuery {
     /// Rows after this id (exclusive); the last page's last `id` is the
     /// cursor for the next. Default 0: from the start.
