@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tessera_core::{CompileError, CompileRequest, Decision, Manifest, NodeKey, Snapshot};
 use thiserror::Error;
 
-use crate::builder::{BuildError, BuildRequest, build_snapshot};
+use crate::builder::{BuildError, BuildRequest, Built, build_snapshot};
 use crate::facts::{FactsError, load_facts_kept};
 use crate::store::{Store, StoreError};
 
@@ -437,7 +437,7 @@ impl Authority {
         ttl: i64,
         max_bytes: usize,
         now: i64,
-    ) -> Result<(Vec<u8>, u64), AuthorityError> {
+    ) -> Result<Built, AuthorityError> {
         self.current_revision(asking.org, asking.min_revision)
             .await?;
         let request = BuildRequest {
@@ -455,6 +455,6 @@ impl Authority {
                 max: max_bytes,
             });
         }
-        Ok((built.envelope, built.revision))
+        Ok(built)
     }
 }

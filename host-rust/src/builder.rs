@@ -33,6 +33,9 @@ pub struct Built {
     pub envelope: Vec<u8>,
     /// The org revision it was built at.
     pub revision: u64,
+    /// Whether it is an active superuser's: whoever holds it may do
+    /// everything in the org until it expires.
+    pub superuser: bool,
 }
 
 /// Why a snapshot could not be built.
@@ -93,8 +96,11 @@ pub async fn build_snapshot(
         provenance: request.provenance,
     };
     let payload = facts.compile(manifest, &compile_request)?;
+    let principal = &payload.header.principal;
+    let superuser = principal.superuser && principal.active;
     Ok(Built {
         envelope: key.sign(&payload)?,
         revision: facts.revision(),
+        superuser,
     })
 }

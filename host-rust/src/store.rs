@@ -64,14 +64,12 @@ impl StoreError {
     /// request now (a lost connection, an exhausted pool, Postgres shutting
     /// down or starting, SQLite's file locked by another process past the
     /// busy timeout): the host is unavailable, not broken, and a retry may
-    /// succeed. Nothing was written.
+    /// succeed. A write refused this way was not applied, unless the
+    /// connection was lost while it committed.
     pub fn is_unavailable(&self) -> bool {
         match self {
             StoreError::Database(
-                sqlx::Error::Io(_)
-                | sqlx::Error::PoolTimedOut
-                | sqlx::Error::PoolClosed
-                | sqlx::Error::WorkerCrashed,
+                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed,
             ) => true,
             StoreError::Database(sqlx::Error::Database(err)) => {
                 let code = err.code();
@@ -80,11 +78,16 @@ impl StoreError {
                     .try_downcast_ref::<sqlx::sqlite::SqliteError>()
                     .is_some()
                 {
-                    // BUSY and LOCKED, with their extended codes.
-                    matches!(code.parse::<i32>().map(|code| code & 0xff), Ok(5 | 6))
+                    // SQLITE_BUSY, with its extended codes.
+                    matches!(code.parse::<i32>().map(|code| code & 0xff), Ok(5))
                 } else {
-                    // Connection exceptions, shutdown and start-up.
-                    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
+                    // Lost or refused connections, too many connections, a
+                    // read-only standby after a failover, shutdown and
+                    // start-up; not 08P01, a protocol violation (a bug).
+                    matches!(
+                        code,
+                        "08000" | "08001" | "08003" | "08004" | "08006" | "53300" | "25006"
+                    ) || matches!(code, "57P01" | "57P02" | "57P03")
                 }
             }
             _ => false,

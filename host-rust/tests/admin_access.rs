@@ -638,50 +638,61 @@ both_backends!(
             store.migrate_up().await.unwrap();
             let admin = side_doors(&store).await;
             let backend = Actor::Backend;
-            // A cap on the techs at site 1 withholds keys mia does not hold
-            // there (she holds no site keys at all).
+            // dave holds nothing, so mia may manage him; he is in `techs`,
+            // capped at site 1 to fleet:read. Removing him from the org
+            // lifts that cap for him: mia lacks the withheld keys there.
+            admin.put_member(&backend, "acme", "dave", 3).await.unwrap();
+            let dave = tessera_core::Member::User("dave".to_owned());
+            admin
+                .put_group_member(&backend, "acme", "techs", &dave, 3)
+                .await
+                .unwrap();
+            let fleet_read = ["fleet:read".to_owned()];
             admin
                 .create_cap(
                     &backend,
                     "acme",
                     &selector("group:techs"),
                     Some(&key("site:1")),
-                    &["fleet:read".to_owned()],
+                    &fleet_read,
                     3,
                 )
                 .await
                 .unwrap();
-            common::refused(
+            let err = common::refused(
                 &store,
                 "ESCALATION_DENIED",
-                admin.delete_member(&user("mia"), "acme", "carol", 4),
+                admin.delete_member(&user("mia"), "acme", "dave", 4),
             )
             .await;
-            // Removing oneself lifts one's own restrictions too: mia may not
-            // leave to escape a hidden entry on a miner she cannot see.
+            assert!(
+                err.to_string().contains("at site:1"),
+                "the cap's lift: {err}"
+            );
+            // Removing oneself lifts one's own restrictions too: a hidden
+            // entry on the members hides miner:11 from mia, and leaving
+            // would reveal it to her.
             admin
-                .put_group_member(
-                    &backend,
-                    "acme",
-                    "techs",
-                    &tessera_core::Member::User("mia".to_owned()),
-                    3,
-                )
+                .create_hidden(&backend, "acme", &selector("members"), &key("miner:11"), 4)
+                .await
+                .unwrap();
+            let err = common::refused(
+                &store,
+                "ESCALATION_DENIED",
+                admin.delete_member(&user("mia"), "acme", "mia", 5),
+            )
+            .await;
+            assert!(
+                err.to_string().contains("reveal"),
+                "the hidden entry's lift: {err}"
+            );
+            // The backend is not an actor: the same removals go through.
+            admin
+                .delete_member(&backend, "acme", "dave", 5)
                 .await
                 .unwrap();
             admin
-                .create_hidden(&backend, "acme", &selector("members"), &key("miner:11"), 3)
-                .await
-                .unwrap();
-            common::refused(
-                &store,
-                "ESCALATION_DENIED",
-                admin.delete_member(&user("mia"), "acme", "mia", 4),
-            )
-            .await;
-            // The backend is not an actor: the same removal goes through.
-            admin
-                .delete_member(&backend, "acme", "carol", 4)
+                .delete_member(&backend, "acme", "mia", 5)
                 .await
                 .unwrap();
             store.close().await;
@@ -789,6 +800,45 @@ both_backends!(
                 .update_group(&user("root"), "acme", "all", None, Some(false), 4)
                 .await
                 .unwrap();
+            // Checked after the change too: dave (holding nothing) in `y`,
+            // and `y` nested into `x`, which holds mia's own role, would
+            // make dave her peer, which only a role manager may.
+            let backend = Actor::Backend;
+            admin.put_member(&backend, "acme", "dave", 5).await.unwrap();
+            let people = admin
+                .list_roles(&backend, "acme")
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|role| role.name == "People")
+                .unwrap();
+            for (id, name) in [("x", "X"), ("y", "Y")] {
+                admin
+                    .create_group(&backend, "acme", Some(id), name, false, 5)
+                    .await
+                    .unwrap();
+            }
+            let x: tessera_core::Subject = "group:x".parse().unwrap();
+            admin
+                .create_assignment(&backend, "acme", &x, &people.id, None, false, 5)
+                .await
+                .unwrap();
+            let dave = tessera_core::Member::User("dave".to_owned());
+            admin
+                .put_group_member(&mia, "acme", "y", &dave, 6)
+                .await
+                .unwrap();
+            let y = tessera_core::Member::Group("y".to_owned());
+            let err = common::refused(
+                &store,
+                "ESCALATION_DENIED",
+                admin.put_group_member(&mia, "acme", "x", &y, 6),
+            )
+            .await;
+            assert!(
+                err.to_string().contains("`dave` holds as much as you do"),
+                "{err}"
+            );
             store.close().await;
         }
     }
@@ -838,23 +888,22 @@ both_backends!(
 );
 
 both_backends!(
-    a_root_cap_may_not_leave_a_guarded_role_without_an_effective_holder,
+    an_actor_may_not_leave_a_guarded_role_without_an_effective_holder,
     |db: &common::TestDb| {
         let url = db.url.clone();
         async move {
             let store = Store::connect(&url).await.unwrap();
             store.migrate_up().await.unwrap();
             let admin = side_doors(&store).await;
-            // sam is the only SUPER_ADMIN holder: capping every member to
-            // nothing at the root leaves nobody holding it, whoever asks.
-            for actor in [user("vic"), Actor::Backend] {
-                common::refused(
-                    &store,
-                    "LAST_GUARDED_ASSIGNMENT",
-                    admin.create_cap(&actor, "acme", &selector("members"), None, &[], 3),
-                )
-                .await;
-            }
+            let backend = Actor::Backend;
+            // sam is the only SUPER_ADMIN holder: vic (manage_access) may
+            // not cap every member to nothing at the root.
+            common::refused(
+                &store,
+                "LAST_GUARDED_ASSIGNMENT",
+                admin.create_cap(&user("vic"), "acme", &selector("members"), None, &[], 3),
+            )
+            .await;
             // A cap below the root narrows no org-root set.
             admin
                 .create_cap(
@@ -867,34 +916,64 @@ both_backends!(
                 )
                 .await
                 .unwrap();
-            // With a second effective holder, capping sam is allowed.
-            let dave: tessera_core::Subject = "user:dave".parse().unwrap();
+            // Nor may a membership put him under such a cap: ann, who holds
+            // every key through a custom role, may manage sam, but not put
+            // him into `lock`, capped to nothing at the root.
+            let every: Vec<String> = admin
+                .list_roles(&backend, "acme")
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|role| role.id == "SUPER_ADMIN")
+                .unwrap()
+                .permissions;
+            let owner = admin
+                .create_role(&backend, "acme", "Owner", &every, 3)
+                .await
+                .unwrap();
+            let ann = UserUpdate {
+                name: Some("Ann".to_owned()),
+                ..UserUpdate::default()
+            };
+            admin.put_user(&backend, "ann", &ann, 3).await.unwrap();
+            admin.put_member(&backend, "acme", "ann", 3).await.unwrap();
+            let ann_subject: tessera_core::Subject = "user:ann".parse().unwrap();
             admin
-                .put_member(&Actor::Backend, "acme", "dave", 3)
+                .create_assignment(&backend, "acme", &ann_subject, &owner.id, None, false, 3)
                 .await
                 .unwrap();
             admin
-                .create_assignment(
-                    &Actor::Backend,
+                .create_group(&backend, "acme", Some("lock"), "Lock", false, 3)
+                .await
+                .unwrap();
+            admin
+                .create_cap(&backend, "acme", &selector("group:lock"), None, &[], 3)
+                .await
+                .unwrap();
+            let sam = tessera_core::Member::User("sam".to_owned());
+            common::refused(
+                &store,
+                "LAST_GUARDED_ASSIGNMENT",
+                admin.put_group_member(&user("ann"), "acme", "lock", &sam, 4),
+            )
+            .await;
+            // The backend and superusers may: a maintenance window is a root
+            // cap on everyone (DESIGN §1.9).
+            admin
+                .create_cap(
+                    &backend,
                     "acme",
-                    &dave,
-                    "SUPER_ADMIN",
+                    &selector("everyone"),
                     None,
-                    false,
-                    3,
+                    &["fleet:read".to_owned()],
+                    4,
                 )
                 .await
                 .unwrap();
             admin
-                .create_cap(&user("root"), "acme", &selector("user:sam"), None, &[], 4)
+                .put_group_member(&user("root"), "acme", "lock", &sam, 4)
                 .await
                 .unwrap();
-            common::refused(
-                &store,
-                "LAST_GUARDED_ASSIGNMENT",
-                admin.create_cap(&user("root"), "acme", &selector("user:dave"), None, &[], 5),
-            )
-            .await;
             store.close().await;
         }
     }
@@ -1006,6 +1085,33 @@ both_backends!(
                 .await
                 .unwrap_err();
             assert_eq!(err.code(), "QUOTA_EXCEEDED");
+            admin
+                .put_node(&backend, "acme", &key("rack:7"), Some(&key("site:1")), 6)
+                .await
+                .unwrap_err();
+            let quotas = tessera_host::Quotas {
+                nodes: quotas.nodes + 2,
+                ..quotas
+            };
+            let admin = admin.with_quotas(quotas);
+            admin
+                .put_node(&backend, "acme", &key("rack:7"), Some(&key("site:1")), 6)
+                .await
+                .unwrap();
+            admin
+                .put_node(&backend, "acme", &key("miner:7"), Some(&key("rack:7")), 6)
+                .await
+                .unwrap();
+            admin
+                .create_hidden(&backend, "acme", &selector("members"), &key("miner:7"), 6)
+                .await
+                .unwrap();
+            common::refused(
+                &store,
+                "QUOTA_EXCEEDED",
+                admin.create_hidden(&backend, "acme", &selector("everyone"), &key("miner:7"), 7),
+            )
+            .await;
             store.close().await;
         }
     }

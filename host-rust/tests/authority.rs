@@ -202,11 +202,12 @@ both_backends!(answers_cache_and_consistency, |db: &common::TestDb| {
                 .code(),
             "SNAPSHOT_TOO_LARGE"
         );
-        let (envelope, _) = authority
+        let built = authority
             .export(&asking("alice"), 300, 256 * 1024, 1_700_000_000)
             .await
             .unwrap();
-        assert!(!envelope.is_empty());
+        assert!(!built.envelope.is_empty());
+        assert!(!built.superuser);
         store.close().await;
     }
 });

@@ -504,7 +504,7 @@ async fn bound_tokens(db: &TestDb) {
     assert_eq!(status, 200, "{answer}");
 
     // A check token exports a member's snapshot, not a superuser's (a
-    // bearer credential for every org); an admin token may.
+    // bearer credential for everything in the org); an admin token may.
     let snapshot = |principal: &str| format!("/v1/orgs/acme/snapshot?principal={principal}");
     let (status, _) = call_with(&server, &check_acme, Method::GET, &snapshot("carol"), None).await;
     assert_eq!(status, 200);

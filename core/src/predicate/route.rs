@@ -52,13 +52,12 @@ pub(crate) fn split_route(route: &str) -> Option<Vec<&str>> {
         .then_some(segments)
 }
 
-/// One segment of a concrete route, percent-decoded once: routes arrive as
-/// a browser's `location.pathname` or a server's raw request path, both
+/// A parameter's value, percent-decoded once: routes arrive as a
+/// browser's `location.pathname` or a server's raw request path, both
 /// encoded, and the app's router decodes its parameters the same way. A
-/// segment whose escapes are malformed, that decodes to invalid UTF-8 or
-/// that decodes to a `/` is `None`: it can name no node and equals no
-/// static segment.
-pub(crate) fn decode_segment(raw: &str) -> Option<String> {
+/// value whose escapes are malformed, that decodes to invalid UTF-8 or that
+/// decodes to a `/` is `None`: it can name no node.
+fn decode_segment(raw: &str) -> Option<String> {
     let bytes = raw.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut at = 0;
@@ -136,30 +135,30 @@ impl RoutePattern {
         })
     }
 
-    /// Whether the route's decoded segments fit this pattern: same count,
-    /// equal static segments, anything in a parameter's place (checked by
-    /// [`RoutePattern::bind`], so a malformed value is found, not skipped).
-    pub(crate) fn matches(&self, segments: &[Option<String>]) -> bool {
+    /// Whether the route's raw segments fit this pattern: same count,
+    /// static segments equal as received (routers match them undecoded, so
+    /// `/sites/%6Eew` is not the page `/sites/new` for the app either),
+    /// anything in a parameter's place (checked by [`RoutePattern::bind`],
+    /// so a malformed value is found, not skipped).
+    pub(crate) fn matches(&self, segments: &[&str]) -> bool {
         self.segments.len() == segments.len()
             && self
                 .segments
                 .iter()
                 .zip(segments)
                 .all(|(pattern, segment)| match pattern {
-                    Segment::Static(text) => segment.as_deref() == Some(text.as_str()),
+                    Segment::Static(text) => text == segment,
                     Segment::Param(_) => true,
                 })
     }
 
-    /// Binds parameters to values; `None` when a value is not a node id.
-    pub(crate) fn bind<'a>(
-        &'a self,
-        segments: &'a [Option<String>],
-    ) -> Option<Vec<(&'a str, &'a str)>> {
+    /// Binds parameters to their values, percent-decoded once as the app's
+    /// router decodes them; `None` when a value is not a node id.
+    pub(crate) fn bind<'a>(&'a self, segments: &[&str]) -> Option<Vec<(&'a str, String)>> {
         let mut bound = Vec::new();
-        for (pattern, value) in self.segments.iter().zip(segments) {
+        for (pattern, raw) in self.segments.iter().zip(segments) {
             if let Segment::Param(name) = pattern {
-                let value = value.as_deref().filter(|value| is_valid_node_id(value))?;
+                let value = decode_segment(raw).filter(|value| is_valid_node_id(value))?;
                 bound.push((name.as_str(), value));
             }
         }
@@ -200,16 +199,20 @@ mod test {
         let fixed = RoutePattern::parse("/sites/new").unwrap();
         let param = RoutePattern::parse("/sites/:site").unwrap();
         assert_eq!(fixed.precedence(&param), Ordering::Less);
-        let route = decoded(split_route("/sites/new/?tab=1").unwrap());
+        let route = split_route("/sites/new/?tab=1").unwrap();
         assert_eq!(split_route("sites/new"), None);
         assert_eq!(split_route("/sites//new"), None);
         assert_eq!(split_route("/"), Some(vec![]));
         assert!(fixed.matches(&route) && param.matches(&route));
-        assert_eq!(param.bind(&decoded(vec!["sites", "a%20b"])), None);
-    }
-
-    fn decoded(raw: Vec<&str>) -> Vec<Option<String>> {
-        raw.into_iter().map(decode_segment).collect()
+        assert_eq!(param.bind(&["sites", "a%20b"]), None);
+        assert_eq!(
+            param.bind(&["sites", "%31"]),
+            Some(vec![("site", "1".to_owned())])
+        );
+        assert!(
+            !fixed.matches(&["sites", "%6Eew"]),
+            "statics match undecoded"
+        );
     }
 
     #[test]

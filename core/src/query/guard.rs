@@ -5,18 +5,16 @@ use super::check::Reached;
 use super::path::segments;
 use super::{GuardResult, Snapshot};
 use crate::manifest::Route;
-use crate::predicate::route::{decode_segment, split_route};
+use crate::predicate::route::split_route;
 use crate::predicate::{IdSource, PathStep, Predicate};
 
 impl Snapshot {
     /// The guard decision for a concrete route path such as `/sites/7/racks`,
     /// as the browser or the server received it (percent-encoded).
     pub fn guard(&self, route: &str) -> GuardResult {
-        let Some(raw_segments) = split_route(route) else {
+        let Some(route_segments) = split_route(route) else {
             return GuardResult::NoRoute;
         };
-        let route_segments: Vec<Option<String>> =
-            raw_segments.into_iter().map(decode_segment).collect();
         let Some(found) = self
             .routes
             .iter()
@@ -27,9 +25,13 @@ impl Snapshot {
         };
         // A pattern matches but a parameter names no node: the page the
         // route stands for cannot exist, and it must never pass unguarded.
-        let Some(params) = found.pattern.bind(&route_segments) else {
+        let Some(bound) = found.pattern.bind(&route_segments) else {
             return GuardResult::NotFound;
         };
+        let params: Vec<(&str, &str)> = bound
+            .iter()
+            .map(|(name, value)| (*name, value.as_str()))
+            .collect();
         let redirect = || GuardResult::Redirect {
             fallback: found.fallback.clone(),
         };

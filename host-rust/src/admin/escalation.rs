@@ -32,10 +32,6 @@ fn internal(detail: String) -> AdminError {
     AdminError::Store(StoreError::Corrupt(detail))
 }
 
-fn corrupt(text: &str) -> AdminError {
-    AdminError::Store(StoreError::Corrupt(text.to_owned()))
-}
-
 /// Where a path is, in a message.
 fn place(path: &[String]) -> String {
     if path.is_empty() {
@@ -259,11 +255,55 @@ impl Admin {
         org: &str,
         targets: &BTreeSet<String>,
     ) -> Result<(), AdminError> {
-        if holder.is_none() {
-            return Ok(());
-        }
         for target in targets {
             self.may_manage(tx, holder, actor, org, target).await?;
+        }
+        Ok(())
+    }
+
+    /// The org-root sets of `users` now, to tell after a write whose sets
+    /// it changed ([`Admin::may_manage_changed`]).
+    pub(crate) async fn root_sets(
+        &self,
+        tx: &mut Tx,
+        holder: Option<&Snapshot>,
+        org: &str,
+        users: &BTreeSet<String>,
+    ) -> Result<BTreeMap<String, Vec<String>>, AdminError> {
+        let mut sets = BTreeMap::new();
+        if holder.is_none() {
+            return Ok(sets);
+        }
+        for user in users {
+            let set = self
+                .holdings(tx, org, user)
+                .await?
+                .effective::<&str>(&[], None);
+            sets.insert(user.clone(), set);
+        }
+        Ok(sets)
+    }
+
+    /// After a write that moved users between groups: each user whose
+    /// org-root set changed must still be one the actor may manage, so a
+    /// change of nesting or of a default flag cannot raise someone to the
+    /// actor's level (or above) when a direct assignment could not.
+    pub(crate) async fn may_manage_changed(
+        &self,
+        tx: &mut Tx,
+        holder: Option<&Snapshot>,
+        actor: &Actor,
+        org: &str,
+        before: &BTreeMap<String, Vec<String>>,
+    ) -> Result<(), AdminError> {
+        for (user, was) in before {
+            let now = self
+                .holdings(tx, org, user)
+                .await?
+                .effective::<&str>(&[], None);
+            if &now != was {
+                self.may_manage(tx, holder, actor, org, user).await?;
+            }
         }
         Ok(())
     }
@@ -423,7 +463,7 @@ impl Admin {
             .await?;
             for (ty, id, allow) in caps {
                 let allow: Vec<String> =
-                    serde_json::from_str(&allow).map_err(|_| corrupt(&allow))?;
+                    serde_json::from_str(&allow).map_err(|_| internal(allow.clone()))?;
                 let path = scope_path(tx, org, ty.zip(id).as_ref()).await?;
                 self.require_cap_lift(holder, &allow, &path)?;
             }
@@ -440,6 +480,83 @@ impl Admin {
             }
         }
         Ok(())
+    }
+}
+
+/// For each guarded built-in, the active users who hold it directly at the
+/// org root (plain) and whose org-root set still has every key it grants.
+pub(crate) type GuardedHolders = Vec<(String, BTreeSet<String>)>;
+
+impl Admin {
+    /// Before a write by an actor that can narrow org-root sets (a root
+    /// cap, a membership that puts someone under one): the guarded roles'
+    /// effective holders. `None` for the backend and superusers, who may
+    /// (a maintenance window is a root cap on `everyone`, DESIGN §1.9).
+    pub(crate) async fn guarded_before(
+        &self,
+        tx: &mut Tx,
+        holder: Option<&Snapshot>,
+        org: &str,
+    ) -> Result<Option<GuardedHolders>, AdminError> {
+        match holder {
+            Some(holder) if !holder.is_superuser() => {
+                Ok(Some(self.effective_guarded(tx, org).await?))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// After such a write: an actor may not leave a guarded role that had
+    /// an effective holder with none (`LAST_GUARDED_ASSIGNMENT`), so no
+    /// tenant admin can cap the org's owners out of it.
+    pub(crate) async fn guarded_after(
+        &self,
+        tx: &mut Tx,
+        org: &str,
+        before: Option<GuardedHolders>,
+    ) -> Result<(), AdminError> {
+        let Some(before) = before else {
+            return Ok(());
+        };
+        let after = self.effective_guarded(tx, org).await?;
+        for ((role, had), (_, has)) in before.iter().zip(&after) {
+            if !had.is_empty() && has.is_empty() {
+                return Err(AdminError::LastGuardedAssignment(role.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    async fn effective_guarded(
+        &self,
+        tx: &mut Tx,
+        org: &str,
+    ) -> Result<GuardedHolders, AdminError> {
+        let mut guarded = Vec::new();
+        for role in self.manifest.roles.iter().filter(|role| role.guarded) {
+            let keys = self.role_keys(tx, org, &role.key).await?;
+            let holders: Vec<(String,)> = sqlx::query_as(
+                "SELECT a.subject_user FROM assignments a JOIN users u ON u.id = a.subject_user
+                  WHERE a.org_id = $1 AND a.role_id = $2 AND a.scope_key = '' AND a.owner_only = 0
+                    AND u.active = 1 ORDER BY a.subject_user",
+            )
+            .bind(org)
+            .bind(&role.key)
+            .fetch_all(&mut **tx)
+            .await?;
+            let mut effective = BTreeSet::new();
+            for (holder,) in holders {
+                let root = self
+                    .holdings(tx, org, &holder)
+                    .await?
+                    .effective::<&str>(&[], None);
+                if keys.iter().all(|key| root.contains(key)) {
+                    effective.insert(holder);
+                }
+            }
+            guarded.push((role.key.clone(), effective));
+        }
+        Ok(guarded)
     }
 }
 

@@ -11,7 +11,7 @@
 //! key it withholds at its scope, lifting a hidden entry needs the node to
 //! be visible to the actor, as when removing them directly.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::json;
@@ -209,6 +209,16 @@ impl Admin {
         if name_key(&after.name) != name_key(&before.name) {
             require_free_name(&mut tx, org, &after.name, Some(id)).await?;
         }
+        let (guarded, joining) = if after.is_default == before.is_default {
+            (None, BTreeMap::new())
+        } else {
+            let groupless = groupless_members(&mut tx, org).await?;
+            (
+                self.guarded_before(&mut tx, holder.as_ref(), org).await?,
+                self.root_sets(&mut tx, holder.as_ref(), org, &groupless)
+                    .await?,
+            )
+        };
         if before.is_default == 1 && after.is_default == 0 {
             // The members with no explicit group leave it, and what it
             // gives them: that manages each of them. (Making a group
@@ -232,6 +242,9 @@ impl Admin {
             if after.is_default == 1 {
                 self.require_joining(&mut tx, holder.as_ref(), org, &closure)
                     .await?;
+                // The members with no explicit group join it.
+                self.may_manage_changed(&mut tx, holder.as_ref(), actor, org, &joining)
+                    .await?;
             } else {
                 if default_groups(&mut tx, org).await?.is_empty() {
                     return Err(AdminError::LastDefaultGroup);
@@ -243,6 +256,7 @@ impl Admin {
                     .await?;
             }
         }
+        self.guarded_after(&mut tx, org, guarded).await?;
         let audit = Audit {
             action: "group.update",
             target: format!("group:{id}"),
@@ -279,16 +293,20 @@ impl Admin {
         }
         // Members whose only explicit group this is fall back to the
         // default groups: for them it is joining those.
-        let (orphans,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM group_members gm
+        let orphans: Vec<(String,)> = sqlx::query_as(
+            "SELECT gm.member_user FROM group_members gm
               WHERE gm.org_id = $1 AND gm.group_id = $2 AND gm.member_user IS NOT NULL
                 AND NOT EXISTS (SELECT 1 FROM group_members o WHERE o.org_id = gm.org_id
                                 AND o.member_user = gm.member_user AND o.group_id <> gm.group_id)",
         )
         .bind(org)
         .bind(id)
-        .fetch_one(&mut *tx)
+        .fetch_all(&mut *tx)
         .await?;
+        let orphans: BTreeSet<String> = orphans.into_iter().map(|(user,)| user).collect();
+        let orphans = self
+            .root_sets(&mut tx, holder.as_ref(), org, &orphans)
+            .await?;
         sqlx::query("DELETE FROM groups WHERE org_id = $1 AND id = $2")
             .bind(org)
             .bind(id)
@@ -298,12 +316,14 @@ impl Admin {
         if defaults.is_empty() {
             return Err(AdminError::LastDefaultGroup);
         }
-        if orphans > 0 && holder.is_some() {
+        if !orphans.is_empty() && holder.is_some() {
             let mut joined = BTreeSet::new();
             for group in &defaults {
                 joined.extend(group_closure(&mut tx, org, group).await?);
             }
             self.require_joining(&mut tx, holder.as_ref(), org, &joined)
+                .await?;
+            self.may_manage_changed(&mut tx, holder.as_ref(), actor, org, &orphans)
                 .await?;
         }
         let audit = Audit {
@@ -349,6 +369,7 @@ impl Admin {
         }
         self.require_roles(&mut tx, holder.as_ref(), org, &closure)
             .await?;
+        let guarded = self.guarded_before(&mut tx, holder.as_ref(), org).await?;
         match member {
             Member::User(user) => {
                 let other = other_user(actor, user);
@@ -371,12 +392,18 @@ impl Admin {
                 let joining = group_users(&mut tx, org, nested).await?;
                 self.may_manage_each(&mut tx, holder.as_ref(), actor, org, &joining)
                     .await?;
+                let joining = self
+                    .root_sets(&mut tx, holder.as_ref(), org, &joining)
+                    .await?;
                 insert_membership(&mut tx, org, group, member).await?;
                 let lifted = group_selectors("not_group", &closure);
                 self.require_lifts(&mut tx, holder.as_ref(), org, &lifted)
                     .await?;
+                self.may_manage_changed(&mut tx, holder.as_ref(), actor, org, &joining)
+                    .await?;
             }
         }
+        self.guarded_after(&mut tx, org, guarded).await?;
         let audit = Audit {
             action: "group_member.put",
             target: format!("group:{group}"),
@@ -410,6 +437,7 @@ impl Admin {
                 "membership of `{member}` in group `{group}`"
             )));
         }
+        let guarded = self.guarded_before(&mut tx, holder.as_ref(), org).await?;
         match member {
             Member::User(user) => {
                 let other = other_user(actor, user);
@@ -443,6 +471,7 @@ impl Admin {
                     .await?;
             }
         }
+        self.guarded_after(&mut tx, org, guarded).await?;
         let audit = Audit {
             action: "group_member.delete",
             target: format!("group:{group}"),

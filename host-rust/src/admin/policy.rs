@@ -292,7 +292,7 @@ impl Admin {
         // Only a root cap narrows the org-root sets the guarded roles are
         // held at.
         let guarded = match scope {
-            None => Some(self.effective_guarded(&mut tx, org).await?),
+            None => self.guarded_before(&mut tx, holder.as_ref(), org).await?,
             Some(_) => None,
         };
         let view = CapView {
@@ -317,9 +317,7 @@ impl Admin {
         .bind(json!(view.allow).to_string())
         .execute(&mut *tx)
         .await?;
-        if let Some(before) = &guarded {
-            self.keep_effective_guarded(&mut tx, org, before).await?;
-        }
+        self.guarded_after(&mut tx, org, guarded).await?;
         let audit = Audit {
             action: "cap.create",
             target: format!("cap:{}", view.id),

@@ -1,8 +1,6 @@
 //! Users (global) and org membership, with the last-superuser and
 //! last-guarded-holder guards and the manage-another-user escalation rule.
 
-use std::collections::BTreeSet;
-
 use serde::Serialize;
 use serde_json::json;
 use tessera_core::is_valid_user_id;
@@ -206,59 +204,6 @@ impl Admin {
             after: None,
         };
         self.finish(tx, actor, Affects::Org(org), audit, now).await
-    }
-
-    /// For each guarded built-in, the active users who hold it directly at
-    /// the org root (plain, not owner-only) and whose org-root set still
-    /// has every key it grants: those a write narrowing org-root sets (a
-    /// root cap) must leave at least one of.
-    pub(crate) async fn effective_guarded(
-        &self,
-        tx: &mut Tx,
-        org: &str,
-    ) -> Result<Vec<(String, BTreeSet<String>)>, AdminError> {
-        let mut guarded = Vec::new();
-        for role in self.manifest.roles.iter().filter(|role| role.guarded) {
-            let keys = self.role_keys(tx, org, &role.key).await?;
-            let holders: Vec<(String,)> = sqlx::query_as(
-                "SELECT a.subject_user FROM assignments a JOIN users u ON u.id = a.subject_user
-                  WHERE a.org_id = $1 AND a.role_id = $2 AND a.scope_key = '' AND a.owner_only = 0
-                    AND u.active = 1 ORDER BY a.subject_user",
-            )
-            .bind(org)
-            .bind(&role.key)
-            .fetch_all(&mut **tx)
-            .await?;
-            let mut effective = BTreeSet::new();
-            for (holder,) in holders {
-                let root = self
-                    .holdings(tx, org, &holder)
-                    .await?
-                    .effective::<&str>(&[], None);
-                if keys.iter().all(|key| root.contains(key)) {
-                    effective.insert(holder);
-                }
-            }
-            guarded.push((role.key.clone(), effective));
-        }
-        Ok(guarded)
-    }
-
-    /// Refuses a write after which a guarded built-in that had an effective
-    /// holder ([`Admin::effective_guarded`], taken before it) has none.
-    pub(crate) async fn keep_effective_guarded(
-        &self,
-        tx: &mut Tx,
-        org: &str,
-        before: &[(String, BTreeSet<String>)],
-    ) -> Result<(), AdminError> {
-        let after = self.effective_guarded(tx, org).await?;
-        for ((role, had), (_, has)) in before.iter().zip(&after) {
-            if !had.is_empty() && has.is_empty() {
-                return Err(AdminError::LastGuardedAssignment(role.clone()));
-            }
-        }
-        Ok(())
     }
 
     /// Refuses to remove (from `org`, or from every org when deactivating)

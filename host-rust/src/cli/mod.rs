@@ -133,7 +133,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "TESSERA_REVISION_FRESHNESS_MS", value_name = "MS")]
     pub(crate) revision_freshness_ms: Option<u64>,
     /// Let `check` tokens export superusers' snapshots, bearer credentials
-    /// for every org [default: false]
+    /// for everything in their org [default: false]
     #[arg(
         long,
         env = "TESSERA_CHECK_TOKEN_SUPERUSER_SNAPSHOTS",

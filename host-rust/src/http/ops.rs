@@ -23,7 +23,8 @@ pub(crate) struct Health {
 
 /// Liveness and store reachability.
 #[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
-    responses((status = 200, body = Health), (status = 500, body = super::error::ErrorBody)))]
+    responses((status = 200, body = Health), (status = 500, body = super::error::ErrorBody),
+        (status = 503, body = super::error::ErrorBody)))]
 pub(crate) async fn healthz(State(state): State<Arc<AppState>>) -> Result<Json<Health>, ApiError> {
     sqlx::query("SELECT 1")
         .execute(state.store.pool())

@@ -135,10 +135,7 @@ pub(crate) async fn snapshot(
         under: under.as_deref(),
         min_revision: query.min_revision,
     };
-    if caller.access.kind == TokenKind::Check && !state.limits.check_token_superuser_snapshots {
-        refuse_superuser(&state, &asking).await?;
-    }
-    let (envelope, revision) = state
+    let built = state
         .authority
         .export(
             &asking,
@@ -147,6 +144,21 @@ pub(crate) async fn snapshot(
             unix_now(),
         )
         .await?;
+    // An active superuser's snapshot lets whoever holds it do everything in
+    // the org until it expires: a `check` token may not export one unless
+    // the operator allows it. Decided on the snapshot built, not on an
+    // earlier read, so a promotion in between cannot slip through.
+    if built.superuser
+        && caller.access.kind == TokenKind::Check
+        && !state.limits.check_token_superuser_snapshots
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            "a `check` token may not export a superuser's snapshot",
+        ));
+    }
+    let (envelope, revision) = (built.envelope, built.revision);
     let wants_text = headers
         .get(ACCEPT)
         .and_then(|value| value.to_str().ok())
@@ -171,27 +183,6 @@ pub(crate) async fn snapshot(
     let mut response = response;
     response.headers_mut().insert("tessera-revision", revision);
     Ok(response)
-}
-
-/// A superuser's snapshot is a bearer credential for every org: a `check`
-/// token may not export one unless the operator allows it
-/// (`check_token_superuser_snapshots`). An inactive superuser's snapshot
-/// allows nothing and is not refused.
-async fn refuse_superuser(state: &AppState, asking: &Asking<'_>) -> Result<(), ApiError> {
-    let whole = Asking {
-        under: None,
-        ..*asking
-    };
-    let (snapshot, _) = state.authority.snapshot(&whole).await?;
-    let principal = &snapshot.header().principal;
-    if principal.superuser && principal.active {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "FORBIDDEN",
-            "a `check` token may not export a superuser's snapshot",
-        ));
-    }
-    Ok(())
 }
 
 /// The public keys that verify snapshots (JWKS). Public keys are public:

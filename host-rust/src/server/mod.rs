@@ -47,7 +47,7 @@ pub struct ServeConfig {
     /// same SQLite file, a lost listener connection) is seen.
     pub revision_freshness: Duration,
     /// Whether a `check` token may export a superuser's snapshot (a bearer
-    /// credential for every org); off by default.
+    /// credential for everything in its org); off by default.
     pub check_token_superuser_snapshots: bool,
     /// Per-org quotas.
     pub quotas: Quotas,
