@@ -283,6 +283,7 @@ fn request(provenance: bool) -> CompileRequest<'static> {
         expires_at: NOW + 300,
         kid: KID,
         provenance,
+        hash_seed: 0,
     }
 }
 

@@ -60,6 +60,7 @@ fn run(manifest_path: &str, facts_path: &str) -> Result<(), String> {
             expires_at: 300,
             kid: "demo",
             provenance: false,
+            hash_seed: 0,
         };
         let payload = compile(&manifest, &facts, &request).map_err(|err| err.to_string())?;
         let envelope = key.sign(&payload).map_err(|err| err.to_string())?;

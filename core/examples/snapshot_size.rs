@@ -186,6 +186,7 @@ fn main() {
                 expires_at: NOW + 300,
                 kid: KID,
                 provenance,
+                hash_seed: 0,
             };
             let payload = compile(&manifest, &facts, &request).unwrap();
             let encoded = postcard::to_allocvec(&payload).unwrap();

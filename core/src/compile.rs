@@ -33,6 +33,12 @@ pub struct CompileRequest<'a> {
     pub kid: &'a str,
     /// Whether to include provenance for `explain`.
     pub provenance: bool,
+    /// Keys the compiler's hash tables. The ids in them are chosen by an
+    /// org's administrators: a host serving several tenants passes a secret
+    /// random value (one per process is enough), so that no tenant can
+    /// craft ids that collide and make its compiles quadratic. The snapshot
+    /// does not depend on it.
+    pub hash_seed: u64,
 }
 
 /// Compiles one principal's snapshot payload from one org's facts.
@@ -65,7 +71,7 @@ pub fn compile_with(
     lent: &Lent<'_>,
     request: &CompileRequest<'_>,
 ) -> Result<SnapshotPayload, CompileError> {
-    let org = org::Org::new(manifest, facts, lent)?;
+    let org = org::Org::new(manifest, facts, lent, request.hash_seed)?;
     let principal = org.principal(request.principal)?;
     let token_scopes = request
         .token_scopes

@@ -402,3 +402,11 @@ fn random_path(model: &Model, registered: &[String], rng: &mut Rng) -> Vec<Strin
         })
         .collect()
 }
+
+/// The hash the compiler's tables give a node key under `seed`, so that a
+/// test can craft ids that collide under a known seed (and show that a
+/// secret one defeats them).
+pub fn node_key_hash(seed: u64, key: &NodeKey) -> u64 {
+    use std::hash::BuildHasher;
+    crate::model::FxBuildHasher::new(seed).hash_one(key)
+}

@@ -1220,6 +1220,7 @@ async fn time_builds(store: &Store, manifest: &Manifest, config: &Config) {
         expires_at: u64::try_from(NOW + 300).unwrap(),
         kid: key.kid(),
         provenance: false,
+        hash_seed: tessera_host::hash_seed(),
     };
     let mut cpu = Vec::with_capacity(config.samples);
     let mut payload = None;

@@ -381,10 +381,11 @@ impl Authority {
             expires_at: 1,
             kid: "",
             provenance: true,
+            hash_seed: crate::hash_seed(),
         };
         let payload = facts.compile(&self.manifest, &request)?;
         let snapshot = Arc::new(
-            Snapshot::new(payload)
+            Snapshot::with_seed(payload, crate::hash_seed())
                 .map_err(|err| AuthorityError::Store(StoreError::Corrupt(err.to_string())))?,
         );
         let built_at = facts.revision();

@@ -94,6 +94,7 @@ pub async fn build_snapshot(
         expires_at: issued_at + request.ttl.unsigned_abs(),
         kid: key.kid(),
         provenance: request.provenance,
+        hash_seed: crate::hash_seed(),
     };
     let payload = facts.compile(manifest, &compile_request)?;
     let principal = &payload.header.principal;

@@ -15,6 +15,7 @@ mod keys;
 mod layers;
 mod orgs;
 mod reconcile;
+mod seed;
 mod server;
 mod store;
 mod tokens;
@@ -32,6 +33,7 @@ pub use keys::{
 pub use layers::{Gate, GateLayer, Principal, RequirePermission, RouteGuard};
 pub use orgs::create_org;
 pub use reconcile::{ReconcileReport, reconcile};
+pub use seed::hash_seed;
 pub use server::setup;
 pub use server::{Running, ServeConfig, ServeError, start};
 pub use store::{Backend, Store, StoreError};

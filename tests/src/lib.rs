@@ -208,6 +208,7 @@ pub fn vector_request(case: &Case) -> CompileRequest<'_> {
         expires_at: EXPIRES_AT,
         kid: KID,
         provenance: true,
+        hash_seed: 0,
     }
 }
 

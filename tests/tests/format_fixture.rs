@@ -59,6 +59,7 @@ fn committed_fixture_matches_the_encoder() {
             expires_at: 1_700_000_300,
             kid: "fixture-key",
             provenance: true,
+            hash_seed: 0,
         },
     )
     .unwrap();

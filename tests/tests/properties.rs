@@ -31,6 +31,7 @@ fn request_of(model: &Model, provenance: bool) -> CompileRequest<'_> {
         expires_at: 20,
         kid: "k",
         provenance,
+        hash_seed: 0,
     }
 }
 
@@ -251,6 +252,7 @@ proptest! {
             expires_at: 20,
             kid: "k",
             provenance: false,
+            hash_seed: 0,
         };
         let envelope = key.sign(&compile(&manifest, &model.facts, &request).unwrap()).unwrap();
         let verifier = Verifier::new(KeySet::from_jwks_keys(&[key.jwk()]).unwrap());

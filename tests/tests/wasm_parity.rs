@@ -210,6 +210,7 @@ fn random_models_answer_the_same_natively_and_in_wasmtime() {
             expires_at: 20,
             kid: KID,
             provenance: seed % 2 == 0,
+            hash_seed: 0,
         };
         let native =
             tessera_core::Snapshot::new(compile(&manifest, &model.facts, &request).unwrap())

@@ -181,6 +181,7 @@ fn tessera(manifest: &Manifest) -> Snapshot {
         expires_at: NOW + 300,
         kid: "k1",
         provenance: false,
+        hash_seed: 0,
     };
     let payload = compile(manifest, &facts, &request).unwrap();
     let key = SigningKey::from_seed("k1", &[9; 32]);

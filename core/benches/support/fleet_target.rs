@@ -295,6 +295,7 @@ pub fn request() -> CompileRequest<'static> {
         expires_at: NOW + 300,
         kid: KID,
         provenance: false,
+        hash_seed: 0x5eed,
     }
 }
 

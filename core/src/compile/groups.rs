@@ -2,7 +2,7 @@
 //! first, then transitive, cycle-safe), the subjects that apply to it, and
 //! the selectors that select it (DESIGN §1.3, §1.10, §2 step 8).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 
 use super::org::{HashSet, Org, Principal};
 use crate::model::{ADMIN_GROUP, ANONYMOUS, Selector, Subject};
@@ -33,7 +33,11 @@ impl<'a> Context<'a> {
             superuser: principal.superuser,
             active: principal.active,
             member: principal.member,
-            group_set: groups.iter().copied().collect(),
+            group_set: {
+                let mut set = HashSet::with_capacity_and_hasher(groups.len(), org.hasher);
+                set.extend(groups.iter().copied());
+                set
+            },
             groups,
         }
     }
@@ -132,7 +136,9 @@ where
     if standing.superuser {
         seeds.push(ADMIN_GROUP);
     }
-    let mut seen: HashSet<&'a str> = HashSet::default();
+    // Ordered: group ids are chosen by an org's administrators, and this
+    // set has no seed to key a hash with.
+    let mut seen: BTreeSet<&'a str> = BTreeSet::new();
     let mut order = Vec::new();
     let mut queue: VecDeque<&'a str> = VecDeque::new();
     for seed in seeds {

@@ -41,6 +41,8 @@ pub(super) struct Principal<'a> {
 pub(super) struct Org<'a> {
     pub(super) manifest: &'a Manifest,
     pub(super) facts: &'a Facts,
+    /// Keys every hash table of the compile ([`crate::CompileRequest::hash_seed`]).
+    pub(super) hasher: FxBuildHasher,
     members: HashSet<&'a str>,
     /// Group id → display name; includes the implicit `admin`.
     group_names: HashMap<&'a str, &'a str>,
@@ -66,19 +68,22 @@ impl<'a> Org<'a> {
         manifest: &'a Manifest,
         facts: &'a Facts,
         lent: &Lent<'a>,
+        hash_seed: u64,
     ) -> Result<Self, CompileError> {
         let node_count = facts.nodes.len() + lent.nodes.len();
+        let hasher = FxBuildHasher::new(hash_seed);
         let mut org = Org {
             manifest,
             facts,
-            members: HashSet::default(),
-            group_names: HashMap::default(),
+            hasher,
+            members: HashSet::with_hasher(hasher),
+            group_names: HashMap::with_hasher(hasher),
             default_groups: Vec::new(),
-            group_parents: HashMap::default(),
-            user_groups: HashMap::default(),
+            group_parents: HashMap::with_hasher(hasher),
+            user_groups: HashMap::with_hasher(hasher),
             nodes: Vec::with_capacity(node_count),
-            node_index: HashMap::with_capacity_and_hasher(node_count, FxBuildHasher::default()),
-            roles: HashMap::default(),
+            node_index: HashMap::with_capacity_and_hasher(node_count, hasher),
+            roles: HashMap::with_hasher(hasher),
             assignments: facts
                 .assignments
                 .iter()
@@ -100,7 +105,7 @@ impl<'a> Org<'a> {
     }
 
     fn index_users(&mut self) -> Result<(), CompileError> {
-        let mut seen = HashSet::default();
+        let mut seen = HashSet::with_hasher(self.hasher);
         for user in &self.facts.users {
             if !is_valid_user_id(&user.id) || !seen.insert(user.id.as_str()) {
                 return Err(invalid(format!(

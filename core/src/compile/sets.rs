@@ -211,7 +211,7 @@ impl<'a> Grants<'a> {
     fn new(org: &Org<'a>, context: &Context<'a>, words: usize) -> Self {
         // (slot, subject, assignment) for every applicable assignment;
         // subjects numbered as met, then renumbered in `Subject` order.
-        let mut numbers: HashMap<&'a Subject, usize> = HashMap::default();
+        let mut numbers: HashMap<&'a Subject, usize> = HashMap::with_hasher(org.hasher);
         let mut applicable: Vec<(usize, usize, usize)> = Vec::new();
         for (at, assignment) in org.assignments.iter().enumerate() {
             if context.has_subject(&assignment.subject) {
@@ -444,7 +444,7 @@ impl<'o, 'a> Policy<'o, 'a> {
             hidden,
             token_mask: token_scopes.map(as_words),
             known: known_index,
-            roles: HashMap::default(),
+            roles: HashMap::with_hasher(org.hasher),
             tracing,
             found: Vec::new(),
             shadowed: Vec::new(),
@@ -815,7 +815,7 @@ mod test {
         for seed in 0..3_000 {
             let model = crate::testing::model_from_seed(seed);
             let manifest = Manifest::from_toml(&model.manifest_toml).unwrap();
-            let org = Org::new(&manifest, &model.facts, &crate::Lent::default()).unwrap();
+            let org = Org::new(&manifest, &model.facts, &crate::Lent::default(), 0).unwrap();
             let principal = org.principal(&model.principal).unwrap();
             let context = Context::new(&org, &principal);
             let under: Option<Vec<usize>> = model

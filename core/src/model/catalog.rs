@@ -55,7 +55,7 @@ impl Catalog {
     pub fn with_hash(entries: Vec<CatalogEntry>, hash: [u8; 32]) -> Self {
         let by_key = HashIndex::build(
             entries.len(),
-            |at| hash_key(key_at(&entries, at)),
+            |at| hash_key(0, key_at(&entries, at)),
             |_, _| false,
         )
         .unwrap_or_default();
@@ -100,7 +100,7 @@ impl Catalog {
     /// Resolves a key; `None` for unknown or deprecated keys.
     pub fn permission(&self, key: &str) -> Option<Permission> {
         self.by_key
-            .find(hash_key(key), |at| key_at(&self.entries, at) == key)
+            .find(hash_key(0, key), |at| key_at(&self.entries, at) == key)
             .map(|index| Permission {
                 index,
                 catalog: self.tag(),

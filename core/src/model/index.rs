@@ -48,33 +48,60 @@ fn mix_bytes(mut hash: u64, bytes: &[u8]) -> u64 {
     mix(hash, tail)
 }
 
-/// The table masks low bits; fold the well-mixed high bits into them.
+/// The tables mask low bits: a full avalanche (murmur3's finaliser) makes
+/// each of them depend on every bit of the state, so that ids crafted to
+/// collide must predict the whole state, which the seed keeps secret.
 #[inline]
-fn fold(hash: u64) -> u64 {
-    hash ^ (hash >> 32)
+fn finish(mut hash: u64) -> u64 {
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    hash ^ (hash >> 33)
 }
 
-/// An Fx-style multiplicative hash over a key, eight
-/// bytes at a time: a few cycles for a short id. The tables are built from
-/// trusted (signed or manifest) data, so flooding is not a concern.
+/// An Fx-style multiplicative hash over a key, eight bytes at a time (a few
+/// cycles for a short id), keyed by `seed`. Node ids are chosen by an org's
+/// administrators: a host keys its tables with a secret seed
+/// ([`crate::CompileRequest::hash_seed`], [`crate::Snapshot::with_seed`]) so
+/// that no tenant can craft ids that collide and make every compile or
+/// lookup of its org quadratic. Seed 0 is for trusted data (the catalog).
 #[inline]
-pub(crate) fn hash_key(key: &str) -> u64 {
-    fold(mix_bytes(mix(0, key.len() as u64), key.as_bytes()))
+pub(crate) fn hash_key(seed: u64, key: &str) -> u64 {
+    finish(mix_bytes(mix(seed, key.len() as u64), key.as_bytes()))
 }
 
 /// The same hash as a [`Hasher`], for the `HashMap`s the compiler builds
 /// from one org's facts (node keys, group, user and role ids). SipHash,
 /// the std default, cost two thirds of a compile in hashing short ids.
-/// The ids are the ones every snapshot of the org carries and
-/// [`HashIndex`] hashes with this same function, written by the org's
-/// administrators through the store: trusted in the same way.
 #[cfg(feature = "compile")]
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct FxHasher(u64);
 
-/// Builds [`FxHasher`]s (no per-map key: the core has no randomness).
+/// Builds [`FxHasher`]s starting from a seed (the core has no randomness:
+/// the host gives it one).
 #[cfg(feature = "compile")]
-pub(crate) type FxBuildHasher = std::hash::BuildHasherDefault<FxHasher>;
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct FxBuildHasher {
+    seed: u64,
+}
+
+#[cfg(feature = "compile")]
+impl FxBuildHasher {
+    /// Hashers keyed by `seed`.
+    pub(crate) fn new(seed: u64) -> Self {
+        FxBuildHasher { seed }
+    }
+}
+
+#[cfg(feature = "compile")]
+impl std::hash::BuildHasher for FxBuildHasher {
+    type Hasher = FxHasher;
+
+    fn build_hasher(&self) -> FxHasher {
+        FxHasher(self.seed)
+    }
+}
 
 #[cfg(feature = "compile")]
 impl std::hash::Hasher for FxHasher {
@@ -105,7 +132,7 @@ impl std::hash::Hasher for FxHasher {
 
     #[inline]
     fn finish(&self) -> u64 {
-        fold(self.0)
+        finish(self.0)
     }
 }
 
@@ -165,25 +192,25 @@ mod test {
         let keys = ["a", "b", "site", "rack", "", "b2"];
         let index = HashIndex::build(
             keys.len(),
-            |at| hash_key(keys[at as usize]),
+            |at| hash_key(0, keys[at as usize]),
             |a, b| keys[a as usize] == keys[b as usize],
         )
         .unwrap();
         for (at, key) in keys.iter().enumerate() {
             assert_eq!(
-                index.find(hash_key(key), |p| keys[p as usize] == *key),
+                index.find(hash_key(0, key), |p| keys[p as usize] == *key),
                 Some(at as u32)
             );
         }
         assert_eq!(
-            index.find(hash_key("zz"), |p| keys[p as usize] == "zz"),
+            index.find(hash_key(0, "zz"), |p| keys[p as usize] == "zz"),
             None
         );
         assert_eq!(HashIndex::default().find(1, |_| true), None);
         let twice = ["x", "y", "x"];
         let built = HashIndex::build(
             3,
-            |at| hash_key(twice[at as usize]),
+            |at| hash_key(0, twice[at as usize]),
             |a, b| twice[a as usize] == twice[b as usize],
         );
         assert_eq!(built, Err(2));

@@ -83,7 +83,7 @@ impl FilterPlan {
             .collect();
         let key_at = |at: u32| keys.get(at as usize).map_or("", String::as_str);
         // A plan lists each node once; were one listed twice, the first wins.
-        let index = HashIndex::build(keys.len(), |at| hash_key(key_at(at)), |_, _| false)
+        let index = HashIndex::build(keys.len(), |at| hash_key(0, key_at(at)), |_, _| false)
             .unwrap_or_default();
         PlanMatcher {
             plan: self,
@@ -118,7 +118,7 @@ impl PlanMatcher<'_> {
             let last = segments.peek().is_none();
             let found = self
                 .index
-                .find(hash_key(segment), |at| {
+                .find(hash_key(0, segment), |at| {
                     self.keys.get(at as usize).is_some_and(|key| key == segment)
                 })
                 .and_then(|at| plan.rules.get(at as usize));

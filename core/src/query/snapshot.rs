@@ -35,6 +35,8 @@ pub struct Snapshot {
     pub(crate) routes: Vec<Route>,
     /// `can_anywhere`: root ∪ every known, covered, visible node.
     pub(crate) anywhere: Bits,
+    /// Keys the hash of `node_index` ([`Snapshot::with_seed`]).
+    hash_seed: u64,
 }
 
 impl PartialEq for Snapshot {
@@ -48,12 +50,22 @@ fn bad(why: &'static str) -> VerifyError {
 }
 
 impl Snapshot {
-    /// Indexes a payload, refusing one that is internally inconsistent.
+    /// Indexes a payload, refusing one that is internally inconsistent
+    /// (the node index keyed by seed 0: see [`Snapshot::with_seed`]).
+    pub fn new(payload: SnapshotPayload) -> Result<Snapshot, VerifyError> {
+        Snapshot::with_seed(payload, 0)
+    }
+
+    /// [`Snapshot::new`] with the node index keyed by `seed`: a host opening
+    /// the snapshots it compiles passes a secret seed, so that node ids
+    /// crafted by an org's administrators cannot make the index collide
+    /// (every lookup would walk the whole table). Answers do not depend on
+    /// the seed.
     // INVARIANT: after this, every set has the catalog's width, every node,
     // type, role and requirement index is in range, every parent precedes
     // its child, and every route parses; the queries rely on it and never
     // index out of range (they still use checked access throughout).
-    pub fn new(payload: SnapshotPayload) -> Result<Snapshot, VerifyError> {
+    pub fn with_seed(payload: SnapshotPayload, seed: u64) -> Result<Snapshot, VerifyError> {
         if payload.header.format_version != FORMAT_VERSION {
             return Err(VerifyError::WrongFormatVersion(
                 payload.header.format_version,
@@ -120,7 +132,7 @@ impl Snapshot {
         let key_at = |at: u32| node_keys.get(at as usize).map_or("", String::as_str);
         let node_index = HashIndex::build(
             node_keys.len(),
-            |at| hash_key(key_at(at)),
+            |at| hash_key(seed, key_at(at)),
             |a, b| key_at(a) == key_at(b),
         )
         .map_err(|_| bad("duplicate known node"))?;
@@ -140,6 +152,7 @@ impl Snapshot {
             coverage: Vec::new(),
             routes,
             anywhere: Bits::default(),
+            hash_seed: seed,
         };
         snapshot.coverage = snapshot.coverage()?;
         snapshot.anywhere = snapshot.anywhere();
@@ -189,7 +202,7 @@ impl Snapshot {
     /// The index of the known node `type:id`.
     #[inline]
     pub(crate) fn find_node(&self, key: &str) -> Option<u32> {
-        self.node_index.find(hash_key(key), |at| {
+        self.node_index.find(hash_key(self.hash_seed, key), |at| {
             self.node_keys
                 .get(at as usize)
                 .is_some_and(|known| known == key)

@@ -59,10 +59,11 @@ impl Admin {
             expires_at: 1,
             kid: "",
             provenance: false,
+            hash_seed: crate::hash_seed(),
         };
         let payload = tessera_core::compile(&self.manifest, &facts, &request)
             .map_err(|err| internal(err.to_string()))?;
-        Snapshot::new(payload).map_err(|err| internal(err.to_string()))
+        Snapshot::with_seed(payload, crate::hash_seed()).map_err(|err| internal(err.to_string()))
     }
 
     /// Checks the operation's `[admin]` key at the org root and returns the

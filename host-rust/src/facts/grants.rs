@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
-use rustc_hash::FxHashMap;
+use foldhash::HashMap;
 use tessera_core::AssignmentFact;
 
 /// Assignment rows one org's kept group assignments hold at most, a
@@ -19,7 +19,7 @@ const ROW_BUDGET: usize = super::cache::ROW_BUDGET / 4;
 
 #[derive(Debug, Default)]
 struct Kept {
-    by_group: FxHashMap<String, Arc<[AssignmentFact]>>,
+    by_group: HashMap<String, Arc<[AssignmentFact]>>,
     rows: usize,
 }
 
@@ -63,7 +63,7 @@ impl GroupGrants {
     pub(crate) fn keep(
         &self,
         groups: &BTreeSet<String>,
-        mut read: FxHashMap<String, Vec<AssignmentFact>>,
+        mut read: HashMap<String, Vec<AssignmentFact>>,
     ) -> Vec<Arc<[AssignmentFact]>> {
         let grants: Vec<(String, Arc<[AssignmentFact]>)> = groups
             .iter()
@@ -118,7 +118,7 @@ mod tests {
         assert!(found.is_empty());
         assert_eq!(missing, set(&["a", "b"]));
 
-        let mut read = FxHashMap::default();
+        let mut read = HashMap::default();
         read.insert("a".to_owned(), vec![grant("2", "a"), grant("1", "a")]);
         let kept = grants.keep(&missing, read);
         let ids: Vec<Vec<&str>> = kept

@@ -6,7 +6,7 @@
 //! the org, and both read the org revision, so they can run outside a
 //! transaction and still be known to have read one state of the store.
 
-use rustc_hash::FxHashMap;
+use foldhash::HashMap;
 use sqlx::AnyConnection;
 use std::collections::BTreeSet;
 
@@ -202,7 +202,7 @@ struct GroupAssignmentRow {
 /// were read at (`None`: the org is gone).
 pub(super) struct GroupAssignments {
     pub(super) revision: Option<u64>,
-    pub(super) by_group: FxHashMap<String, Vec<AssignmentFact>>,
+    pub(super) by_group: HashMap<String, Vec<AssignmentFact>>,
 }
 
 /// Reads the assignments of `groups`.
@@ -223,7 +223,7 @@ pub(super) async fn load_group_assignments(
     let revision = rows
         .first()
         .and_then(|row| u64::try_from(row.revision).ok());
-    let mut by_group: FxHashMap<String, Vec<AssignmentFact>> = FxHashMap::default();
+    let mut by_group: HashMap<String, Vec<AssignmentFact>> = HashMap::default();
     for row in rows {
         let (Some(group), Some(id), Some(subject), Some(role)) =
             (row.subject_group, row.id, row.subject, row.role_id)

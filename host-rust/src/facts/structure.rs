@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rustc_hash::FxHashMap;
+use foldhash::HashMap;
 
 use sqlx::AnyConnection;
 use tessera_core::{
@@ -73,9 +73,10 @@ struct Group {
 pub(crate) struct OrgStructure {
     /// Every node, sorted by key.
     nodes: Vec<NodeFact>,
-    /// A node's position in `nodes` (Fx-hashed: ids are short and this is
+    /// A node's position in `nodes` (foldhash, seeded per process: ids are
+    /// short, chosen by the org's administrators, and this is
     /// looked up for every scope a principal's rows name).
-    positions: FxHashMap<NodeKey, usize>,
+    positions: HashMap<NodeKey, usize>,
     /// The position of a node's parent, by the node's position.
     parents_at: Vec<Option<usize>>,
     /// The positions of a node's children, by the node's position.
@@ -85,9 +86,9 @@ pub(crate) struct OrgStructure {
     /// The ids of the default groups.
     defaults: Vec<String>,
     /// The groups a group is a direct member of, by member group id.
-    parents: FxHashMap<String, Vec<String>>,
+    parents: HashMap<String, Vec<String>>,
     /// Every role by id, with its permissions sorted.
-    roles: FxHashMap<String, RoleFact>,
+    roles: HashMap<String, RoleFact>,
     /// Every hidden entry, sorted by id.
     hidden: Vec<HiddenFact>,
     /// Every cap, sorted by id.

@@ -311,6 +311,7 @@ fn export(out: &Path) -> Result<(), String> {
         expires_at: EXPIRES_AT,
         kid: KID,
         provenance: false,
+        hash_seed: 0,
     };
 
     std::fs::create_dir_all(out).map_err(|err| format!("{}: {err}", out.display()))?;

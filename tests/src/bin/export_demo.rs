@@ -67,6 +67,7 @@ fn export(out: &Path) -> Result<(), String> {
             expires_at: now + 3600,
             kid: "demo",
             provenance: false,
+            hash_seed: 0,
         };
         let payload =
             compile(&manifest, &facts, &request).map_err(|err| format!("{user}: {err}"))?;

@@ -1,0 +1,27 @@
+//! One secret per process keys the hash tables built from ids an org's
+//! administrators choose (the compiler's, and the node index of every
+//! snapshot this host opens), so that no tenant can craft ids that collide
+//! and make the host's work for its org quadratic. Answers never depend on
+//! it.
+
+use std::sync::OnceLock;
+
+static SEED: OnceLock<u64> = OnceLock::new();
+
+/// This process's hash seed, drawn from the OS on first use. Should the OS
+/// refuse randomness, the clock and the process id stand in: the host keeps
+/// answering, only less hardened.
+pub fn hash_seed() -> u64 {
+    *SEED.get_or_init(|| {
+        let mut bytes = [0u8; 8];
+        match getrandom::fill(&mut bytes) {
+            Ok(()) => u64::from_le_bytes(bytes),
+            Err(_) => {
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |elapsed| elapsed.as_nanos() as u64);
+                nanos ^ u64::from(std::process::id()).rotate_left(32)
+            }
+        }
+    })
+}
