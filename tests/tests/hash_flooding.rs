@@ -41,11 +41,9 @@ mod replica {
     }
 
     pub(super) fn finish(mut hash: u64) -> u64 {
-        hash ^= hash >> 33;
-        hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        hash ^= hash >> 33;
-        hash = hash.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        hash ^ (hash >> 33)
+        hash ^= hash >> 31;
+        hash = hash.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        hash ^ (hash >> 32)
     }
 
     /// The state after `site`, its terminator and eight id bytes.

@@ -48,16 +48,15 @@ fn mix_bytes(mut hash: u64, bytes: &[u8]) -> u64 {
     mix(hash, tail)
 }
 
-/// The tables mask low bits: a full avalanche (murmur3's finaliser) makes
-/// each of them depend on every bit of the state, so that ids crafted to
-/// collide must predict the whole state, which the seed keeps secret.
+/// The tables mask low bits: an avalanche (splitmix64's last round: one
+/// multiply between two xor-shifts) makes each of them depend on every bit
+/// of the state, so that ids crafted to collide must predict the whole
+/// state, which the seed keeps secret.
 #[inline]
 fn finish(mut hash: u64) -> u64 {
-    hash ^= hash >> 33;
-    hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    hash ^= hash >> 33;
-    hash = hash.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    hash ^ (hash >> 33)
+    hash ^= hash >> 31;
+    hash = hash.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    hash ^ (hash >> 32)
 }
 
 /// An Fx-style multiplicative hash over a key, eight bytes at a time (a few
