@@ -1,11 +1,13 @@
-//! The answers every operation may give whatever its handler says: the
-//! document must declare each status a client can get, and these come from
-//! the layers around the handlers (the token check, the body limit, the
-//! store). Added once to the generated document, so no handler can forget
-//! one.
+//! What every operation takes and may answer whatever its handler says:
+//! the document must declare each status a client can get (these come from
+//! the layers around the handlers: the token check, the body limit, the
+//! store) and the `Tessera-Actor` header every model call reads. Added once
+//! to the generated document, so no handler can forget one.
 
-use utoipa::openapi::path::{Operation, PathItem};
-use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn, PathItem};
+use utoipa::openapi::{
+    ContentBuilder, ObjectBuilder, OpenApi, Ref, RefOr, Required, ResponseBuilder, Type,
+};
 
 /// Declares the common error answers on every `/v1/` operation.
 pub(crate) fn declare_common_answers(api: &mut OpenApi) {
@@ -16,6 +18,16 @@ pub(crate) fn declare_common_answers(api: &mut OpenApi) {
         let public = path == "/v1/keys";
         for (method, operation) in operations(item) {
             let writes = matches!(method, "post" | "put" | "patch");
+            let model = operation
+                .tags
+                .as_ref()
+                .is_some_and(|tags| tags.iter().any(|tag| tag == "model"));
+            if model {
+                operation
+                    .parameters
+                    .get_or_insert_with(Vec::new)
+                    .push(actor_header());
+            }
             let mut add = |status: &str, why: &str| {
                 operation
                     .responses
@@ -48,6 +60,24 @@ pub(crate) fn declare_common_answers(api: &mut OpenApi) {
             }
         }
     }
+}
+
+/// `Tessera-Actor`: the user a model call acts for (the gate and every
+/// escalation rule apply); without it, the trusted backend.
+fn actor_header() -> utoipa::openapi::path::Parameter {
+    ParameterBuilder::new()
+        .name("Tessera-Actor")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "the user the call acts for; without it, the trusted backend",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[A-Za-z0-9._~-]{1,128}$")),
+        ))
+        .build()
 }
 
 fn operations(item: &mut PathItem) -> Vec<(&'static str, &mut Operation)> {
