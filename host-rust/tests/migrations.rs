@@ -1,5 +1,6 @@
 //! Migrations are reversible: up → down → up works on both databases, with
-//! data present, and the schema enforces tenant isolation by itself.
+//! data present; the schema enforces tenant isolation by itself; and the
+//! SQLite and Postgres migrations stay in step.
 
 #![allow(
     clippy::unwrap_used,
@@ -70,3 +71,69 @@ both_backends!(
         }
     }
 );
+
+/// The lines where the two dialects must differ, and nothing else:
+/// (SQLite, Postgres), comments stripped. A new difference is added here on
+/// purpose, or the migrations have drifted apart.
+const DIALECT: &[(&str, &str)] = &[
+    (
+        "id       INTEGER PRIMARY KEY AUTOINCREMENT,",
+        "id       BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,",
+    ),
+    ("public_key  BLOB NOT NULL,", "public_key  BYTEA NOT NULL,"),
+    ("private_key BLOB NOT NULL,", "private_key BYTEA NOT NULL,"),
+];
+
+/// A migration's statements: comments and blank lines dropped, each line
+/// trimmed.
+fn statements(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| line.split("--").next().unwrap_or("").trim().to_owned())
+        .filter(|line| !line.is_empty())
+        .collect()
+}
+
+fn migration_files(dialect: &str) -> Vec<String> {
+    let dir = common::repo_root().join("migrations").join(dialect);
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn sqlite_and_postgres_migrations_define_the_same_schema() {
+    let names = migration_files("sqlite");
+    assert_eq!(
+        names,
+        migration_files("postgres"),
+        "the same migrations, up and down"
+    );
+    let root = common::repo_root().join("migrations");
+    let mut differences = 0;
+    for name in &names {
+        let sqlite = statements(&root.join("sqlite").join(name));
+        let postgres = statements(&root.join("postgres").join(name));
+        assert_eq!(sqlite.len(), postgres.len(), "{name}: line counts differ");
+        for (at, (lite, pg)) in sqlite.iter().zip(&postgres).enumerate() {
+            if lite == pg {
+                continue;
+            }
+            assert!(
+                DIALECT.contains(&(lite.as_str(), pg.as_str())),
+                "{name}, statement line {at}: SQLite `{lite}` but Postgres `{pg}`; \
+                 list the pair in DIALECT if the dialects need it"
+            );
+            differences += 1;
+        }
+    }
+    assert_eq!(
+        differences,
+        DIALECT.len(),
+        "every listed difference is still needed"
+    );
+}
