@@ -42,7 +42,24 @@ impl Drop for Serve {
     }
 }
 
-fn temp_dir(what: &str) -> PathBuf {
+/// A temporary directory, removed when dropped, also when a test fails.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.0).ok();
+    }
+}
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+fn temp_dir(what: &str) -> TempDir {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -52,7 +69,7 @@ fn temp_dir(what: &str) -> PathBuf {
         std::process::id()
     ));
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TempDir(dir)
 }
 
 /// Starts the binary on a free port over `url` and reads its two lines.
@@ -295,7 +312,6 @@ async fn killed_during_writes(db: &common::TestDb) {
     assert_eq!(after, Some(revision + 1));
     store.close().await;
     drop(second);
-    std::fs::remove_dir_all(&data_dir).ok();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -311,7 +327,7 @@ async fn a_kill_during_concurrent_writes_loses_no_answered_write_on_postgres() {
 /// A private Postgres server, run by the `postgres` user in a temporary
 /// directory, never the shared one; stopped and removed when dropped.
 struct PrivatePostgres {
-    dir: PathBuf,
+    dir: TempDir,
     port: u16,
 }
 
@@ -349,7 +365,7 @@ impl PrivatePostgres {
             .port();
         Command::new("chown")
             .args(["-R", "postgres:postgres"])
-            .arg(&dir)
+            .arg(&*dir)
             .status()
             .unwrap();
         let data = dir.join("data");
@@ -415,7 +431,6 @@ impl Drop for PrivatePostgres {
             .stderr(Stdio::null())
             .status()
             .ok();
-        std::fs::remove_dir_all(&self.dir).ok();
     }
 }
 
@@ -508,7 +523,6 @@ async fn postgres_down_for_five_seconds_answers_503_then_recovers_by_itself() {
         assert!(last.2 < 300, "worker {worker} ends answered");
     }
     drop(tessera);
-    std::fs::remove_dir_all(&data_dir).ok();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -583,5 +597,4 @@ async fn a_sqlite_file_locked_by_another_process_is_a_clear_503_not_a_hang() {
     .await;
     assert_eq!(status, 204, "{body}");
     drop(tessera);
-    std::fs::remove_dir_all(&data_dir).ok();
 }
