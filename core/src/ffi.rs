@@ -218,11 +218,14 @@ impl Snapshot {
             Query::Explain(args) => {
                 to_value(&self.explain(&args.permission, &args.path, args.owner.as_deref()))
             }
-            Query::Header {} => to_value(&Standing {
-                superuser: self.is_superuser(),
-                active: self.header().principal.active,
-                token_scopes: self.token_scopes(),
-            }),
+            Query::Header {} => {
+                let info = self.info();
+                to_value(&Standing {
+                    superuser: info.superuser,
+                    active: info.active,
+                    token_scopes: info.token_scopes,
+                })
+            }
         }
     }
 
