@@ -1,4 +1,4 @@
-// @tessera/node/client: a typed client for the host's HTTP API (DESIGN §6),
+// @tessera/node/client: a typed client for the host's HTTP API (docs/http.md §6),
 // over Node's built-in fetch.
 
 import type { Decision, Explanation, FilterPlan, GuardResult, Path } from './index.js';
@@ -18,7 +18,7 @@ declare module './index.js' {
   }
 }
 
-/** Host error codes of DESIGN §5, plus the client's own. Any other string may come from a newer host. */
+/** Host error codes of docs/admin.md §5, plus the client's own. Any other string may come from a newer host. */
 export type HostErrorCode =
   | 'BAD_REQUEST'
   | 'UNKNOWN_PERMISSION'

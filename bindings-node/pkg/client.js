@@ -1,4 +1,4 @@
-// @tessera/node/client: a client for the host's HTTP API (DESIGN §6) over
+// @tessera/node/client: a client for the host's HTTP API (docs/http.md §6) over
 // Node's built-in `fetch`. One method per route; no rule lives here, every
 // answer is the host's. No dependencies, and no native addon: errors are the
 // package's own `TesseraError` (from api.js, the class `@tessera/node`

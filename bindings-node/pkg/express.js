@@ -242,7 +242,7 @@ export function createTessera({ jwks, keysUrl, keysToken, header = 'tessera-snap
   }
 
   /**
-   * Middleware applying the manifest's routes (DESIGN §2.1) to the request
+   * Middleware applying the manifest's routes (docs/decisions.md §2.1) to the request
    * path, as received (percent-encoded: core decodes each segment once):
    * `snapshot.guard(route(req))`. The mapping is the Rust `RouteGuard`'s
    * (`docs/routes.md`): `allow` → `next()` (with `req.tessera = { snapshot }`);

@@ -1,12 +1,13 @@
 //! Facts → snapshot: the pure function the host runs for every (org,
 //! principal) and the conformance runners run for every vector. It does
-//! DESIGN §2 steps 8–11 for every known node once, so that a check is a
+//! docs/decisions.md §2 steps 8–11 for every known node once, so that a check is a
 //! path walk and a bit test.
 
 mod err;
 mod groups;
 mod known;
 mod org;
+mod scope;
 mod sets;
 
 use crate::manifest::{Manifest, Route};
@@ -15,6 +16,7 @@ use crate::snapshot::{FORMAT_VERSION, Header, PrincipalInfo, SnapshotPayload};
 
 pub use err::CompileError;
 pub use groups::{Standing, member_groups};
+pub use scope::deciding_scope;
 
 /// Who and what a snapshot is compiled for.
 #[derive(Debug, Clone, Copy)]

@@ -1,4 +1,4 @@
-//! The JSON surface every binding shares (DESIGN §2: "all query results have
+//! The JSON surface every binding shares (docs/decisions.md §2: "all query results have
 //! one serde shape"). The wasm module, the Node addon, the raw-ABI parity
 //! module and the conformance runners all answer queries through here, so
 //! no binding carries a rule of its own.
@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use thiserror::Error;
 
+use crate::ErrorCode;
 use crate::query::{CheckRequest, FilterItem, Snapshot};
 use crate::snapshot::VerifyError;
 
@@ -114,7 +115,7 @@ pub struct SnapshotInfo {
 #[error("{message}")]
 pub struct FfiError {
     /// `BAD_ARGUMENT`, or a [`VerifyError`] code.
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// A one-line message.
     pub message: String,
 }
@@ -124,7 +125,7 @@ impl FfiError {
     /// seconds, ...).
     pub fn bad_argument(message: impl Into<String>) -> Self {
         FfiError {
-            code: "BAD_ARGUMENT",
+            code: ErrorCode::BadArgument,
             message: message.into(),
         }
     }
@@ -312,7 +313,10 @@ mod test {
     fn seconds_must_be_whole_and_safe() {
         assert_eq!(seconds_from_f64(1_700_000_000.0), Ok(1_700_000_000));
         for bad in [f64::NAN, f64::INFINITY, -1.0, 1.5, 1e300] {
-            assert_eq!(seconds_from_f64(bad).unwrap_err().code, "BAD_ARGUMENT");
+            assert_eq!(
+                seconds_from_f64(bad).unwrap_err().code,
+                ErrorCode::BadArgument
+            );
         }
     }
 }

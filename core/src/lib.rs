@@ -9,12 +9,13 @@
 //! [`compile`]d into a [`SnapshotPayload`] for one principal, signed with a
 //! [`SigningKey`] into an envelope, and opened anywhere by a [`Verifier`]
 //! into a [`Snapshot`] that answers [`Snapshot::check`] and the other
-//! queries of DESIGN §2.
+//! queries of docs/decisions.md §2.
 //!
 //! Features: `compile` (manifest parsing and compiling, the host side),
 //! `sign` (signing; the browser build leaves it out), `testing` (random
 //! model generators for differential tests).
 
+mod code;
 #[cfg(feature = "compile")]
 mod compile;
 pub mod ffi;
@@ -26,9 +27,11 @@ mod snapshot;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use code::ErrorCode;
 #[cfg(feature = "compile")]
 pub use compile::{
-    CompileError, CompileRequest, Lent, Standing, compile, compile_with, member_groups,
+    CompileError, CompileRequest, Lent, Standing, compile, compile_with, deciding_scope,
+    member_groups,
 };
 pub use manifest::{
     AdminKeys, BuiltinRole, Manifest, ManifestError, RoleMode, Route, apply_formula,

@@ -1,4 +1,4 @@
-//! The app's manifest (DESIGN §4): catalog, resource types, built-in roles,
+//! The app's manifest (docs/manifest.md §4): catalog, resource types, built-in roles,
 //! routes and `[admin]` keys, validated as a whole before anything uses it.
 
 mod err;
@@ -121,5 +121,24 @@ impl Manifest {
     /// A built-in role by key.
     pub fn builtin(&self, key: &str) -> Option<&BuiltinRole> {
         self.roles.iter().find(|role| role.key == key)
+    }
+
+    /// The permissions a role grants (docs/model.md §1.6),
+    /// given the keys stored for it (`None`: the org has no row for it).
+    /// An immutable built-in grants what the manifest says, whatever a
+    /// stale or tampered row says (reconcile repairs the row); a built-in
+    /// with no row grants the manifest's keys; any other role grants its
+    /// stored keys that are still in the catalog (a key no longer there is
+    /// deprecated and grants nothing). The compiler and the host's admin
+    /// rules both ask this, so they cannot disagree.
+    pub fn role_permissions(&self, role: &str, stored: Option<&[String]>) -> Bits {
+        match (self.builtin(role), stored) {
+            (Some(builtin), _) if builtin.mode == RoleMode::Immutable => {
+                builtin.permissions.clone()
+            }
+            (_, Some(keys)) => self.catalog.bits_of_known(keys.iter().map(String::as_str)),
+            (Some(builtin), None) => builtin.permissions.clone(),
+            (None, None) => Bits::empty(self.catalog.len()),
+        }
     }
 }

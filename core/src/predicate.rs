@@ -1,4 +1,4 @@
-//! Route predicates and route patterns (DESIGN §2.1): their syntax, parsed
+//! Route predicates and route patterns (docs/decisions.md §2.1): their syntax, parsed
 //! once when the manifest is validated and carried compiled in snapshots.
 
 mod ast;

@@ -1,4 +1,4 @@
-//! Queries on an opened snapshot (DESIGN §2): `check` and everything derived
+//! Queries on an opened snapshot (docs/decisions.md §2): `check` and everything derived
 //! from the same rules. Every answer is a serde type defined here, so every
 //! runtime returns the same JSON.
 

@@ -1,6 +1,6 @@
-//! Signed permission snapshots (DESIGN §3): the payload schema, its postcard
+//! Signed permission snapshots (docs/snapshots.md §3): the payload schema, its postcard
 //! encoding, the byte-exact envelope, signing and verification. The schema
-//! is written down in `core/FORMAT.md`; keep the two in step.
+//! is written down in `docs/format.md`; keep the two in step.
 
 mod envelope;
 mod err;

@@ -43,7 +43,7 @@ async fn authenticate(mut request: Request, next: Next) -> Result<Response, Stat
 }
 
 /// The path of the miner `/miners/{miner}/…` names. A path comes from the
-/// app's own data (DESIGN §1.4: the URL names the thing, its ancestors are
+/// app's own data (docs/model.md §1.4: the URL names the thing, its ancestors are
 /// looked up); this app's data is one miner in rack 1 of site 1. An
 /// unknown miner gets an invalid path, which denies.
 fn miner_path(parts: &axum::http::request::Parts) -> Vec<String> {

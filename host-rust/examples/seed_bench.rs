@@ -1122,6 +1122,7 @@ async fn bump_revision(store: &Store) {
 }
 
 async fn time_builds(store: &Store, manifest: &Manifest, config: &Config) {
+    let loader = tessera_host::Loader::new(store.clone());
     let request = BuildRequest {
         org: ORG,
         principal: TARGET,
@@ -1154,7 +1155,7 @@ async fn time_builds(store: &Store, manifest: &Manifest, config: &Config) {
     }
 
     for _ in 0..WARM_UP {
-        build_snapshot(store, manifest, &request, NOW)
+        build_snapshot(&loader, manifest, &request, NOW)
             .await
             .unwrap();
     }
@@ -1162,7 +1163,7 @@ async fn time_builds(store: &Store, manifest: &Manifest, config: &Config) {
     let mut envelope = Vec::new();
     for _ in 0..config.samples {
         let started = Instant::now();
-        let built = build_snapshot(store, manifest, &request, NOW)
+        let built = build_snapshot(&loader, manifest, &request, NOW)
             .await
             .unwrap();
         builds.push(started.elapsed());
@@ -1180,7 +1181,7 @@ async fn time_builds(store: &Store, manifest: &Manifest, config: &Config) {
             ..request
         };
         let started = Instant::now();
-        build_snapshot(store, manifest, &request, NOW)
+        build_snapshot(&loader, manifest, &request, NOW)
             .await
             .unwrap();
         others.push(started.elapsed());
@@ -1192,7 +1193,7 @@ async fn time_builds(store: &Store, manifest: &Manifest, config: &Config) {
     for _ in 0..config.samples {
         bump_revision(store).await;
         let started = Instant::now();
-        let built = build_snapshot(store, manifest, &request, NOW)
+        let built = build_snapshot(&loader, manifest, &request, NOW)
             .await
             .unwrap();
         after_write.push(started.elapsed());

@@ -1,4 +1,4 @@
-//! The admin service: the only layer that writes (DESIGN §5). Every write is
+//! The admin service: the only layer that writes (docs/admin.md §5). Every write is
 //! one transaction that checks the caller may make it (token kind is the
 //! HTTP layer's; the `[admin]` key and escalation are checked here), checks
 //! the model's invariants, applies it, appends its audit row and bumps the

@@ -1,19 +1,26 @@
-//! Authoritative answers (DESIGN §3): every check the host answers is asked
-//! of the compiled snapshot of (org, principal, token scopes, subtrees) at
-//! the org's current revision, the very snapshot a client would get, so the
-//! two answers cannot drift. Compiled snapshots are cached, bounded, and
-//! keyed by that tuple; an entry older than the org's revision is rebuilt.
+//! Authoritative answers (docs/snapshots.md §3):
+//! every check the host answers is asked of the compiled snapshot of (org,
+//! principal, token scopes, subtrees) at the org's current revision, the
+//! very snapshot a client would get, so the two answers cannot drift.
+//! Compiled snapshots are cached, bounded, and keyed by that tuple; an
+//! entry older than the org's revision is rebuilt.
 
-use std::collections::HashMap;
+mod err;
+mod revisions;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tessera_core::{CompileError, CompileRequest, Decision, Manifest, NodeKey, Snapshot};
-use thiserror::Error;
+use tessera_core::{CompileRequest, Decision, Manifest, NodeKey, Snapshot};
 
-use crate::builder::{BuildError, BuildRequest, Built, build_snapshot};
-use crate::facts::{FactsError, load_facts_kept};
+pub use err::AuthorityError;
+use revisions::Revisions;
+
+use crate::builder::{BuildRequest, Built, build_snapshot};
+use crate::facts::Loader;
+use crate::lru::Lru;
+use crate::missing::Missing;
 use crate::store::{Store, StoreError};
 
 /// Who and what a question is about.
@@ -29,97 +36,6 @@ pub struct Asking<'a> {
     pub under: Option<&'a [NodeKey]>,
     /// Read-your-writes: refuse to answer from an older revision.
     pub min_revision: Option<u64>,
-}
-
-/// Why a question could not be answered.
-#[derive(Debug, Error)]
-pub enum AuthorityError {
-    /// Unknown org, principal or subtree root (`NOT_FOUND`).
-    #[error("{0} not found")]
-    NotFound(String),
-    /// A token scope that is not a catalog key (`UNKNOWN_PERMISSION`).
-    #[error("token scope `{0}` is not a catalog permission")]
-    UnknownPermission(String),
-    /// `min_revision` is ahead of the store (`STALE`).
-    #[error("revision {wanted} is ahead of the store's {have}")]
-    Stale {
-        /// The caller's `min_revision`.
-        wanted: u64,
-        /// The store's revision.
-        have: u64,
-    },
-    /// An exported snapshot over the configured maximum (`SNAPSHOT_TOO_LARGE`).
-    #[error("the snapshot is {size} bytes, over the maximum of {max}; ask for subtrees")]
-    SnapshotTooLarge {
-        /// Its size.
-        size: usize,
-        /// The maximum.
-        max: usize,
-    },
-    /// A bad TTL or inconsistent stored facts (`BAD_REQUEST` / `INTERNAL`).
-    #[error("{0}")]
-    BadRequest(String),
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl AuthorityError {
-    /// The stable code of DESIGN §5.
-    pub fn code(&self) -> &'static str {
-        match self {
-            AuthorityError::NotFound(_) => "NOT_FOUND",
-            AuthorityError::UnknownPermission(_) => "UNKNOWN_PERMISSION",
-            AuthorityError::Stale { .. } => "STALE",
-            AuthorityError::SnapshotTooLarge { .. } => "SNAPSHOT_TOO_LARGE",
-            AuthorityError::BadRequest(_) => "BAD_REQUEST",
-            AuthorityError::Store(_) => "INTERNAL",
-        }
-    }
-}
-
-impl From<FactsError> for AuthorityError {
-    fn from(err: FactsError) -> Self {
-        match err {
-            FactsError::UnknownOrg(org) => AuthorityError::NotFound(format!("org `{org}`")),
-            FactsError::UnknownPrincipal(user) => {
-                AuthorityError::NotFound(format!("principal `{user}`"))
-            }
-            FactsError::Corrupt(what) => AuthorityError::Store(StoreError::Corrupt(what)),
-            FactsError::Store(err) => AuthorityError::Store(err),
-        }
-    }
-}
-
-impl From<CompileError> for AuthorityError {
-    fn from(err: CompileError) -> Self {
-        match err {
-            CompileError::UnknownPrincipal(user) => {
-                AuthorityError::NotFound(format!("principal `{user}`"))
-            }
-            CompileError::UnknownNode(node) => AuthorityError::NotFound(format!("node `{node}`")),
-            CompileError::UnknownPermission(key) => AuthorityError::UnknownPermission(key),
-            CompileError::InvalidFacts(why) => AuthorityError::Store(StoreError::Corrupt(why)),
-        }
-    }
-}
-
-impl From<BuildError> for AuthorityError {
-    fn from(err: BuildError) -> Self {
-        match err {
-            BuildError::Facts(err) => err.into(),
-            BuildError::Compile(err) => err.into(),
-            BuildError::BadTtl => AuthorityError::BadRequest(err.to_string()),
-            BuildError::Sign(err) => AuthorityError::Store(StoreError::Corrupt(err.to_string())),
-            BuildError::Store(err) => AuthorityError::Store(err),
-        }
-    }
-}
-
-impl From<sqlx::Error> for AuthorityError {
-    fn from(err: sqlx::Error) -> Self {
-        AuthorityError::Store(StoreError::Database(err))
-    }
 }
 
 /// Token scopes as a set: every order and repetition of the same keys
@@ -143,8 +59,6 @@ struct CacheKey {
 struct Cached {
     revision: u64,
     snapshot: Arc<Snapshot>,
-    /// Recency, for eviction.
-    used: u64,
 }
 
 /// Cache counters, for `/metrics`.
@@ -160,27 +74,13 @@ pub struct CacheStats {
     pub structure_reads: u64,
 }
 
-/// An org revision this replica has read from the store or been told of.
-#[derive(Debug, Clone, Copy)]
-struct Known {
-    revision: u64,
-    at: Instant,
-}
-
-/// The host's authority: the store, the manifest and the snapshot cache.
+/// The host's authority: the facts loader, the manifest and the snapshot
+/// cache.
 pub struct Authority {
-    store: Store,
+    loader: Loader,
     manifest: Arc<Manifest>,
-    capacity: usize,
-    cache: Mutex<HashMap<CacheKey, Cached>>,
-    /// How long a known revision is trusted without asking the store.
-    freshness: Duration,
-    known: Mutex<HashMap<String, Known>>,
-    /// Bumped by every [`Authority::forget`]: a revision read from the store
-    /// before a forget is not remembered after it (the read may predate the
-    /// write that made the caller forget).
-    generation: AtomicU64,
-    tick: AtomicU64,
+    cache: Mutex<Lru<CacheKey, Cached>>,
+    revisions: Revisions,
     hits: AtomicU64,
     misses: AtomicU64,
     build_micros: AtomicU64,
@@ -188,9 +88,7 @@ pub struct Authority {
 
 impl std::fmt::Debug for Authority {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Authority")
-            .field("capacity", &self.capacity)
-            .finish_non_exhaustive()
+        f.debug_struct("Authority").finish_non_exhaustive()
     }
 }
 
@@ -200,14 +98,10 @@ impl Authority {
     /// [`Authority::with_freshness`].
     pub fn new(store: Store, manifest: Arc<Manifest>, capacity: usize) -> Self {
         Authority {
-            store,
+            loader: Loader::new(store),
             manifest,
-            capacity: capacity.max(1),
-            cache: Mutex::new(HashMap::new()),
-            freshness: Duration::ZERO,
-            known: Mutex::new(HashMap::new()),
-            generation: AtomicU64::new(0),
-            tick: AtomicU64::new(0),
+            cache: Mutex::new(Lru::new(capacity.max(1))),
+            revisions: Revisions::new(Duration::ZERO),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             build_micros: AtomicU64::new(0),
@@ -221,7 +115,7 @@ impl Authority {
     /// else (another process on the same SQLite file) is seen.
     #[must_use]
     pub fn with_freshness(mut self, freshness: Duration) -> Self {
-        self.freshness = freshness;
+        self.revisions = Revisions::new(freshness);
         self
     }
 
@@ -231,7 +125,7 @@ impl Authority {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
             build_micros: self.build_micros.load(Ordering::Relaxed),
-            structure_reads: self.store.structure_reads(),
+            structure_reads: self.loader.structure_reads(),
         }
     }
 
@@ -241,9 +135,7 @@ impl Authority {
         if let Ok(mut cache) = self.cache.lock() {
             cache.retain(|key, _| key.org != org);
         }
-        if let Ok(mut known) = self.known.lock() {
-            known.remove(org);
-        }
+        self.revisions.drop_org(org);
     }
 
     /// Drops every cached snapshot of `org` older than `revision` and
@@ -253,33 +145,14 @@ impl Authority {
         if let Ok(mut cache) = self.cache.lock() {
             cache.retain(|key, cached| key.org != org || cached.revision >= revision);
         }
-        if let Ok(mut known) = self.known.lock() {
-            let entry = known.entry(org.to_owned()).or_insert(Known {
-                revision,
-                at: Instant::now(),
-            });
-            if entry.revision <= revision {
-                *entry = Known {
-                    revision,
-                    at: Instant::now(),
-                };
-            }
-        }
+        self.revisions.reached(org, revision);
     }
 
     /// Forgets what is known of `org`'s revision (after a write whose new
     /// revision the caller does not know), so the next question asks the
     /// store; `None` forgets every org (a write that bumps them all).
     pub fn forget(&self, org: Option<&str>) {
-        if let Ok(mut known) = self.known.lock() {
-            self.generation.fetch_add(1, Ordering::SeqCst);
-            match org {
-                Some(org) => {
-                    known.remove(org);
-                }
-                None => known.clear(),
-            }
-        }
+        self.revisions.forget(org);
     }
 
     /// The org's revision as this replica knows it: remembered while fresh
@@ -289,15 +162,10 @@ impl Authority {
         org: &str,
         min_revision: Option<u64>,
     ) -> Result<u64, AuthorityError> {
-        if !self.freshness.is_zero()
-            && let Ok(known) = self.known.lock()
-            && let Some(entry) = known.get(org)
-            && entry.at.elapsed() < self.freshness
-            && min_revision.is_none_or(|wanted| wanted <= entry.revision)
-        {
-            return Ok(entry.revision);
+        if let Some(revision) = self.revisions.fresh(org, min_revision) {
+            return Ok(revision);
         }
-        let generation = self.generation.load(Ordering::SeqCst);
+        let generation = self.revisions.generation();
         let revision = match self.revision(org).await {
             Err(AuthorityError::NotFound(what)) => {
                 self.purge(org);
@@ -305,21 +173,7 @@ impl Authority {
             }
             other => other?,
         };
-        if !self.freshness.is_zero()
-            && let Ok(mut known) = self.known.lock()
-            && self.generation.load(Ordering::SeqCst) == generation
-        {
-            let entry = known.entry(org.to_owned()).or_insert(Known {
-                revision,
-                at: Instant::now(),
-            });
-            if entry.revision <= revision {
-                *entry = Known {
-                    revision,
-                    at: Instant::now(),
-                };
-            }
-        }
+        self.revisions.read(org, revision, generation);
         if let Some(wanted) = min_revision
             && wanted > revision
         {
@@ -335,9 +189,9 @@ impl Authority {
     pub(crate) async fn revision(&self, org: &str) -> Result<u64, AuthorityError> {
         let row: Option<(i64,)> = sqlx::query_as("SELECT revision FROM orgs WHERE id = $1")
             .bind(org)
-            .fetch_optional(self.store.pool())
+            .fetch_optional(self.loader.store().pool())
             .await?;
-        let (revision,) = row.ok_or_else(|| AuthorityError::NotFound(format!("org `{org}`")))?;
+        let (revision,) = row.ok_or_else(|| AuthorityError::NotFound(Missing::new("org", org)))?;
         Ok(u64::try_from(revision).unwrap_or(0))
     }
 
@@ -355,24 +209,19 @@ impl Authority {
             token_scopes: asking.token_scopes.map(scope_set),
             under: asking.under.map(<[NodeKey]>::to_vec),
         };
-        let tick = self.tick.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut cache) = self.cache.lock()
-            && let Some(cached) = cache.get_mut(&key)
+            && let Some(cached) = cache.get(&key)
             && cached.revision >= revision
         {
-            cached.used = tick;
             self.hits.fetch_add(1, Ordering::Relaxed);
             return Ok((Arc::clone(&cached.snapshot), cached.revision));
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let facts = load_facts_kept(
-            &self.store,
-            asking.org,
-            asking.principal,
-            asking.under.unwrap_or(&[]),
-        )
-        .await?;
+        let facts = self
+            .loader
+            .load(asking.org, asking.principal, asking.under.unwrap_or(&[]))
+            .await?;
         let request = CompileRequest {
             principal: asking.principal,
             token_scopes: asking.token_scopes,
@@ -392,28 +241,16 @@ impl Authority {
         let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         self.build_micros.fetch_add(micros, Ordering::Relaxed);
         if let Ok(mut cache) = self.cache.lock() {
-            if cache.len() >= self.capacity && !cache.contains_key(&key) {
-                let oldest = cache
-                    .iter()
-                    .min_by_key(|(_, cached)| cached.used)
-                    .map(|(key, _)| key.clone());
-                if let Some(oldest) = oldest {
-                    cache.remove(&oldest);
-                }
-            }
             // A concurrent build may have cached a newer revision already.
             let newer = cache
-                .get(&key)
+                .peek(&key)
                 .is_some_and(|cached| cached.revision > built_at);
             if !newer {
-                cache.insert(
-                    key,
-                    Cached {
-                        revision: built_at,
-                        snapshot: Arc::clone(&snapshot),
-                        used: tick,
-                    },
-                );
+                let cached = Cached {
+                    revision: built_at,
+                    snapshot: Arc::clone(&snapshot),
+                };
+                cache.insert(key, cached, 1);
             }
         }
         Ok((snapshot, built_at))
@@ -449,7 +286,7 @@ impl Authority {
             ttl,
             provenance: false,
         };
-        let built = build_snapshot(&self.store, &self.manifest, &request, now).await?;
+        let built = build_snapshot(&self.loader, &self.manifest, &request, now).await?;
         if built.envelope.len() > max_bytes {
             return Err(AuthorityError::SnapshotTooLarge {
                 size: built.envelope.len(),

@@ -5,9 +5,9 @@
 use tessera_core::{CompileError, CompileRequest, Manifest, NodeKey, SignError};
 use thiserror::Error;
 
-use crate::facts::{FactsError, load_facts_kept};
+use crate::facts::{FactsError, Loader};
 use crate::keys::{MAX_SNAPSHOT_TTL, active_key};
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 
 /// What to build.
 #[derive(Debug, Clone, Copy)]
@@ -66,7 +66,7 @@ impl From<sqlx::Error> for BuildError {
 
 /// Builds and signs the snapshot of `request` at `now` (unix seconds).
 pub async fn build_snapshot(
-    store: &Store,
+    loader: &Loader,
     manifest: &Manifest,
     request: &BuildRequest<'_>,
     now: i64,
@@ -76,13 +76,8 @@ pub async fn build_snapshot(
     }
     // The key and the facts are independent reads: one round trip's wait.
     let (key, facts) = tokio::join!(
-        active_key(store, now),
-        load_facts_kept(
-            store,
-            request.org,
-            request.principal,
-            request.under.unwrap_or(&[])
-        )
+        active_key(loader.store(), now),
+        loader.load(request.org, request.principal, request.under.unwrap_or(&[]))
     );
     let (key, facts) = (key?, facts?);
     let issued_at = u64::try_from(now).unwrap_or(0);

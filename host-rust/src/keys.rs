@@ -6,17 +6,12 @@
 
 use tessera_core::{Jwk, KeySet, SigningKey};
 
+use crate::ids::{hex, random_bytes};
 use crate::store::{Store, StoreError};
 
-/// Snapshots live at most this long (DESIGN §3), so a retired key is
+/// Snapshots live at most this long (docs/snapshots.md §3), so a retired key is
 /// published this much longer.
 pub const MAX_SNAPSHOT_TTL: i64 = 3600;
-
-fn random<const N: usize>() -> Result<[u8; N], StoreError> {
-    let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).map_err(|_| StoreError::Randomness)?;
-    Ok(bytes)
-}
 
 /// Generates a key, stores it, and makes it the active one.
 pub async fn generate_key(store: &Store, now: i64) -> Result<String, StoreError> {
@@ -30,15 +25,8 @@ async fn insert_key(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     now: i64,
 ) -> Result<String, StoreError> {
-    let seed: [u8; 32] = random()?;
-    let suffix: [u8; 6] = random()?;
-    let kid = format!(
-        "k-{}",
-        suffix
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
+    let seed: [u8; 32] = random_bytes()?;
+    let kid = format!("k-{}", hex(&random_bytes::<6>()?));
     let key = SigningKey::from_seed(&kid, &seed);
     sqlx::query("INSERT INTO signing_keys (kid, public_key, private_key, created_at, retired_at) VALUES ($1, $2, $3, $4, NULL)")
         .bind(&kid)

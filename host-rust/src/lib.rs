@@ -11,8 +11,11 @@ mod authority;
 mod builder;
 mod facts;
 mod http;
+mod ids;
 mod keys;
 mod layers;
+mod lru;
+mod missing;
 mod orgs;
 mod reconcile;
 mod seed;
@@ -26,11 +29,12 @@ pub use admin::{
 };
 pub use authority::{Asking, Authority, AuthorityError, CacheStats};
 pub use builder::{BuildError, BuildRequest, Built, build_snapshot};
-pub use facts::{FactsError, LoaderBinds, load_facts, loader_queries};
+pub use facts::{FactsError, Loader, LoaderBinds, load_facts, loader_queries};
 pub use keys::{
     MAX_SNAPSHOT_TTL, active_key, generate_key, published_key_set, published_keys, rotate_keys,
 };
 pub use layers::{Gate, GateLayer, Principal, RequirePermission, RouteGuard};
+pub use missing::Missing;
 pub use orgs::create_org;
 pub use reconcile::{ReconcileReport, reconcile};
 pub use seed::hash_seed;

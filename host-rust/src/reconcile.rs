@@ -1,4 +1,4 @@
-//! Reconcile (DESIGN §4): make the store agree with the manifest, in one
+//! Reconcile (docs/manifest.md §4): make the store agree with the manifest, in one
 //! transaction under a lock, so that replicas starting together converge
 //! with no duplicate rows and no moment where an immutable role is empty.
 //!
@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use sqlx::{Any, Transaction};
 use tessera_core::{Manifest, RoleMode};
 
+use crate::ids::hex;
 use crate::store::{Backend, Store, StoreError};
 
 /// The advisory lock key reconciles take on Postgres ("tessera" in ASCII).
@@ -64,10 +65,6 @@ pub async fn reconcile(
     }
     tx.commit().await?;
     Ok(report)
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// Returns whether the catalog hash changed.

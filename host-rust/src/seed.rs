@@ -12,16 +12,13 @@ static SEED: OnceLock<u64> = OnceLock::new();
 /// refuse randomness, the clock and the process id stand in: the host keeps
 /// answering, only less hardened.
 pub fn hash_seed() -> u64 {
-    *SEED.get_or_init(|| {
-        let mut bytes = [0u8; 8];
-        match getrandom::fill(&mut bytes) {
-            Ok(()) => u64::from_le_bytes(bytes),
-            Err(_) => {
-                let nanos = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |elapsed| elapsed.as_nanos() as u64);
-                nanos ^ u64::from(std::process::id()).rotate_left(32)
-            }
+    *SEED.get_or_init(|| match crate::ids::random_bytes::<8>() {
+        Ok(bytes) => u64::from_le_bytes(bytes),
+        Err(_) => {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |elapsed| elapsed.as_nanos() as u64);
+            nanos ^ u64::from(std::process::id()).rotate_left(32)
         }
     })
 }

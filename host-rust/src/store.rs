@@ -3,15 +3,12 @@
 //! and the migrations for each.
 
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Connection, Executor};
 use thiserror::Error;
-
-use crate::facts::OrgStructures;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
@@ -123,9 +120,6 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(6);
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    /// Org structures read by snapshot builds, kept per org revision and
-    /// shared by every clone of the store.
-    structures: Arc<OrgStructures>,
 }
 
 impl Store {
@@ -168,11 +162,7 @@ impl Store {
             Backend::Postgres => options,
         };
         let pool = options.connect(url).await?;
-        Ok(Store {
-            pool,
-            backend,
-            structures: Arc::default(),
-        })
+        Ok(Store { pool, backend })
     }
 
     /// The database kind.
@@ -183,17 +173,6 @@ impl Store {
     /// The pool, for the store's modules.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
-    }
-
-    /// The org structures kept for snapshot builds.
-    pub(crate) fn structures(&self) -> &OrgStructures {
-        &self.structures
-    }
-
-    /// How many org structures snapshot builds have read from the store
-    /// (once per org and revision when the cache keeps them).
-    pub fn structure_reads(&self) -> u64 {
-        self.structures.reads()
     }
 
     fn migrator(&self) -> &'static Migrator {

@@ -1,4 +1,4 @@
-//! API tokens (DESIGN §5): `admin` tokens may call everything, `check`
+//! API tokens (docs/admin.md §5): `admin` tokens may call everything, `check`
 //! tokens only the decision, snapshot and key endpoints; either may be
 //! bound to a set of orgs. A token is shown once, when created; the store
 //! keeps only its SHA-256.
@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use tessera_core::is_valid_node_id;
 use thiserror::Error;
 
+use crate::ids::{hex, random_bytes};
 use crate::store::{Store, StoreError};
 
 /// What a token may do.
@@ -32,10 +33,7 @@ impl TokenKind {
 
 /// The stored form of a token: its SHA-256, in hex.
 pub(crate) fn digest(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    hex(&Sha256::digest(token.as_bytes()))
 }
 
 /// What a presented token may do: its kind, and the orgs it is bound to.
@@ -76,12 +74,8 @@ pub async fn create_token(
     if let Some(bad) = orgs.iter().find(|org| !is_valid_node_id(org)) {
         return Err(TokenError::BadOrg(bad.clone()));
     }
-    let mut secret = [0u8; 24];
-    let mut id = [0u8; 6];
-    getrandom::fill(&mut secret).map_err(|_| StoreError::Randomness)?;
-    getrandom::fill(&mut id).map_err(|_| StoreError::Randomness)?;
-    let token = format!("tsk_{}_{}", kind.as_str(), hex(&secret));
-    let id = hex(&id);
+    let token = format!("tsk_{}_{}", kind.as_str(), hex(&random_bytes::<24>()?));
+    let id = hex(&random_bytes::<6>()?);
     let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
     sqlx::query(
         "INSERT INTO api_tokens (id, kind, token_hash, created_at) VALUES ($1, $2, $3, $4)",
@@ -103,10 +97,6 @@ pub async fn create_token(
     }
     tx.commit().await.map_err(StoreError::from)?;
     Ok(token)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// The kind of a presented token; `None` for an unknown one.

@@ -426,7 +426,7 @@ test('snapshots (binary and text) open with the package verifier and answer as t
       assert.equal(snapshot.canAnywhere(permission), (await admin.canAnywhere({ ...who(principal), permission })).allowed);
       assert.deepEqual(snapshot.filterPlan(permission), (await admin.filter({ ...who(principal), permission })).plan);
     }
-    // Exported snapshots leave out provenance (opt-in, DESIGN §3): the host's
+    // Exported snapshots leave out provenance (opt-in, docs/snapshots.md §3): the host's
     // trace also names the granting subjects and roles and the removing caps.
     for (const [permission, p] of [['miner:download_logs', M11], ['miner:read', M22], ['miner:blink_led', M21], ['miner:explode', M11]]) {
       const { trace } = await admin.explain({ ...who(principal), permission, path: p });
@@ -593,7 +593,7 @@ test('@tessera/node/express fetches the host key set (public, or with keysToken)
   assert.deepEqual(await reboot('with-token', [2, 2, 21], alice, 'carol'), [401, 'WRONG_PRINCIPAL']);
 
   // Granted, then revoked: a snapshot taken after the revocation is refused.
-  // (One taken before stays valid offline until it expires: DESIGN §3.)
+  // (One taken before stays valid offline until it expires: docs/snapshots.md §3.)
   assert.deepEqual(await reboot('with-token', [2, 2, 21], carol, 'carol'), [403, 'FORBIDDEN']);
   const grant = await admin.createAssignment('acme', { subject: 'user:carol', role: 'ADMIN', scope: 'rack:2' });
   const carolGranted = await text('carol');

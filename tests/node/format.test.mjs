@@ -1,7 +1,7 @@
 // An independent decoder for the snapshot format, written from
-// core/FORMAT.md only (no Rust code, no npm packages). It reads the committed
+// docs/format.md only (no Rust code, no npm packages). It reads the committed
 // fixture that tests/tests/format_fixture.rs produces with the Rust encoder
-// and checks that decoding it per FORMAT.md gives exactly payload.json.
+// and checks that decoding it per docs/format.md gives exactly payload.json.
 //
 // Run: node --test tests/node/
 
@@ -23,7 +23,7 @@ const MAX_ENVELOPE_BYTES = 1 << 20;
 const MAX_TEXT_BYTES = TEXT_PREFIX.length + Math.ceil((MAX_ENVELOPE_BYTES * 4) / 3);
 
 // ---------------------------------------------------------------------------
-// Cursor: the postcard primitives of FORMAT.md §5.
+// Cursor: the postcard primitives of docs/format.md §5.
 
 class Cursor {
   constructor(bytes) {
@@ -119,7 +119,7 @@ class Cursor {
 }
 
 // ---------------------------------------------------------------------------
-// Envelope (FORMAT.md §1).
+// Envelope (docs/format.md §1).
 
 function decodeEnvelope(bytes) {
   if (bytes.length > MAX_ENVELOPE_BYTES) throw new Error('TOO_LARGE');
@@ -148,7 +148,7 @@ function fromText(text) {
 }
 
 // ---------------------------------------------------------------------------
-// Payload (FORMAT.md §6), one function per type, fields in order.
+// Payload (docs/format.md §6), one function per type, fields in order.
 
 const bits = (c) => c.seq((c) => c.u8());
 const nodeKey = (c) => {
@@ -238,7 +238,7 @@ function decodePayload(bytes) {
 }
 
 // ---------------------------------------------------------------------------
-// Ed25519 with domain separation (FORMAT.md §2).
+// Ed25519 with domain separation (docs/format.md §2).
 
 function publicKey(jwks, kid) {
   const jwk = jwks.keys.find((k) => k.kid === kid);
@@ -324,7 +324,7 @@ test('signature: Ed25519 over the context followed by the payload', () => {
   assert.equal(verify(key, env.payload, env.signature, Buffer.alloc(0)), false, 'no context');
 });
 
-test('payload: decodes completely per FORMAT.md and equals payload.json', () => {
+test('payload: decodes completely per docs/format.md and equals payload.json', () => {
   const { payload } = decodePayload(decodeEnvelope(bin).payload);
   assert.deepEqual(payload, expected);
 });
@@ -353,7 +353,7 @@ test('header: format version first, kid agrees, catalog hash is SHA-256 of the c
   assert.ok(payload.header.issued_at < payload.header.expires_at);
 });
 
-test('worked example of FORMAT.md §7: the first bytes of the payload', () => {
+test('worked example of docs/format.md §7: the first bytes of the payload', () => {
   const bytes = decodeEnvelope(bin).payload;
   const hex = Buffer.from(bytes.subarray(0, 41)).toString('hex');
   assert.equal(

@@ -1,7 +1,7 @@
 //! The committed snapshot fixture that the independent Node decoder
 //! (`tests/node/format.test.mjs`) reads. The fixture is regenerated here
 //! and must equal what is committed (Ed25519 signatures are deterministic),
-//! so FORMAT.md, the Rust encoder and the Node decoder cannot drift apart.
+//! so docs/format.md, the Rust encoder and the Node decoder cannot drift apart.
 //! Run with `TESSERA_BLESS=1` to rewrite it after a deliberate format change.
 
 #![allow(

@@ -1,5 +1,5 @@
 //! `check` is the hot path: it must not allocate, with a string key or a
-//! permission handle, whatever path it is given (DESIGN §2; issue 2 item 4).
+//! permission handle, whatever path it is given (docs/decisions.md §2; issue 2 item 4).
 
 #![allow(
     clippy::unwrap_used,

@@ -1,5 +1,5 @@
-//! Property tests over random models (DESIGN §2), each stated for the inputs
-//! where the earlier steps of §2 do not already decide: an active principal,
+//! Property tests over random models (docs/decisions.md §2), each stated for the inputs
+//! where the earlier steps of docs/decisions.md §2 do not already decide: an active principal,
 //! a known permission, a valid and covered path.
 
 #![allow(
@@ -40,7 +40,7 @@ fn open_with(manifest: &Manifest, model: &Model) -> Snapshot {
     Snapshot::new(payload).unwrap()
 }
 
-/// Whether §2's earlier steps leave the decision to the grants.
+/// Whether the earlier steps of docs/decisions.md §2 leave the decision to the grants.
 fn decided_by_grants(snapshot: &Snapshot, query: &ModelQuery) -> bool {
     let principal = &snapshot.header().principal;
     let decision = snapshot.check(&query.permission, &query.path, query.owner.as_deref());

@@ -1,5 +1,6 @@
 //! Why a snapshot could not be compiled.
 
+use crate::ErrorCode;
 use thiserror::Error;
 
 /// A compile failure. The host maps each to its HTTP error.
@@ -23,11 +24,11 @@ pub enum CompileError {
 
 impl CompileError {
     /// The stable error code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            CompileError::UnknownPrincipal(_) | CompileError::UnknownNode(_) => "NOT_FOUND",
-            CompileError::UnknownPermission(_) => "UNKNOWN_PERMISSION",
-            CompileError::InvalidFacts(_) => "INVALID_FACTS",
+            CompileError::UnknownPrincipal(_) | CompileError::UnknownNode(_) => ErrorCode::NotFound,
+            CompileError::UnknownPermission(_) => ErrorCode::UnknownPermission,
+            CompileError::InvalidFacts(_) => ErrorCode::InvalidFacts,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Who the principal is in this org: effective groups (default fallback
 //! first, then transitive, cycle-safe), the subjects that apply to it, and
-//! the selectors that select it (DESIGN §1.3, §1.10, §2 step 8).
+//! the selectors that select it (docs/model.md §1.3, docs/model.md §1.10, docs/decisions.md §2 step 8).
 
 use std::collections::{BTreeSet, VecDeque};
 
@@ -108,7 +108,7 @@ pub struct Standing {
     pub superuser: bool,
 }
 
-/// The effective groups of a principal (DESIGN §1.3), in breadth-first
+/// The effective groups of a principal (docs/model.md §1.3), in breadth-first
 /// order: its `direct` groups if it is a member, or every `default` group
 /// for a member with none, plus `admin` for a superuser, then every group
 /// that contains one of them (`parents`), transitively and cycle-safe.

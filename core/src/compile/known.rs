@@ -1,4 +1,4 @@
-//! Which registered nodes a snapshot knows (DESIGN §3): the nodes carrying
+//! Which registered nodes a snapshot knows (docs/snapshots.md §3): the nodes carrying
 //! policy that applies to the principal, their ancestors, and everything
 //! registered below them; for a subtree snapshot, only what lies in the
 //! covered region, plus the subtree roots' chains.

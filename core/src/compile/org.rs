@@ -2,7 +2,7 @@
 //! that the later steps never meet a dangling id.
 
 use super::{CompileError, Lent};
-use crate::manifest::{Manifest, RoleMode};
+use crate::manifest::Manifest;
 use crate::model::{
     ADMIN_GROUP, ANONYMOUS, AssignmentFact, Bits, CapFact, Facts, FxBuildHasher, HiddenFact,
     Member, NodeFact, NodeKey, Selector, Subject, is_valid_node_id, is_valid_user_id,
@@ -136,7 +136,7 @@ impl<'a> Org<'a> {
                 self.default_groups.push(&group.id);
             }
         }
-        // DESIGN §1.3: an org always has a default group, so a group-less
+        // docs/model.md §1.3: an org always has a default group, so a group-less
         // member never falls through to "no group, no restriction".
         if self.default_groups.is_empty() {
             return Err(invalid("the org has no default group".to_owned()));
@@ -232,18 +232,10 @@ impl<'a> Org<'a> {
     }
 
     fn index_roles(&mut self) -> Result<(), CompileError> {
-        let catalog = &self.manifest.catalog;
         for role in &self.facts.roles {
-            // Keys no longer in the catalog are deprecated: they grant nothing.
-            let mut permissions =
-                catalog.bits_of_known(role.permissions.iter().map(String::as_str));
-            // An immutable built-in is whatever the manifest says, whatever a
-            // stale or tampered row says (reconcile repairs the row).
-            if let Some(builtin) = self.manifest.builtin(&role.id)
-                && builtin.mode == RoleMode::Immutable
-            {
-                permissions = builtin.permissions.clone();
-            }
+            let permissions = self
+                .manifest
+                .role_permissions(&role.id, Some(&role.permissions));
             let name = role.name.as_deref().unwrap_or(&role.id);
             if self
                 .roles
@@ -256,7 +248,7 @@ impl<'a> Org<'a> {
         for builtin in &self.manifest.roles {
             self.roles.entry(&builtin.key).or_insert_with(|| Role {
                 name: &builtin.key,
-                permissions: builtin.permissions.clone(),
+                permissions: self.manifest.role_permissions(&builtin.key, None),
             });
         }
         Ok(())

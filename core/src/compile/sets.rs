@@ -1,4 +1,4 @@
-//! DESIGN §2 steps 8–11 for the root and every known node: same-subject
+//! docs/decisions.md §2 steps 8–11 for the root and every known node: same-subject
 //! narrowing, caps (kiosk included), token scopes, requires closure, and
 //! the hidden cascade.
 //!
@@ -398,7 +398,7 @@ impl<'o, 'a> Policy<'o, 'a> {
                 }
             }
             if facts.kiosk && context.anonymous {
-                let allow = read_keys(org);
+                let allow = org.manifest.catalog.kiosk_allow();
                 caps.push(Cap {
                     id: "kiosk".to_owned(),
                     scope: None,
@@ -688,18 +688,6 @@ impl<'o, 'a> Policy<'o, 'a> {
     }
 }
 
-/// Kiosk mode's virtual cap: every key whose action is `read`.
-fn read_keys(org: &Org<'_>) -> Bits {
-    let catalog = &org.manifest.catalog;
-    let mut bits = Bits::empty(catalog.len());
-    for index in 0..catalog.len() {
-        if catalog.key(index).ends_with(":read") {
-            bits.insert(index);
-        }
-    }
-    bits
-}
-
 #[cfg(test)]
 mod test {
     #[cfg(feature = "testing")]
@@ -732,7 +720,7 @@ mod test {
         }
     }
 
-    /// DESIGN §2 steps 8–11 at the end of `chain`, straight from the facts:
+    /// docs/decisions.md §2 steps 8–11 at the end of `chain`, straight from the facts:
     /// (plain, owned, decisive depth, hidden).
     #[cfg(feature = "testing")]
     fn direct(
@@ -761,9 +749,9 @@ mod test {
                 }
             }
             for assignments in by_subject.values() {
-                let deepest = chain
-                    .iter()
-                    .rposition(|scope| assignments.iter().any(|(at, _)| at == scope));
+                let deepest = crate::deciding_scope(chain, |scope| {
+                    assignments.iter().any(|(at, _)| at == scope)
+                });
                 let Some(depth) = deepest else { continue };
                 decisive = decisive.max(depth);
                 for (_, assignment) in assignments.iter().filter(|(at, _)| *at == chain[depth]) {
@@ -783,7 +771,7 @@ mod test {
                 .map(|cap| catalog.bits_of_known(cap.allow.iter().map(String::as_str)))
                 .collect();
             if facts.kiosk && context.anonymous {
-                allows.push(read_keys(org));
+                allows.push(org.manifest.catalog.kiosk_allow());
             }
             for allow in &allows {
                 granted.intersect_with(allow);

@@ -1,5 +1,6 @@
 //! Manifest validation errors. Each names the offending entry.
 
+use crate::ErrorCode;
 use thiserror::Error;
 
 use crate::predicate::PredicateError;
@@ -124,7 +125,7 @@ pub enum ManifestError {
 
 impl ManifestError {
     /// The stable error code.
-    pub fn code(&self) -> &'static str {
-        "BAD_MANIFEST"
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::BadManifest
     }
 }

@@ -1,4 +1,4 @@
-//! Whole-manifest validation (DESIGN §4): every check runs before anything
+//! Whole-manifest validation (docs/manifest.md §4): every check runs before anything
 //! is built, and each error names the entry it is about.
 
 use std::collections::{HashMap, HashSet};
@@ -337,6 +337,34 @@ mod test {
         );
         assert_eq!(manifest.routes.len(), 3);
         assert!(!manifest.types.is_recursive());
+    }
+
+    #[test]
+    fn a_roles_permissions_follow_its_mode_its_row_and_the_catalog() {
+        let manifest = Manifest::from_toml(FLEET).unwrap();
+        let keys = |role: &str, stored: Option<&[String]>| {
+            manifest
+                .catalog
+                .keys(&manifest.role_permissions(role, stored))
+        };
+        let row = ["miner:read".to_owned(), "gone:key".to_owned()];
+        let every = manifest
+            .catalog
+            .keys(&manifest.builtin("SUPER_ADMIN").unwrap().permissions);
+        assert_eq!(every.len(), manifest.catalog.len());
+        // An immutable built-in ignores its row, stale or tampered.
+        assert_eq!(keys("SUPER_ADMIN", Some(&row)), every);
+        // An editable built-in grants its row, less keys the catalog dropped.
+        assert_eq!(keys("FIELD_TECH", Some(&row)), ["miner:read"]);
+        assert_eq!(keys("FIELD_TECH", Some(&[])), Vec::<String>::new());
+        // A built-in with no row grants the manifest's keys.
+        let field_tech = manifest
+            .catalog
+            .keys(&manifest.builtin("FIELD_TECH").unwrap().permissions);
+        assert_eq!(keys("FIELD_TECH", None), field_tech);
+        // A custom role grants its row; without one, nothing.
+        assert_eq!(keys("r-custom", Some(&row)), ["miner:read"]);
+        assert_eq!(keys("r-custom", None), Vec::<String>::new());
     }
 
     fn replace(from: &str, to: &str) -> Result<Manifest, ManifestError> {

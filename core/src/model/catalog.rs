@@ -134,6 +134,20 @@ impl Catalog {
         Ok(bits)
     }
 
+    /// What kiosk mode leaves an anonymous principal
+    /// (docs/model.md §1.9): the `:read` keys. The
+    /// compiler applies it as a root cap; the host's escalation rules ask
+    /// it for what turning kiosk mode off lifts.
+    pub fn kiosk_allow(&self) -> Bits {
+        let mut bits = Bits::empty(self.len());
+        for index in 0..self.len() {
+            if self.key(index).ends_with(":read") {
+                bits.insert(index);
+            }
+        }
+        bits
+    }
+
     /// The set of the keys that are in the catalog; the others are
     /// deprecated and grant (or allow) nothing.
     pub fn bits_of_known<'a, I>(&self, keys: I) -> Bits
@@ -147,7 +161,7 @@ impl Catalog {
         bits
     }
 
-    /// DESIGN §2 step 11: drop every permission whose requirements are not
+    /// docs/decisions.md §2 step 11: drop every permission whose requirements are not
     /// all present, until nothing changes.
     pub fn close(&self, bits: &Bits) -> Bits {
         let mut closed = bits.clone();

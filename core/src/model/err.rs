@@ -1,5 +1,6 @@
 //! Errors for parsing identifiers, selectors and subjects.
 
+use crate::ErrorCode;
 use thiserror::Error;
 
 /// A malformed identifier, node key, selector or subject.
@@ -11,7 +12,7 @@ pub enum ModelError {
     /// A node key that is not `type:id` with a valid type name and id.
     #[error("`{0}` is not a node key of the form `type:id`")]
     BadNodeKey(String),
-    /// A selector that is none of the forms of DESIGN §1.10.
+    /// A selector that is none of the forms of docs/model.md §1.10.
     #[error("`{0}` is not a selector")]
     BadSelector(String),
     /// A subject that is not `user:<id>`, `group:<id>` or a pseudo-group.
@@ -24,7 +25,7 @@ pub enum ModelError {
 
 impl ModelError {
     /// The stable error code.
-    pub fn code(&self) -> &'static str {
-        "BAD_REQUEST"
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::BadRequest
     }
 }

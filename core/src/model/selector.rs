@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::{ModelError, is_valid_node_id, is_valid_user_id};
 
-/// Who an assignment gives a role to (DESIGN §1.7).
+/// Who an assignment gives a role to (docs/model.md §1.7).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Subject {
     /// `user:<id>`: a member user.
@@ -23,7 +23,7 @@ pub enum Subject {
     Members,
 }
 
-/// Who a hidden entry or cap applies to (DESIGN §1.10).
+/// Who a hidden entry or cap applies to (docs/model.md §1.10).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Selector {
     /// `everyone`.

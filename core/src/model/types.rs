@@ -1,5 +1,5 @@
 //! The manifest's resource types and which parent types each allows: the
-//! table every path is validated against (DESIGN §1.4).
+//! table every path is validated against (docs/model.md §1.4).
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,4 @@
-//! A recursive-descent parser for the predicate syntax of DESIGN §2.1:
+//! A recursive-descent parser for the predicate syntax of docs/decisions.md §2.1:
 //!
 //! ```text
 //! pred  := "any(" list ")" | "all(" list ")" | "not(" pred ")"

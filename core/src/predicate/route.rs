@@ -1,5 +1,5 @@
 //! Route patterns (`/sites/:site/racks`) and matching a concrete route path
-//! against them with DESIGN §2.1's precedence.
+//! against them with docs/decisions.md §2.1's precedence.
 
 use std::cmp::Ordering;
 

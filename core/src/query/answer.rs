@@ -3,6 +3,7 @@
 //! These types are JSON-only (never postcard-encoded), so
 //! `skip_serializing_if` is safe here, unlike in the snapshot payload.
 
+use crate::ErrorCode;
 use serde::{Deserialize, Serialize};
 
 /// The three outcomes of a check.
@@ -31,11 +32,11 @@ pub enum Diagnostic {
 
 impl Diagnostic {
     /// The stable code, as it appears in JSON.
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> ErrorCode {
         match self {
-            Diagnostic::UnknownPermission => "UNKNOWN_PERMISSION",
-            Diagnostic::InvalidPath => "INVALID_PATH",
-            Diagnostic::OutsideSnapshot => "OUTSIDE_SNAPSHOT",
+            Diagnostic::UnknownPermission => ErrorCode::UnknownPermission,
+            Diagnostic::InvalidPath => ErrorCode::InvalidPath,
+            Diagnostic::OutsideSnapshot => ErrorCode::OutsideSnapshot,
         }
     }
 }
@@ -91,7 +92,7 @@ pub struct CheckRequest {
     pub owner: Option<String>,
 }
 
-/// The answer of `guard(route)` (DESIGN §2.1).
+/// The answer of `guard(route)` (docs/decisions.md §2.1).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "decision", rename_all = "snake_case")]
 pub enum GuardResult {

@@ -1,4 +1,4 @@
-//! `check`, `effective` and `can_anywhere`: DESIGN §2 steps 1–12 on the
+//! `check`, `effective` and `can_anywhere`: docs/decisions.md §2 steps 1–12 on the
 //! precompiled sets (steps 8–11 happened when the snapshot was compiled).
 
 use super::path::{Resolved, Walk, path_text_segments, segments};

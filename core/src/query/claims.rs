@@ -1,4 +1,4 @@
-//! `claims()`: the flat strings gateways match rules on (DESIGN §2).
+//! `claims()`: the flat strings gateways match rules on (docs/decisions.md §2).
 
 use super::Snapshot;
 use crate::model::ADMIN_GROUP;

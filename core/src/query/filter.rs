@@ -1,4 +1,4 @@
-//! Filter plans (DESIGN §2): the allowed region of one permission as a root
+//! Filter plans (docs/decisions.md §2): the allowed region of one permission as a root
 //! default plus rules on known nodes, so a list can be filtered in memory
 //! or turned into a SQL `WHERE` over the app's own columns.
 

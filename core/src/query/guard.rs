@@ -1,5 +1,5 @@
 //! `guard(route)` and `nav()`: the manifest's routes evaluated with the same
-//! predicate the host's middleware uses (DESIGN §2.1).
+//! predicate the host's middleware uses (docs/decisions.md §2.1).
 
 use super::check::Reached;
 use super::path::segments;

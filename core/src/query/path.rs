@@ -1,4 +1,4 @@
-//! Path resolution against a snapshot: DESIGN §2 steps 3, 4, 6 and 7 in one
+//! Path resolution against a snapshot: docs/decisions.md §2 steps 3, 4, 6 and 7 in one
 //! pass, without allocating.
 
 use super::Snapshot;

@@ -170,7 +170,7 @@ impl Snapshot {
     }
 
     /// Whether the principal is a superuser to every rule of the resolver:
-    /// flagged, active (DESIGN §1.2: inactive means denied everything) and
+    /// flagged, active (docs/model.md §1.2: inactive means denied everything) and
     /// not narrowed by token scopes. The header's raw flag says only what
     /// the store holds; this is what gates, exemptions and UIs must read.
     /// `check` stays the only authority for a decision.

@@ -1,8 +1,9 @@
-//! Filter plans as SQL (DESIGN §2 `filter_plan`): a parameterised `WHERE`
+//! Filter plans as SQL (docs/decisions.md §2 `filter_plan`): a parameterised `WHERE`
 //! fragment over the app's own table, one column per node type (the id of
 //! the row's ancestor of that type) plus an owner column, so a list is
 //! filtered in the app's database with the same answer `check` gives.
 
+use crate::ErrorCode;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -49,11 +50,11 @@ pub enum SqlError {
 }
 
 impl SqlError {
-    /// The stable code of DESIGN §5.
-    pub fn code(&self) -> &'static str {
+    /// The stable code of docs/admin.md §5.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            SqlError::Unsupported | SqlError::Subtree => "UNSUPPORTED",
-            SqlError::MissingColumn(_) | SqlError::BadColumn(_) => "BAD_REQUEST",
+            SqlError::Unsupported | SqlError::Subtree => ErrorCode::Unsupported,
+            SqlError::MissingColumn(_) | SqlError::BadColumn(_) => ErrorCode::BadRequest,
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The envelope, fixed byte for byte (DESIGN §3): three fields, each an
+//! The envelope, fixed byte for byte (docs/snapshots.md §3): three fields, each an
 //! unsigned LEB128 length followed by that many bytes: `kid` (UTF-8),
 //! `payload`, `signature` (64 bytes, so its prefix is `0x40`). Nothing
 //! follows. Written by hand rather than through serde so that no encoder

@@ -1,5 +1,6 @@
 //! Verification errors, each with a stable code every binding exposes.
 
+use crate::ErrorCode;
 use thiserror::Error;
 
 /// Why a snapshot was refused. Never `#[non_exhaustive]`: a new way to
@@ -43,17 +44,17 @@ pub enum VerifyError {
 
 impl VerifyError {
     /// The stable error code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            VerifyError::BadEncoding(_) => "BAD_ENCODING",
-            VerifyError::UnknownKey(_) => "UNKNOWN_KEY",
-            VerifyError::BadSignature => "BAD_SIGNATURE",
-            VerifyError::Expired { .. } => "EXPIRED",
-            VerifyError::WrongFormatVersion(_) => "WRONG_FORMAT_VERSION",
-            VerifyError::WrongOrg(_) => "WRONG_ORG",
-            VerifyError::WrongPrincipal(_) => "WRONG_PRINCIPAL",
-            VerifyError::TooLarge => "TOO_LARGE",
-            VerifyError::BadKeySet(_) => "BAD_KEY_SET",
+            VerifyError::BadEncoding(_) => ErrorCode::BadEncoding,
+            VerifyError::UnknownKey(_) => ErrorCode::UnknownKey,
+            VerifyError::BadSignature => ErrorCode::BadSignature,
+            VerifyError::Expired { .. } => ErrorCode::Expired,
+            VerifyError::WrongFormatVersion(_) => ErrorCode::WrongFormatVersion,
+            VerifyError::WrongOrg(_) => ErrorCode::WrongOrg,
+            VerifyError::WrongPrincipal(_) => ErrorCode::WrongPrincipal,
+            VerifyError::TooLarge => ErrorCode::TooLarge,
+            VerifyError::BadKeySet(_) => ErrorCode::BadKeySet,
         }
     }
 }

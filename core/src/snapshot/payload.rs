@@ -1,6 +1,6 @@
 //! The snapshot payload: every field, in encoding order. Postcard encodes
 //! struct fields in declaration order with no names, so reordering a field
-//! here is a format change (bump [`FORMAT_VERSION`] and `core/FORMAT.md`).
+//! here is a format change (bump [`FORMAT_VERSION`] and `docs/format.md`).
 
 use serde::{Deserialize, Serialize};
 
@@ -11,7 +11,7 @@ use crate::model::{Bits, CatalogEntry, NodeKey, TypeEntry};
 /// of the payload, so a decoder can refuse an unknown version first.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// Everything the queries of DESIGN §2 need for one principal in one org.
+/// Everything the queries of docs/decisions.md §2 need for one principal in one org.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapshotPayload {
     /// Who, where, when, and under which key.
@@ -78,7 +78,7 @@ pub struct PrincipalInfo {
     pub member: bool,
 }
 
-/// The effective sets at a scope after DESIGN §2 steps 8–11.
+/// The effective sets at a scope after docs/decisions.md §2 steps 8–11.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScopeSets {
     /// `closure(G)`.
@@ -92,7 +92,7 @@ pub struct ScopeSets {
     pub decisive: Option<u32>,
 }
 
-/// A known node (DESIGN §3).
+/// A known node (docs/snapshots.md §3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KnownNode {
     /// Index into `types`.

@@ -1,17 +1,17 @@
-//! Assignments (DESIGN §1.7): a subject (member user, group, pseudo-group)
+//! Assignments (docs/model.md §1.7): a subject (member user, group, pseudo-group)
 //! gets a role at the org root or at one registered node.
 //!
 //! - One live row per (subject, role, scope, owner_only): creating one that
 //!   exists answers the existing one and writes nothing (idempotent); a
 //!   removed assignment can be re-added.
-//! - Escalation (DESIGN §5): assigning a role at a scope needs every key of
+//! - Escalation (docs/admin.md §5): assigning a role at a scope needs every key of
 //!   the role at that scope (plain grants only); a user subject other than
 //!   the actor is also "managing another user", checked against the
 //!   target's org-root set after the grant (adding never shrinks it).
 //!   Removing a user's assignment is managing that user, checked as they
 //!   stand. Removing a subject's last assignment at a node widens what the
 //!   subject gets there back to its next wider scope (scope narrowing,
-//!   DESIGN §2 step 8), so it counts as assigning those roles at the node.
+//!   docs/decisions.md §2 step 8), so it counts as assigning those roles at the node.
 //! - Guarded roles: the last active direct org-root plain holder cannot be
 //!   unassigned (`LAST_GUARDED_ASSIGNMENT`).
 
@@ -20,11 +20,11 @@ use serde_json::json;
 use tessera_core::{NodeKey, Subject};
 
 use super::AdminError;
-use super::nodes::node_path;
+use super::lookup::node_path;
 use super::quotas::Counted;
-use super::roles::random_id;
-use super::users::require_org;
-use super::write::{Actor, Admin, AdminKey, Affects, Audit, Lock, Tx};
+use super::write::{Actor, Admin, AdminKey, Affects, Audit, Tx};
+use crate::ids::random_id;
+use crate::missing::Missing;
 
 /// An assignment as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -93,7 +93,7 @@ async fn subject_ids(
                     .bind(user)
                     .fetch_optional(&mut **tx)
                     .await?;
-            found.ok_or_else(|| AdminError::NotFound(format!("member `{user}`")))?;
+            found.ok_or_else(|| AdminError::NotFound(Missing::new("member", user)))?;
             Ok((Some(user.clone()), None))
         }
         Subject::Group(group) => {
@@ -103,7 +103,7 @@ async fn subject_ids(
                     .bind(group)
                     .fetch_optional(&mut **tx)
                     .await?;
-            found.ok_or_else(|| AdminError::NotFound(format!("group `{group}`")))?;
+            found.ok_or_else(|| AdminError::NotFound(Missing::new("group", group)))?;
             Ok((None, Some(group.clone())))
         }
         Subject::Everyone | Subject::Authenticated | Subject::Members => Ok((None, None)),
@@ -135,7 +135,7 @@ async fn find_existing(
 async fn require_path(tx: &mut Tx, org: &str, node: &NodeKey) -> Result<Vec<String>, AdminError> {
     node_path(tx, org, node)
         .await?
-        .ok_or_else(|| AdminError::NotFound(format!("node `{node}`")))
+        .ok_or_else(|| AdminError::NotFound(Missing::new("node", &node.to_string())))
 }
 
 impl Admin {
@@ -147,10 +147,7 @@ impl Admin {
         actor: &Actor,
         org: &str,
     ) -> Result<Vec<AssignmentView>, AdminError> {
-        let mut tx = self.begin(Lock::Read).await?;
-        self.gate(&mut tx, actor, org, AdminKey::ManageMembers)
-            .await?;
-        require_org(&mut tx, org).await?;
+        let mut tx = self.open_read(actor, org, AdminKey::ManageMembers).await?;
         let rows: Vec<AssignmentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM assignments WHERE org_id = $1 ORDER BY created_at, id"
         )))
@@ -197,18 +194,14 @@ impl Admin {
                 )));
             }
         }
-        let mut tx = self.begin(Lock::Org(org)).await?;
-        let holder = self
-            .gate(&mut tx, actor, org, AdminKey::ManageMembers)
-            .await?;
-        require_org(&mut tx, org).await?;
+        let (mut tx, holder) = self.open_write(actor, org, AdminKey::ManageMembers).await?;
         let found: Option<(i64,)> =
             sqlx::query_as("SELECT 1 FROM roles WHERE org_id = $1 AND id = $2")
                 .bind(org)
                 .bind(role)
                 .fetch_optional(&mut *tx)
                 .await?;
-        found.ok_or_else(|| AdminError::NotFound(format!("role `{role}`")))?;
+        found.ok_or_else(|| AdminError::NotFound(Missing::new("role", role)))?;
         let (user, group) = subject_ids(&mut tx, org, subject).await?;
         let path = match scope {
             Some(scope) => require_path(&mut tx, org, scope).await?,
@@ -286,11 +279,7 @@ impl Admin {
         id: &str,
         now: i64,
     ) -> Result<(), AdminError> {
-        let mut tx = self.begin(Lock::Org(org)).await?;
-        let holder = self
-            .gate(&mut tx, actor, org, AdminKey::ManageMembers)
-            .await?;
-        require_org(&mut tx, org).await?;
+        let (mut tx, holder) = self.open_write(actor, org, AdminKey::ManageMembers).await?;
         let row: Option<AssignmentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM assignments WHERE org_id = $1 AND id = $2"
         )))
@@ -299,7 +288,7 @@ impl Admin {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
-            return Err(AdminError::NotFound(format!("assignment `{id}`")));
+            return Err(AdminError::NotFound(Missing::new("assignment", id)));
         };
         let view = row.view()?;
         if let Some(target) = &row.subject_user {
@@ -383,10 +372,10 @@ impl Admin {
     }
 
     /// What removing `row` (scoped at the end of `path`) gives its subject
-    /// there: nothing while the subject keeps another assignment at that
-    /// node; otherwise the keys of every role the subject has at the next
-    /// wider node where it has any assignment (DESIGN §2 step 8), which the
-    /// subject then gets at the node.
+    /// there, by step 8 of the decision procedure
+    /// ([`tessera_core::deciding_scope`]): nothing while another of the
+    /// subject's assignments is at that node; otherwise the keys of every
+    /// role the subject has at the next wider scope where it has any.
     async fn widened_keys(
         &self,
         tx: &mut Tx,
@@ -394,46 +383,32 @@ impl Admin {
         row: &AssignmentRow,
         path: &[String],
     ) -> Result<Vec<String>, AdminError> {
-        let here = path.last().cloned().unwrap_or_default();
-        let (others,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM assignments WHERE org_id = $1 AND subject = $2 AND scope_key = $3 AND id <> $4",
+        let others: Vec<(String, String)> = sqlx::query_as(
+            "SELECT scope_key, role_id FROM assignments WHERE org_id = $1 AND subject = $2 AND id <> $3",
         )
         .bind(org)
         .bind(&row.subject)
-        .bind(&here)
         .bind(&row.id)
-        .fetch_one(&mut **tx)
+        .fetch_all(&mut **tx)
         .await?;
-        if others > 0 {
+        // The org root's scope key is ''.
+        let chain: Vec<&str> = std::iter::once("")
+            .chain(path.iter().map(String::as_str))
+            .collect();
+        let deciding =
+            tessera_core::deciding_scope(&chain, |scope| others.iter().any(|(at, _)| at == scope));
+        let wider = deciding
+            .filter(|depth| depth + 1 < chain.len())
+            .and_then(|depth| chain.get(depth));
+        let Some(wider) = wider else {
             return Ok(Vec::new());
+        };
+        let mut keys = Vec::new();
+        for (_, role) in others.iter().filter(|(at, _)| at == wider) {
+            keys.extend(self.role_keys(tx, org, role).await?);
         }
-        // Ancestors from the nearest up, then the org root ('').
-        let wider = path
-            .iter()
-            .rev()
-            .skip(1)
-            .cloned()
-            .chain(std::iter::once(String::new()));
-        for scope_key in wider {
-            let roles: Vec<(String,)> = sqlx::query_as(
-                "SELECT DISTINCT role_id FROM assignments WHERE org_id = $1 AND subject = $2 AND scope_key = $3",
-            )
-            .bind(org)
-            .bind(&row.subject)
-            .bind(&scope_key)
-            .fetch_all(&mut **tx)
-            .await?;
-            if roles.is_empty() {
-                continue;
-            }
-            let mut keys = Vec::new();
-            for (role,) in roles {
-                keys.extend(self.role_keys(tx, org, &role).await?);
-            }
-            keys.sort();
-            keys.dedup();
-            return Ok(keys);
-        }
-        Ok(Vec::new())
+        keys.sort();
+        keys.dedup();
+        Ok(keys)
     }
 }

@@ -4,8 +4,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::AdminError;
-use super::users::require_org;
-use super::write::{Actor, Admin, AdminKey, Lock};
+use super::write::{Actor, Admin, AdminKey};
 
 /// One audit row, oldest first; `id` is the cursor for `after`.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -56,10 +55,7 @@ impl Admin {
         org: &str,
         after: i64,
     ) -> Result<Vec<AuditEntry>, AdminError> {
-        let mut tx = self.begin(Lock::Read).await?;
-        self.gate(&mut tx, actor, org, AdminKey::ManageMembers)
-            .await?;
-        require_org(&mut tx, org).await?;
+        let mut tx = self.open_read(actor, org, AdminKey::ManageMembers).await?;
         let rows: Vec<AuditRow> = sqlx::query_as(
             "SELECT id, actor, action, target, before, after, revision, at FROM audit
               WHERE org_id = $1 AND id > $2

@@ -1,8 +1,11 @@
-//! Admin errors: one variant per code of DESIGN §5, each with its HTTP status.
+//! Admin errors: one variant per refusal of docs/admin.md §5, each mapped to
+//! its code in the registry ([`tessera_core::ErrorCode`]).
 
+use tessera_core::ErrorCode;
 use thiserror::Error;
 
 use crate::facts::FactsError;
+use crate::missing::Missing;
 use crate::store::StoreError;
 
 /// Why an admin write was refused. Nothing was changed.
@@ -40,7 +43,7 @@ pub enum AdminError {
     BuiltinRoleNonDeletable(String),
     /// Unknown org, user, principal or id (or an id of another org).
     #[error("{0} not found")]
-    NotFound(String),
+    NotFound(Missing),
     /// A role or group name already taken (case-insensitively).
     #[error("name `{0}` is taken")]
     NameTaken(String),
@@ -80,56 +83,29 @@ pub enum AdminError {
 
 impl AdminError {
     /// The stable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            AdminError::BadRequest(_) => "BAD_REQUEST",
-            AdminError::UnknownPermission(_) => "UNKNOWN_PERMISSION",
-            AdminError::ReadPairingViolation(_) => "READ_PAIRING_VIOLATION",
-            AdminError::ReservedRoleName(_) => "RESERVED_ROLE_NAME",
-            AdminError::NotHideable(_) => "NOT_HIDEABLE",
-            AdminError::GroupCycle => "GROUP_CYCLE",
-            AdminError::Forbidden(_) => "FORBIDDEN",
-            AdminError::EscalationDenied(_) => "ESCALATION_DENIED",
-            AdminError::BuiltinRoleImmutable(_) => "BUILTIN_ROLE_IMMUTABLE",
-            AdminError::BuiltinRoleNonDeletable(_) => "BUILTIN_ROLE_NON_DELETABLE",
-            AdminError::NotFound(_) => "NOT_FOUND",
-            AdminError::NameTaken(_) => "NAME_TAKEN",
-            AdminError::RoleInUse(_) => "ROLE_IN_USE",
-            AdminError::GroupInUse(_) => "GROUP_IN_USE",
-            AdminError::NodeInUse(_) => "NODE_IN_USE",
-            AdminError::ReservedGroup(_) => "RESERVED_GROUP",
-            AdminError::LastSuperuser(_) => "LAST_SUPERUSER",
-            AdminError::LastGuardedAssignment(_) => "LAST_GUARDED_ASSIGNMENT",
-            AdminError::LastDefaultGroup => "LAST_DEFAULT_GROUP",
-            AdminError::QuotaExceeded { .. } => "QUOTA_EXCEEDED",
-            AdminError::Store(_) => "INTERNAL",
-        }
-    }
-
-    /// The HTTP status of DESIGN §5.
-    pub fn status(&self) -> u16 {
-        match self {
-            AdminError::BadRequest(_)
-            | AdminError::UnknownPermission(_)
-            | AdminError::ReadPairingViolation(_)
-            | AdminError::ReservedRoleName(_)
-            | AdminError::NotHideable(_)
-            | AdminError::GroupCycle => 400,
-            AdminError::Forbidden(_)
-            | AdminError::EscalationDenied(_)
-            | AdminError::BuiltinRoleImmutable(_)
-            | AdminError::BuiltinRoleNonDeletable(_) => 403,
-            AdminError::NotFound(_) => 404,
-            AdminError::NameTaken(_)
-            | AdminError::RoleInUse(_)
-            | AdminError::GroupInUse(_)
-            | AdminError::NodeInUse(_)
-            | AdminError::ReservedGroup(_)
-            | AdminError::LastSuperuser(_)
-            | AdminError::LastGuardedAssignment(_)
-            | AdminError::LastDefaultGroup
-            | AdminError::QuotaExceeded { .. } => 409,
-            AdminError::Store(_) => 500,
+            AdminError::BadRequest(_) => ErrorCode::BadRequest,
+            AdminError::UnknownPermission(_) => ErrorCode::UnknownPermission,
+            AdminError::ReadPairingViolation(_) => ErrorCode::ReadPairingViolation,
+            AdminError::ReservedRoleName(_) => ErrorCode::ReservedRoleName,
+            AdminError::NotHideable(_) => ErrorCode::NotHideable,
+            AdminError::GroupCycle => ErrorCode::GroupCycle,
+            AdminError::Forbidden(_) => ErrorCode::Forbidden,
+            AdminError::EscalationDenied(_) => ErrorCode::EscalationDenied,
+            AdminError::BuiltinRoleImmutable(_) => ErrorCode::BuiltinRoleImmutable,
+            AdminError::BuiltinRoleNonDeletable(_) => ErrorCode::BuiltinRoleNonDeletable,
+            AdminError::NotFound(_) => ErrorCode::NotFound,
+            AdminError::NameTaken(_) => ErrorCode::NameTaken,
+            AdminError::RoleInUse(_) => ErrorCode::RoleInUse,
+            AdminError::GroupInUse(_) => ErrorCode::GroupInUse,
+            AdminError::NodeInUse(_) => ErrorCode::NodeInUse,
+            AdminError::ReservedGroup(_) => ErrorCode::ReservedGroup,
+            AdminError::LastSuperuser(_) => ErrorCode::LastSuperuser,
+            AdminError::LastGuardedAssignment(_) => ErrorCode::LastGuardedAssignment,
+            AdminError::LastDefaultGroup => ErrorCode::LastDefaultGroup,
+            AdminError::QuotaExceeded { .. } => ErrorCode::QuotaExceeded,
+            AdminError::Store(_) => ErrorCode::Internal,
         }
     }
 }
@@ -143,8 +119,8 @@ impl From<sqlx::Error> for AdminError {
 impl From<FactsError> for AdminError {
     fn from(err: FactsError) -> Self {
         match err {
-            FactsError::UnknownOrg(org) => AdminError::NotFound(format!("org `{org}`")),
-            FactsError::UnknownPrincipal(user) => AdminError::NotFound(format!("user `{user}`")),
+            FactsError::UnknownOrg(org) => AdminError::NotFound(Missing::new("org", &org)),
+            FactsError::UnknownPrincipal(user) => AdminError::NotFound(Missing::new("user", &user)),
             FactsError::Corrupt(what) => AdminError::Store(StoreError::Corrupt(what)),
             FactsError::Store(err) => AdminError::Store(err),
         }

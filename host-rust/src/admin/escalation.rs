@@ -1,4 +1,4 @@
-//! Every gate and escalation rule of DESIGN §5, in one place. Each rule
+//! Every gate and escalation rule of docs/admin.md §5, in one place. Each rule
 //! reads the acting user's snapshot, compiled from the store inside the
 //! write's transaction ([`Admin::gate`] returns it): what it allows is what
 //! the actor holds, and owner-only grants never count. `None` stands for the
@@ -81,7 +81,7 @@ impl Admin {
             return Ok(None);
         };
         let snapshot = match self.holdings(tx, org, user).await {
-            Err(AdminError::NotFound(what)) if what.starts_with("user") => {
+            Err(AdminError::NotFound(missing)) if missing.kind == "user" => {
                 return Err(AdminError::Forbidden(format!(
                     "unknown acting user `{user}`"
                 )));
@@ -191,16 +191,10 @@ impl Admin {
     }
 
     /// Turning kiosk mode off lifts its virtual root cap for anonymous
-    /// (DESIGN §1.9), which withholds every key but the `:read` ones.
+    /// (docs/model.md §1.9), which withholds every key but the `:read` ones.
     pub(crate) fn require_kiosk_lift(&self, holder: Option<&Snapshot>) -> Result<(), AdminError> {
-        let reads: Vec<String> = self
-            .manifest
-            .catalog
-            .entries()
-            .iter()
-            .map(|entry| entry.key.clone())
-            .filter(|key| key.ends_with(":read"))
-            .collect();
+        let catalog = &self.manifest.catalog;
+        let reads = catalog.keys(&catalog.kiosk_allow());
         self.require_cap_lift(holder, &reads, &[])
     }
 
@@ -340,7 +334,7 @@ impl Admin {
     }
 
     /// Joining the org: the `@members` grants at their scopes, and the
-    /// default groups a member with no group falls back to (DESIGN §1.3).
+    /// default groups a member with no group falls back to (docs/model.md §1.3).
     pub(crate) async fn require_members_grants(
         &self,
         tx: &mut Tx,
@@ -395,7 +389,7 @@ impl Admin {
         self.require_lifts(tx, holder, org, &lifted).await
     }
 
-    /// DESIGN §5: joining a group counts as assigning every role it holds,
+    /// docs/admin.md §5: joining a group counts as assigning every role it holds,
     /// at its scopes (owner-only assignments included: the actor's own
     /// owner-only grants never count as held).
     pub(crate) async fn require_roles(
@@ -492,7 +486,7 @@ impl Admin {
     /// Before a write by an actor that can narrow org-root sets (a root
     /// cap, a membership that puts someone under one): the guarded roles'
     /// effective holders. `None` for the backend and superusers, who may
-    /// (a maintenance window is a root cap on `everyone`, DESIGN §1.9).
+    /// (a maintenance window is a root cap on `everyone`, docs/model.md §1.9).
     pub(crate) async fn guarded_before(
         &self,
         tx: &mut Tx,

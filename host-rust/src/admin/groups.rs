@@ -1,4 +1,4 @@
-//! Groups, default groups and nested membership (DESIGN §1.3, §5).
+//! Groups, default groups and nested membership (docs/model.md §1.3, docs/admin.md §5).
 //!
 //! Escalation through group membership: a principal that joins a group
 //! receives every role the group holds, transitively (its own assignments
@@ -22,9 +22,9 @@ use super::escalation::group_selectors;
 use super::lookup::{default_groups, group_closure, group_users, groupless_members, user_groups};
 use super::names::{display_name, name_key};
 use super::quotas::Counted;
-use super::users::require_org;
-use super::write::{Actor, Admin, AdminKey, Affects, Audit, Lock, Tx};
-use crate::store::StoreError;
+use super::write::{Actor, Admin, AdminKey, Affects, Audit, Tx};
+use crate::ids::random_id;
+use crate::missing::Missing;
 
 /// A group as the admin API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -70,15 +70,6 @@ fn clean_name(name: &str) -> Result<String, AdminError> {
     display_name("group", name).map(|name| name.name)
 }
 
-fn generated_id() -> Result<String, AdminError> {
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).map_err(|_| AdminError::Store(StoreError::Randomness))?;
-    Ok(format!(
-        "g-{}",
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    ))
-}
-
 impl Admin {
     /// `GET /v1/orgs/{org}/groups`: every group of the org, `admin` included,
     /// by id.
@@ -89,10 +80,7 @@ impl Admin {
         actor: &Actor,
         org: &str,
     ) -> Result<Vec<GroupView>, AdminError> {
-        let mut tx = self.begin(Lock::Read).await?;
-        self.gate(&mut tx, actor, org, AdminKey::ManageMembers)
-            .await?;
-        require_org(&mut tx, org).await?;
+        let mut tx = self.open_read(actor, org, AdminKey::ManageMembers).await?;
         let rows: Vec<GroupRow> =
             sqlx::query_as("SELECT id, name, is_default FROM groups WHERE org_id = $1 ORDER BY id")
                 .bind(org)
@@ -123,15 +111,10 @@ impl Admin {
                 )));
             }
             Some(id) => id.to_owned(),
-            None => generated_id()?,
+            None => random_id("g")?,
         };
         let name = clean_name(name)?;
-        let mut tx = self.begin(Lock::Org(org)).await?;
-        let holder = self
-            .gate(&mut tx, actor, org, AdminKey::ManageMembers)
-            .await?;
-        require_org(&mut tx, org).await?;
-        lock_org(&mut tx, org).await?;
+        let (mut tx, holder) = self.open_write(actor, org, AdminKey::ManageMembers).await?;
         if find_group(&mut tx, org, &id).await?.is_some() {
             return Err(AdminError::NameTaken(id));
         }
@@ -182,12 +165,7 @@ impl Admin {
         now: i64,
     ) -> Result<GroupView, AdminError> {
         let name = name.map(clean_name).transpose()?;
-        let mut tx = self.begin(Lock::Org(org)).await?;
-        let holder = self
-            .gate(&mut tx, actor, org, AdminKey::ManageMembers)
-            .await?;
-        require_org(&mut tx, org).await?;
-        lock_org(&mut tx, org).await?;
+        let (mut tx, holder) = self.open_write(actor, org, AdminKey::ManageMembers).await?;
         if id.starts_with('@') {
             return Err(AdminError::ReservedGroup(id.to_owned()));
         }
@@ -278,12 +256,7 @@ impl Admin {
         id: &str,
         now: i64,
     ) -> Result<(), AdminError> {
-        let mut tx = self.begin(Lock::Org(org)).await?;
-        let holder = self
-            .gate(&mut tx, actor, org, AdminKey::ManageMembers)
-            .await?;
-        require_org(&mut tx, org).await?;
-        lock_org(&mut tx, org).await?;
+        let (mut tx, holder) = self.open_write(actor, org, AdminKey::ManageMembers).await?;
         if is_reserved(id) {
             return Err(AdminError::ReservedGroup(id.to_owned()));
         }
@@ -345,12 +318,7 @@ impl Admin {
         member: &Member,
         now: i64,
     ) -> Result<(), AdminError> {
-        let mut tx = self.begin(Lock::Org(org)).await?;
-        let holder = self
-            .gate(&mut tx, actor, org, AdminKey::ManageMembers)
-            .await?;
-        require_org(&mut tx, org).await?;
-        lock_org(&mut tx, org).await?;
+        let (mut tx, holder) = self.open_write(actor, org, AdminKey::ManageMembers).await?;
         if is_reserved(group) {
             return Err(AdminError::ReservedGroup(group.to_owned()));
         }
@@ -422,19 +390,15 @@ impl Admin {
         member: &Member,
         now: i64,
     ) -> Result<(), AdminError> {
-        let mut tx = self.begin(Lock::Org(org)).await?;
-        let holder = self
-            .gate(&mut tx, actor, org, AdminKey::ManageMembers)
-            .await?;
-        require_org(&mut tx, org).await?;
-        lock_org(&mut tx, org).await?;
+        let (mut tx, holder) = self.open_write(actor, org, AdminKey::ManageMembers).await?;
         if is_reserved(group) {
             return Err(AdminError::ReservedGroup(group.to_owned()));
         }
         require_group(&mut tx, org, group).await?;
         if !has_membership(&mut tx, org, group, member).await? {
-            return Err(AdminError::NotFound(format!(
-                "membership of `{member}` in group `{group}`"
+            return Err(AdminError::NotFound(Missing::new(
+                "membership",
+                &format!("{member} in {group}"),
             )));
         }
         let guarded = self.guarded_before(&mut tx, holder.as_ref(), org).await?;
@@ -482,19 +446,6 @@ impl Admin {
     }
 }
 
-/// Serializes the org's group writes (a no-op update holds the org row's
-/// lock until commit on Postgres; SQLite has one writer anyway), so two
-/// concurrent memberships cannot close a cycle that neither saw, and two
-/// concurrent updates cannot both drop a default group thinking the other
-/// remains.
-async fn lock_org(tx: &mut Tx, org: &str) -> Result<(), AdminError> {
-    sqlx::query("UPDATE orgs SET revision = revision WHERE id = $1")
-        .bind(org)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
 /// Whether `user` is someone other than the acting user.
 fn other_user(actor: &Actor, user: &str) -> bool {
     !matches!(actor, Actor::User(id) if id == user)
@@ -513,7 +464,7 @@ async fn find_group(tx: &mut Tx, org: &str, id: &str) -> Result<Option<GroupRow>
 async fn require_group(tx: &mut Tx, org: &str, id: &str) -> Result<GroupRow, AdminError> {
     find_group(tx, org, id)
         .await?
-        .ok_or_else(|| AdminError::NotFound(format!("group `{id}`")))
+        .ok_or_else(|| AdminError::NotFound(Missing::new("group", id)))
 }
 
 /// NAME_TAKEN unless no other group of the org has the name's key.
@@ -547,7 +498,7 @@ async fn require_member(tx: &mut Tx, org: &str, member: &Member) -> Result<(), A
                     .await?;
             found
                 .map(|_| ())
-                .ok_or_else(|| AdminError::NotFound(format!("member `{user}`")))
+                .ok_or_else(|| AdminError::NotFound(Missing::new("member", user)))
         }
         Member::Group(group) => {
             if is_reserved(group) {

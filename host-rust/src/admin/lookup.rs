@@ -2,7 +2,9 @@
 //! transaction: default groups, a group's closure, a user's effective
 //! groups, a node's path, and who a group change reaches.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use tessera_core::{NodeKey, Standing};
 
 use super::AdminError;
 use super::write::Tx;
@@ -18,65 +20,122 @@ pub(crate) async fn default_groups(tx: &mut Tx, org: &str) -> Result<Vec<String>
     Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
+/// An org's groups as the effective-group rule reads them: which are
+/// default, and which groups contain each group.
+struct Graph {
+    defaults: Vec<String>,
+    parents: BTreeMap<String, Vec<String>>,
+}
+
+impl Graph {
+    async fn load(tx: &mut Tx, org: &str) -> Result<Self, AdminError> {
+        let defaults = default_groups(tx, org).await?;
+        let edges: Vec<(String, String)> = sqlx::query_as(
+            "SELECT member_group, group_id FROM group_members
+              WHERE org_id = $1 AND member_group IS NOT NULL",
+        )
+        .bind(org)
+        .fetch_all(&mut **tx)
+        .await?;
+        let mut parents: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (child, parent) in edges {
+            parents.entry(child).or_default().push(parent);
+        }
+        Ok(Graph { defaults, parents })
+    }
+
+    /// The effective groups of a member whose explicit groups are `direct`,
+    /// by core's rule ([`tessera_core::member_groups`]; `admin` left out:
+    /// membership writes never change it).
+    fn effective(&self, direct: &[String]) -> BTreeSet<String> {
+        let standing = Standing {
+            member: true,
+            superuser: false,
+        };
+        tessera_core::member_groups(
+            standing,
+            direct.iter().map(String::as_str),
+            self.defaults.iter().map(String::as_str),
+            |group| {
+                self.parents
+                    .get(group)
+                    .into_iter()
+                    .flatten()
+                    .map(String::as_str)
+            },
+        )
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+    }
+}
+
 /// The group and every group containing it, transitively: what a
-/// principal joining it joins (cycle-safe through `UNION`).
+/// principal joining it joins.
 pub(crate) async fn group_closure(
     tx: &mut Tx,
     org: &str,
     id: &str,
 ) -> Result<BTreeSet<String>, AdminError> {
-    let rows: Vec<(String,)> = sqlx::query_as(
-        "WITH RECURSIVE up(id) AS (
-            SELECT id FROM groups WHERE org_id = $1 AND id = $2
-            UNION
-            SELECT gm.group_id FROM group_members gm JOIN up ON gm.member_group = up.id
-             WHERE gm.org_id = $1)
-         SELECT id FROM up",
-    )
-    .bind(org)
-    .bind(id)
-    .fetch_all(&mut **tx)
-    .await?;
-    Ok(rows.into_iter().map(|(id,)| id).collect())
+    Ok(Graph::load(tx, org).await?.effective(&[id.to_owned()]))
 }
 
-/// A member user's effective groups (DESIGN §1.3): its direct groups, or
-/// every default group when it has none, and every group containing one of
-/// them, transitively. (`admin` is left out: membership writes never change
-/// it.)
+/// A member user's effective groups (docs/model.md §1.3).
 pub(crate) async fn user_groups(
     tx: &mut Tx,
     org: &str,
     user: &str,
 ) -> Result<BTreeSet<String>, AdminError> {
-    let rows: Vec<(String,)> = sqlx::query_as(
-        "WITH RECURSIVE
-           direct(id) AS (
-             SELECT group_id FROM group_members WHERE org_id = $1 AND member_user = $2
-           ),
-           seeds(id) AS (
-             SELECT id FROM direct
-             UNION
-             SELECT id FROM groups
-              WHERE org_id = $1 AND is_default = 1 AND NOT EXISTS (SELECT 1 FROM direct)
-           ),
-           effective(id) AS (
-             SELECT id FROM seeds
-             UNION
-             SELECT gm.group_id FROM group_members gm JOIN effective e ON gm.member_group = e.id
-              WHERE gm.org_id = $1
-           )
-         SELECT id FROM effective",
-    )
-    .bind(org)
-    .bind(user)
-    .fetch_all(&mut **tx)
-    .await?;
-    Ok(rows.into_iter().map(|(id,)| id).collect())
+    let direct: Vec<(String,)> =
+        sqlx::query_as("SELECT group_id FROM group_members WHERE org_id = $1 AND member_user = $2")
+            .bind(org)
+            .bind(user)
+            .fetch_all(&mut **tx)
+            .await?;
+    let direct: Vec<String> = direct.into_iter().map(|(id,)| id).collect();
+    Ok(Graph::load(tx, org).await?.effective(&direct))
 }
 
-/// The path (`type:id` from the top) of a registered node; empty for the
-/// org root.
+/// How far up a node path query climbs: far beyond any real tree, only
+/// there so a corrupt parent chain cannot make the query run forever.
+const MAX_NODE_DEPTH: i64 = 10_000;
+
+/// A node's chain from the top (`type:id` strings, ending with the node),
+/// or `None` when the node is not registered in the org: the one node-path
+/// query of the admin service.
+pub(crate) async fn node_path(
+    tx: &mut Tx,
+    org: &str,
+    node: &NodeKey,
+) -> Result<Option<Vec<String>>, AdminError> {
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "WITH RECURSIVE up(type, id, depth) AS (
+            SELECT n.type, n.id, CAST(0 AS BIGINT) FROM nodes n
+             WHERE n.org_id = $1 AND n.type = $2 AND n.id = $3
+            UNION ALL
+            SELECT n.parent_type, n.parent_id, up.depth + 1 FROM nodes n
+              JOIN up ON n.type = up.type AND n.id = up.id
+             WHERE n.org_id = $1 AND n.parent_type IS NOT NULL AND up.depth < $4)
+         SELECT type, id, depth FROM up ORDER BY depth DESC",
+    )
+    .bind(org)
+    .bind(&node.ty)
+    .bind(&node.id)
+    .bind(MAX_NODE_DEPTH)
+    .fetch_all(&mut **tx)
+    .await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        rows.into_iter()
+            .map(|(ty, id, _)| format!("{ty}:{id}"))
+            .collect(),
+    ))
+}
+
+/// The path of a scope that policy names: empty for the org root; a node
+/// policy names must be registered, so a missing one is a corrupt store.
 pub(crate) async fn scope_path(
     tx: &mut Tx,
     org: &str,
@@ -85,62 +144,47 @@ pub(crate) async fn scope_path(
     let Some((ty, id)) = node else {
         return Ok(Vec::new());
     };
-    let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "WITH RECURSIVE up(type, id, depth) AS (
-            SELECT n.type, n.id, CAST(0 AS BIGINT) FROM nodes n
-             WHERE n.org_id = $1 AND n.type = $2 AND n.id = $3
-            UNION ALL
-            SELECT n.parent_type, n.parent_id, up.depth + 1 FROM nodes n
-              JOIN up ON n.type = up.type AND n.id = up.id
-             WHERE n.org_id = $1 AND n.parent_type IS NOT NULL AND up.depth < 256)
-         SELECT type, id, depth FROM up ORDER BY depth DESC",
-    )
-    .bind(org)
-    .bind(ty)
-    .bind(id)
-    .fetch_all(&mut **tx)
-    .await?;
-    if rows.is_empty() {
-        return Err(AdminError::Store(StoreError::Corrupt(format!(
-            "policy names unregistered node `{ty}:{id}`"
-        ))));
-    }
-    Ok(rows
-        .into_iter()
-        .map(|(ty, id, _)| format!("{ty}:{id}"))
-        .collect())
+    let key = NodeKey {
+        ty: ty.clone(),
+        id: id.clone(),
+    };
+    node_path(tx, org, &key).await?.ok_or_else(|| {
+        AdminError::Store(StoreError::Corrupt(format!(
+            "policy names unregistered node `{key}`"
+        )))
+    })
 }
 
-/// The member users whose effective groups include `group` through
-/// membership (directly, or through a group nested in it), and, when a
-/// group nested in it (or it) is a default group, every member with no
-/// explicit group: the users a change to `group`'s nesting reaches.
+/// The users whose effective groups include `group`: the users a change
+/// to `group`'s nesting reaches. Every member's groups are computed by the
+/// same rule as [`user_groups`], so the two cannot disagree.
 pub(crate) async fn group_users(
     tx: &mut Tx,
     org: &str,
     group: &str,
 ) -> Result<BTreeSet<String>, AdminError> {
-    let rows: Vec<(String,)> = sqlx::query_as(
-        "WITH RECURSIVE down(id) AS (
-            SELECT id FROM groups WHERE org_id = $1 AND id = $2
-            UNION
-            SELECT gm.member_group FROM group_members gm JOIN down ON gm.group_id = down.id
-             WHERE gm.org_id = $1 AND gm.member_group IS NOT NULL)
-         SELECT gm.member_user FROM group_members gm JOIN down ON gm.group_id = down.id
-          WHERE gm.org_id = $1 AND gm.member_user IS NOT NULL
-         UNION
-         SELECT m.user_id FROM members m
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT m.user_id, gm.group_id FROM members m
+           LEFT JOIN group_members gm ON gm.org_id = m.org_id AND gm.member_user = m.user_id
           WHERE m.org_id = $1
-            AND EXISTS (SELECT 1 FROM groups g JOIN down ON g.id = down.id
-                         WHERE g.org_id = $1 AND g.is_default = 1)
-            AND NOT EXISTS (SELECT 1 FROM group_members x
-                             WHERE x.org_id = $1 AND x.member_user = m.user_id)",
+         UNION
+         SELECT gm.member_user, gm.group_id FROM group_members gm
+          WHERE gm.org_id = $1 AND gm.member_user IS NOT NULL",
     )
     .bind(org)
-    .bind(group)
     .fetch_all(&mut **tx)
     .await?;
-    Ok(rows.into_iter().map(|(id,)| id).collect())
+    let mut direct: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (user, joined) in rows {
+        let groups = direct.entry(user).or_default();
+        groups.extend(joined);
+    }
+    let graph = Graph::load(tx, org).await?;
+    Ok(direct
+        .into_iter()
+        .filter(|(_, groups)| graph.effective(groups).contains(group))
+        .map(|(user, _)| user)
+        .collect())
 }
 
 /// The org's members with no explicit group (they are in the default

@@ -1,44 +1,14 @@
-//! Registered nodes (DESIGN §1.4): registering, re-parenting (trusted
+//! Registered nodes (docs/model.md §1.4): registering, re-parenting (trusted
 //! backend or superuser only) and deleting, never as a side effect.
 
 use serde_json::json;
 use tessera_core::NodeKey;
 
 use super::AdminError;
+use super::lookup::node_path;
 use super::quotas::Counted;
-use super::users::require_org;
-use super::write::{Actor, Admin, AdminKey, Affects, Audit, Lock, Tx};
-
-/// A node's chain from the top (`type:id` strings, ending with the node),
-/// or `None` when the node is not registered in the org. One recursive
-/// query; the depth is bounded by the schema (a parent must exist first).
-pub(crate) async fn node_path(
-    tx: &mut Tx,
-    org: &str,
-    node: &NodeKey,
-) -> Result<Option<Vec<String>>, AdminError> {
-    let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "WITH RECURSIVE up(type, id, depth) AS (
-            SELECT type, id, 0 FROM nodes WHERE org_id = $1 AND type = $2 AND id = $3
-            UNION ALL
-            SELECT n.parent_type, n.parent_id, up.depth + 1 FROM nodes n JOIN up ON n.type = up.type AND n.id = up.id
-             WHERE n.org_id = $1 AND n.parent_type IS NOT NULL AND up.depth < 10000)
-         SELECT type, id, depth FROM up ORDER BY depth DESC",
-    )
-    .bind(org)
-    .bind(&node.ty)
-    .bind(&node.id)
-    .fetch_all(&mut **tx)
-    .await?;
-    if rows.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(
-        rows.into_iter()
-            .map(|(ty, id, _)| format!("{ty}:{id}"))
-            .collect(),
-    ))
-}
+use super::write::{Actor, Admin, AdminKey, Affects, Audit};
+use crate::missing::Missing;
 
 impl Admin {
     /// `PUT /v1/orgs/{org}/nodes/{type}/{id}` `{"parent": "site:7" | null}`.
@@ -57,10 +27,7 @@ impl Admin {
                 node.ty
             )));
         };
-        let mut tx = self.begin(Lock::Org(org)).await?;
-        self.gate(&mut tx, actor, org, AdminKey::ManageAccess)
-            .await?;
-        require_org(&mut tx, org).await?;
+        let (mut tx, _) = self.open_write(actor, org, AdminKey::ManageAccess).await?;
         let parent_ty = match parent {
             None => None,
             Some(parent) => {
@@ -149,12 +116,12 @@ impl Admin {
         node: &NodeKey,
         now: i64,
     ) -> Result<(), AdminError> {
-        let mut tx = self.begin(Lock::Org(org)).await?;
-        self.gate(&mut tx, actor, org, AdminKey::ManageAccess)
-            .await?;
-        require_org(&mut tx, org).await?;
+        let (mut tx, _) = self.open_write(actor, org, AdminKey::ManageAccess).await?;
         if node_path(&mut tx, org, node).await?.is_none() {
-            return Err(AdminError::NotFound(format!("node `{node}`")));
+            return Err(AdminError::NotFound(Missing::new(
+                "node",
+                &node.to_string(),
+            )));
         }
         let (uses,): (i64,) = sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM nodes WHERE org_id = $1 AND parent_type = $2 AND parent_id = $3)

@@ -4,7 +4,8 @@ use serde_json::json;
 use tessera_core::is_valid_node_id;
 
 use super::AdminError;
-use super::write::{Actor, Admin, Affects, Audit, Lock};
+use super::write::{Actor, Admin, Affects, Audit};
+use crate::missing::Missing;
 
 impl Admin {
     /// `POST /v1/orgs`: the org with its `admin` and `members` groups and
@@ -24,8 +25,7 @@ impl Admin {
         if name.trim().is_empty() {
             return Err(AdminError::BadRequest("an org needs a name".to_owned()));
         }
-        let mut tx = self.begin(Lock::Global).await?;
-        self.require_superuser(&mut tx, actor).await?;
+        let mut tx = self.open_global(actor).await?;
         let exists: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM orgs WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
@@ -57,14 +57,13 @@ impl Admin {
         if name.is_empty() {
             return Err(AdminError::BadRequest("an org needs a name".to_owned()));
         }
-        let mut tx = self.begin(Lock::Global).await?;
-        self.require_superuser(&mut tx, actor).await?;
+        let mut tx = self.open_global(actor).await?;
         let before: Option<(String,)> = sqlx::query_as("SELECT name FROM orgs WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
         let Some((before,)) = before else {
-            return Err(AdminError::NotFound(format!("org `{id}`")));
+            return Err(AdminError::NotFound(Missing::new("org", id)));
         };
         if before == name {
             return Ok(());
@@ -86,15 +85,14 @@ impl Admin {
     /// Deletes an org and everything in it (a global write: superuser
     /// actors only). The audit trail outlives it.
     pub async fn delete_org(&self, actor: &Actor, id: &str, now: i64) -> Result<(), AdminError> {
-        let mut tx = self.begin(Lock::Global).await?;
-        self.require_superuser(&mut tx, actor).await?;
+        let mut tx = self.open_global(actor).await?;
         let deleted: Option<(i64,)> =
             sqlx::query_as("DELETE FROM orgs WHERE id = $1 RETURNING revision")
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?;
         let Some((last,)) = deleted else {
-            return Err(AdminError::NotFound(format!("org `{id}`")));
+            return Err(AdminError::NotFound(Missing::new("org", id)));
         };
         let audit = Audit {
             action: "org.delete",

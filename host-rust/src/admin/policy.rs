@@ -1,4 +1,4 @@
-//! Hidden entries and caps (DESIGN §1.8, §1.9): adding them only takes away,
+//! Hidden entries and caps (docs/model.md §1.8, docs/model.md §1.9): adding them only takes away,
 //! so it needs only the gate; removing them gives back, so it needs what
 //! the entry withholds (a visible node; every withheld key at the scope).
 
@@ -7,11 +7,12 @@ use serde_json::json;
 use tessera_core::{NodeKey, Selector};
 
 use super::AdminError;
-use super::nodes::node_path;
+use super::lookup::node_path;
 use super::quotas::Counted;
-use super::users::require_org;
-use super::write::{Actor, Admin, AdminKey, Affects, Audit, Lock, Tx};
+use super::write::{Actor, Admin, AdminKey, Affects, Audit, Tx};
 use crate::facts::{CAPS, CapRow, HIDDEN};
+use crate::ids::random_id;
+use crate::missing::Missing;
 
 /// A hidden entry as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -37,16 +38,6 @@ pub struct CapView {
     pub allow: Vec<String>,
 }
 
-fn new_id(prefix: &str) -> Result<String, AdminError> {
-    let mut bytes = [0u8; 6];
-    getrandom::fill(&mut bytes)
-        .map_err(|_| AdminError::Store(crate::store::StoreError::Randomness))?;
-    Ok(format!(
-        "{prefix}-{}",
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    ))
-}
-
 /// The selector's referenced ids, checked to exist in this org.
 async fn selector_ids(
     tx: &mut Tx,
@@ -59,7 +50,7 @@ async fn selector_ids(
                 .bind(user)
                 .fetch_optional(&mut **tx)
                 .await?;
-            found.ok_or_else(|| AdminError::NotFound(format!("user `{user}`")))?;
+            found.ok_or_else(|| AdminError::NotFound(Missing::new("user", user)))?;
             Ok((Some(user.clone()), None))
         }
         Selector::Group(group) | Selector::NotGroup(group) => {
@@ -69,7 +60,7 @@ async fn selector_ids(
                     .bind(group)
                     .fetch_optional(&mut **tx)
                     .await?;
-            found.ok_or_else(|| AdminError::NotFound(format!("group `{group}`")))?;
+            found.ok_or_else(|| AdminError::NotFound(Missing::new("group", group)))?;
             Ok((None, Some(group.clone())))
         }
         _ => Ok((None, None)),
@@ -79,7 +70,7 @@ async fn selector_ids(
 async fn require_path(tx: &mut Tx, org: &str, node: &NodeKey) -> Result<Vec<String>, AdminError> {
     node_path(tx, org, node)
         .await?
-        .ok_or_else(|| AdminError::NotFound(format!("node `{node}`")))
+        .ok_or_else(|| AdminError::NotFound(Missing::new("node", &node.to_string())))
 }
 
 impl Admin {
@@ -91,10 +82,7 @@ impl Admin {
         actor: &Actor,
         org: &str,
     ) -> Result<Vec<HiddenView>, AdminError> {
-        let mut tx = self.begin(Lock::Read).await?;
-        self.gate(&mut tx, actor, org, AdminKey::ManageAccess)
-            .await?;
-        require_org(&mut tx, org).await?;
+        let mut tx = self.open_read(actor, org, AdminKey::ManageAccess).await?;
         let rows: Vec<(String, String, String, String)> =
             sqlx::query_as(HIDDEN).bind(org).fetch_all(&mut *tx).await?;
         tx.rollback().await?;
@@ -113,10 +101,7 @@ impl Admin {
     /// With an actor, reading needs the `manage_access` admin key, as writing does
     /// (an unknown actor is `FORBIDDEN`).
     pub async fn list_caps(&self, actor: &Actor, org: &str) -> Result<Vec<CapView>, AdminError> {
-        let mut tx = self.begin(Lock::Read).await?;
-        self.gate(&mut tx, actor, org, AdminKey::ManageAccess)
-            .await?;
-        require_org(&mut tx, org).await?;
+        let mut tx = self.open_read(actor, org, AdminKey::ManageAccess).await?;
         let rows: Vec<CapRow> = sqlx::query_as(CAPS).bind(org).fetch_all(&mut *tx).await?;
         tx.rollback().await?;
         rows.into_iter().map(|row| self.cap_view(row)).collect()
@@ -138,7 +123,7 @@ impl Admin {
         })
     }
 
-    /// An undeclared node type is malformed input (`BAD_REQUEST`, §5), not
+    /// An undeclared node type is malformed input (`BAD_REQUEST`, docs/admin.md §5), not
     /// a missing node.
     fn require_type(&self, node: &NodeKey) -> Result<(), AdminError> {
         match self.manifest.types.index(&node.ty) {
@@ -160,11 +145,7 @@ impl Admin {
         now: i64,
     ) -> Result<HiddenView, AdminError> {
         self.require_type(node)?;
-        let mut tx = self.begin(Lock::Org(org)).await?;
-        let holder = self
-            .gate(&mut tx, actor, org, AdminKey::ManageAccess)
-            .await?;
-        require_org(&mut tx, org).await?;
+        let (mut tx, holder) = self.open_write(actor, org, AdminKey::ManageAccess).await?;
         require_path(&mut tx, org, node).await?;
         self.may_restrict(&mut tx, holder.as_ref(), actor, org, selector)
             .await?;
@@ -193,7 +174,7 @@ impl Admin {
         if let Some((id,)) = existing {
             return Ok(view(id));
         }
-        let id = new_id("h")?;
+        let id = random_id("h")?;
         self.quotas
             .require_room(&mut tx, org, Counted::Hidden)
             .await?;
@@ -230,10 +211,7 @@ impl Admin {
         id: &str,
         now: i64,
     ) -> Result<(), AdminError> {
-        let mut tx = self.begin(Lock::Org(org)).await?;
-        let holder = self
-            .gate(&mut tx, actor, org, AdminKey::ManageAccess)
-            .await?;
+        let (mut tx, holder) = self.open_write(actor, org, AdminKey::ManageAccess).await?;
         let row: Option<(String, String, String)> = sqlx::query_as(
             "SELECT selector, node_type, node_id FROM hidden WHERE org_id = $1 AND id = $2",
         )
@@ -242,7 +220,7 @@ impl Admin {
         .fetch_optional(&mut *tx)
         .await?;
         let Some((selector, ty, node_id)) = row else {
-            return Err(AdminError::NotFound(format!("hidden entry `{id}`")));
+            return Err(AdminError::NotFound(Missing::new("hidden", id)));
         };
         let node = NodeKey { ty, id: node_id };
         let path = require_path(&mut tx, org, &node).await?;
@@ -278,11 +256,7 @@ impl Admin {
         let bits = catalog
             .bits_of(allow.iter().map(String::as_str))
             .map_err(|key| AdminError::UnknownPermission(key.to_owned()))?;
-        let mut tx = self.begin(Lock::Org(org)).await?;
-        let holder = self
-            .gate(&mut tx, actor, org, AdminKey::ManageAccess)
-            .await?;
-        require_org(&mut tx, org).await?;
+        let (mut tx, holder) = self.open_write(actor, org, AdminKey::ManageAccess).await?;
         if let Some(scope) = scope {
             require_path(&mut tx, org, scope).await?;
         }
@@ -296,7 +270,7 @@ impl Admin {
             Some(_) => None,
         };
         let view = CapView {
-            id: new_id("c")?,
+            id: random_id("c")?,
             selector: selector.to_string(),
             scope: scope.map(ToString::to_string),
             allow: catalog.keys(&bits),
@@ -338,10 +312,7 @@ impl Admin {
         id: &str,
         now: i64,
     ) -> Result<(), AdminError> {
-        let mut tx = self.begin(Lock::Org(org)).await?;
-        let holder = self
-            .gate(&mut tx, actor, org, AdminKey::ManageAccess)
-            .await?;
+        let (mut tx, holder) = self.open_write(actor, org, AdminKey::ManageAccess).await?;
         let row: Option<(String, Option<String>, Option<String>, String)> = sqlx::query_as(
             "SELECT selector, scope_type, scope_id, allow FROM caps WHERE org_id = $1 AND id = $2",
         )
@@ -350,7 +321,7 @@ impl Admin {
         .fetch_optional(&mut *tx)
         .await?;
         let Some((selector, scope_type, scope_id, allow)) = row else {
-            return Err(AdminError::NotFound(format!("cap `{id}`")));
+            return Err(AdminError::NotFound(Missing::new("cap", id)));
         };
         let allowed: Vec<String> = serde_json::from_str(&allow)
             .map_err(|_| AdminError::Store(crate::store::StoreError::Corrupt(allow.clone())))?;

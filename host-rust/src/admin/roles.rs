@@ -1,11 +1,11 @@
-//! Roles (DESIGN §1.6): custom roles created, edited and deleted by admins;
+//! Roles (docs/model.md §1.6): custom roles created, edited and deleted by admins;
 //! editable built-ins edited but never deleted; immutable built-ins never
 //! touched. Every saved set is catalog keys only (`UNKNOWN_PERMISSION`) and
 //! closed under `requires` (`READ_PAIRING_VIOLATION`); names are unique per
 //! org ignoring case and surrounding whitespace (`NAME_TAKEN`) and no custom
 //! role takes a built-in's name (`RESERVED_ROLE_NAME`).
 //!
-//! Escalation (DESIGN §5): saving a role needs every key of the role at the
+//! Escalation (docs/admin.md §5): saving a role needs every key of the role at the
 //! org root. An edit checks the keys of the role both before and after it:
 //! removing a key the actor does not hold would change what its stronger
 //! holders may do, which the actor could not undo.
@@ -18,8 +18,9 @@ use tessera_core::Bits;
 
 use super::AdminError;
 use super::names::{Name, display_name};
-use super::users::require_org;
-use super::write::{Actor, Admin, AdminKey, Affects, Audit, Lock, Tx};
+use super::write::{Actor, Admin, AdminKey, Affects, Audit, Tx};
+use crate::ids::random_id;
+use crate::missing::Missing;
 
 /// A role as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -44,14 +45,6 @@ struct RoleRow {
     name: String,
     builtin: Option<String>,
     mode: String,
-}
-
-pub(crate) fn random_id(prefix: &str) -> Result<String, AdminError> {
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes)
-        .map_err(|_| AdminError::Store(crate::store::StoreError::Randomness))?;
-    let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
-    Ok(format!("{prefix}-{hex}"))
 }
 
 /// A unique violation (a concurrent write took the name first) is
@@ -110,10 +103,7 @@ impl Admin {
     /// With an actor, reading needs the `manage_roles` admin key, as writing does
     /// (an unknown actor is `FORBIDDEN`).
     pub async fn list_roles(&self, actor: &Actor, org: &str) -> Result<Vec<RoleView>, AdminError> {
-        let mut tx = self.begin(Lock::Read).await?;
-        self.gate(&mut tx, actor, org, AdminKey::ManageRoles)
-            .await?;
-        require_org(&mut tx, org).await?;
+        let mut tx = self.open_read(actor, org, AdminKey::ManageRoles).await?;
         let rows: Vec<RoleRow> = sqlx::query_as(
             "SELECT id, name, builtin, mode FROM roles WHERE org_id = $1 ORDER BY name_key, id",
         )
@@ -178,7 +168,7 @@ impl Admin {
         .fetch_optional(&mut **tx)
         .await?;
         let Some(row) = row else {
-            return Err(AdminError::NotFound(format!("role `{id}`")));
+            return Err(AdminError::NotFound(Missing::new("role", id)));
         };
         let held: Vec<(String,)> = sqlx::query_as(
             "SELECT permission FROM role_permissions WHERE org_id = $1 AND role_id = $2",
@@ -244,11 +234,7 @@ impl Admin {
         let bits = self.role_bits(permissions)?;
         self.reserved_name(&name)?;
         let keys = self.manifest.catalog.keys(&bits);
-        let mut tx = self.begin(Lock::Org(org)).await?;
-        let holder = self
-            .gate(&mut tx, actor, org, AdminKey::ManageRoles)
-            .await?;
-        require_org(&mut tx, org).await?;
+        let (mut tx, holder) = self.open_write(actor, org, AdminKey::ManageRoles).await?;
         Self::require_holds(holder.as_ref(), &keys, &[])?;
         Self::name_free(&mut tx, org, &name, None).await?;
         let view = RoleView {
@@ -297,11 +283,7 @@ impl Admin {
     ) -> Result<RoleView, AdminError> {
         let name = name.map(|name| display_name("role", name)).transpose()?;
         let bits = permissions.map(|keys| self.role_bits(keys)).transpose()?;
-        let mut tx = self.begin(Lock::Org(org)).await?;
-        let holder = self
-            .gate(&mut tx, actor, org, AdminKey::ManageRoles)
-            .await?;
-        require_org(&mut tx, org).await?;
+        let (mut tx, holder) = self.open_write(actor, org, AdminKey::ManageRoles).await?;
         let (row, stored) = self.load_role(&mut tx, org, id).await?;
         match row.mode.as_str() {
             "immutable" => return Err(AdminError::BuiltinRoleImmutable(row.id)),
@@ -381,10 +363,7 @@ impl Admin {
         id: &str,
         now: i64,
     ) -> Result<(), AdminError> {
-        let mut tx = self.begin(Lock::Org(org)).await?;
-        self.gate(&mut tx, actor, org, AdminKey::ManageRoles)
-            .await?;
-        require_org(&mut tx, org).await?;
+        let (mut tx, _) = self.open_write(actor, org, AdminKey::ManageRoles).await?;
         let (row, stored) = self.load_role(&mut tx, org, id).await?;
         match row.mode.as_str() {
             "immutable" => return Err(AdminError::BuiltinRoleImmutable(row.id)),

@@ -3,11 +3,10 @@
 use serde_json::json;
 
 use super::AdminError;
-use super::users::require_org;
-use super::write::{Actor, Admin, AdminKey, Affects, Audit, Lock};
+use super::write::{Actor, Admin, AdminKey, Affects, Audit};
 
 impl Admin {
-    /// Turns kiosk mode (DESIGN §1.9) on or off.
+    /// Turns kiosk mode (docs/model.md §1.9) on or off.
     pub async fn put_settings(
         &self,
         actor: &Actor,
@@ -15,11 +14,7 @@ impl Admin {
         kiosk: bool,
         now: i64,
     ) -> Result<(), AdminError> {
-        let mut tx = self.begin(Lock::Org(org)).await?;
-        let holder = self
-            .gate(&mut tx, actor, org, AdminKey::ManageAccess)
-            .await?;
-        require_org(&mut tx, org).await?;
+        let (mut tx, holder) = self.open_write(actor, org, AdminKey::ManageAccess).await?;
         let (before,): (i64,) = sqlx::query_as("SELECT kiosk FROM orgs WHERE id = $1")
             .bind(org)
             .fetch_one(&mut *tx)

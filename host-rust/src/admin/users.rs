@@ -6,7 +6,8 @@ use serde_json::json;
 use tessera_core::is_valid_user_id;
 
 use super::AdminError;
-use super::write::{Actor, Admin, AdminKey, Affects, Audit, Lock, Tx};
+use super::write::{Actor, Admin, AdminKey, Affects, Audit, Tx};
+use crate::missing::Missing;
 
 /// A user's stored fields.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -48,7 +49,7 @@ impl Admin {
                 .bind(id)
                 .fetch_optional(self.store.pool())
                 .await?;
-        let row = row.ok_or_else(|| AdminError::NotFound(format!("user `{id}`")))?;
+        let row = row.ok_or_else(|| AdminError::NotFound(Missing::new("user", id)))?;
         Ok(UserView {
             id: id.to_owned(),
             name: row.name,
@@ -70,8 +71,7 @@ impl Admin {
                 "`{id}` is not a valid user id"
             )));
         }
-        let mut tx = self.begin(Lock::Global).await?;
-        self.require_superuser(&mut tx, actor).await?;
+        let mut tx = self.open_global(actor).await?;
         let before: Option<UserRow> =
             sqlx::query_as("SELECT name, superuser, active FROM users WHERE id = $1")
                 .bind(id)
@@ -125,7 +125,7 @@ impl Admin {
             before: before.as_ref().map(view),
             after: Some(view(&after)),
         };
-        // A flag change can change every org's answers (DESIGN §3); a new
+        // A flag change can change every org's answers (docs/snapshots.md §3); a new
         // name changes the snapshots that carry it, in every org the user
         // is in, so it bumps every org too (names change rarely).
         self.finish(tx, actor, Affects::Every, audit, now).await
@@ -139,11 +139,7 @@ impl Admin {
         user: &str,
         now: i64,
     ) -> Result<(), AdminError> {
-        let mut tx = self.begin(Lock::Org(org)).await?;
-        let holder = self
-            .gate(&mut tx, actor, org, AdminKey::ManageMembers)
-            .await?;
-        require_org(&mut tx, org).await?;
+        let (mut tx, holder) = self.open_write(actor, org, AdminKey::ManageMembers).await?;
         require_user(&mut tx, user).await?;
         if is_member(&mut tx, org, user).await? {
             return Ok(());
@@ -154,7 +150,7 @@ impl Admin {
             .execute(&mut *tx)
             .await?;
         // Joining gives the @members and default-group grants: the actor must
-        // hold what the default groups grant (§5: joining a group counts as
+        // hold what the default groups grant (docs/admin.md §5: joining a group counts as
         // assigning its roles) and be allowed to manage the user as they
         // now stand.
         self.require_members_grants(&mut tx, holder.as_ref(), org)
@@ -179,13 +175,9 @@ impl Admin {
         user: &str,
         now: i64,
     ) -> Result<(), AdminError> {
-        let mut tx = self.begin(Lock::Org(org)).await?;
-        let holder = self
-            .gate(&mut tx, actor, org, AdminKey::ManageMembers)
-            .await?;
-        require_org(&mut tx, org).await?;
+        let (mut tx, holder) = self.open_write(actor, org, AdminKey::ManageMembers).await?;
         if !is_member(&mut tx, org, user).await? {
-            return Err(AdminError::NotFound(format!("member `{user}`")));
+            return Err(AdminError::NotFound(Missing::new("member", user)));
         }
         self.may_manage(&mut tx, holder.as_ref(), actor, org, user)
             .await?;
@@ -266,16 +258,6 @@ async fn other_active_superusers(tx: &mut Tx, user: &str) -> Result<i64, AdminEr
     Ok(count)
 }
 
-pub(crate) async fn require_org(tx: &mut Tx, org: &str) -> Result<(), AdminError> {
-    let found: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM orgs WHERE id = $1")
-        .bind(org)
-        .fetch_optional(&mut **tx)
-        .await?;
-    found
-        .map(|_| ())
-        .ok_or_else(|| AdminError::NotFound(format!("org `{org}`")))
-}
-
 async fn require_user(tx: &mut Tx, user: &str) -> Result<(), AdminError> {
     if !is_valid_user_id(user) {
         return Err(AdminError::BadRequest(format!(
@@ -288,7 +270,7 @@ async fn require_user(tx: &mut Tx, user: &str) -> Result<(), AdminError> {
         .await?;
     found
         .map(|_| ())
-        .ok_or_else(|| AdminError::NotFound(format!("user `{user}`")))
+        .ok_or_else(|| AdminError::NotFound(Missing::new("user", user)))
 }
 
 async fn is_member(tx: &mut Tx, org: &str, user: &str) -> Result<bool, AdminError> {

@@ -5,13 +5,14 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use sqlx::{Any, Transaction};
-use tessera_core::Manifest;
+use tessera_core::{Manifest, Snapshot};
 
 use super::AdminError;
 use super::quotas::Quotas;
+use crate::missing::Missing;
 use crate::store::{Backend, Store};
 
-/// Who makes a write (DESIGN §5): the trusted backend itself (no
+/// Who makes a write (docs/admin.md §5): the trusted backend itself (no
 /// `Tessera-Actor` header: invariants hold, `[admin]` keys and escalation
 /// do not apply) or a user the backend authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +71,7 @@ const LOCK_SPACE_ORG: i32 = 0x7453_0002;
 
 /// What a transaction locks (see [`Admin::begin`]).
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Lock<'a> {
+enum Lock<'a> {
     /// A write within one org.
     Org(&'a str),
     /// A global write (users, orgs).
@@ -124,7 +125,7 @@ impl Admin {
     /// at a time). Postgres: advisory transaction locks: an org's writes
     /// take that org's lock and a shared global one; global writes (users,
     /// orgs) take the global one exclusively.
-    pub(crate) async fn begin(&self, lock: Lock<'_>) -> Result<Tx, AdminError> {
+    async fn begin(&self, lock: Lock<'_>) -> Result<Tx, AdminError> {
         let pool = self.store.pool();
         match (self.store.backend(), lock) {
             (_, Lock::Read) => Ok(pool.begin().await?),
@@ -153,22 +154,54 @@ impl Admin {
         }
     }
 
-    /// The keys a role grants, as the resolver sees them: an immutable
-    /// built-in's from the manifest (whatever its stored rows say until
-    /// reconcile repairs them), any other role's stored keys that are still
-    /// in the catalog.
+    /// Opens a write within one org: the transaction and its locks
+    /// ([`Admin::begin`]), the actor's `[admin]` key ([`Admin::gate`]) and
+    /// the org's existence. Returns the actor's snapshot for the escalation
+    /// rules (`None` for the trusted backend). Every org write starts here
+    /// and ends with [`Admin::finish`].
+    pub(crate) async fn open_write(
+        &self,
+        actor: &Actor,
+        org: &str,
+        key: AdminKey,
+    ) -> Result<(Tx, Option<Snapshot>), AdminError> {
+        let mut tx = self.begin(Lock::Org(org)).await?;
+        let holder = self.gate(&mut tx, actor, org, key).await?;
+        require_org(&mut tx, org).await?;
+        Ok((tx, holder))
+    }
+
+    /// Opens a read of one org's model: no lock, the same gate and org
+    /// check as a write, so a read shows nothing a write would refuse to
+    /// touch.
+    pub(crate) async fn open_read(
+        &self,
+        actor: &Actor,
+        org: &str,
+        key: AdminKey,
+    ) -> Result<Tx, AdminError> {
+        let mut tx = self.begin(Lock::Read).await?;
+        self.gate(&mut tx, actor, org, key).await?;
+        require_org(&mut tx, org).await?;
+        Ok(tx)
+    }
+
+    /// Opens a global write (users, orgs): the global lock and an active
+    /// superuser actor.
+    pub(crate) async fn open_global(&self, actor: &Actor) -> Result<Tx, AdminError> {
+        let mut tx = self.begin(Lock::Global).await?;
+        self.require_superuser(&mut tx, actor).await?;
+        Ok(tx)
+    }
+
+    /// The keys a role grants, by the compiler's own rule
+    /// ([`Manifest::role_permissions`]).
     pub(crate) async fn role_keys(
         &self,
         tx: &mut Tx,
         org: &str,
         role: &str,
     ) -> Result<Vec<String>, AdminError> {
-        let catalog = &self.manifest.catalog;
-        if let Some(builtin) = self.manifest.builtin(role)
-            && builtin.mode == tessera_core::RoleMode::Immutable
-        {
-            return Ok(catalog.keys(&builtin.permissions));
-        }
         let stored: Vec<(String,)> = sqlx::query_as(
             "SELECT permission FROM role_permissions WHERE org_id = $1 AND role_id = $2",
         )
@@ -176,7 +209,9 @@ impl Admin {
         .bind(role)
         .fetch_all(&mut **tx)
         .await?;
-        Ok(catalog.keys(&catalog.bits_of_known(stored.iter().map(|(key,)| key.as_str()))))
+        let stored: Vec<String> = stored.into_iter().map(|(key,)| key).collect();
+        let bits = self.manifest.role_permissions(role, Some(&stored));
+        Ok(self.manifest.catalog.keys(&bits))
     }
 
     /// Bumps the affected orgs, appends the audit row, commits.
@@ -225,4 +260,15 @@ impl Admin {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// `NOT_FOUND` unless the org exists.
+async fn require_org(tx: &mut Tx, org: &str) -> Result<(), AdminError> {
+    let found: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM orgs WHERE id = $1")
+        .bind(org)
+        .fetch_optional(&mut **tx)
+        .await?;
+    found
+        .map(|_| ())
+        .ok_or_else(|| AdminError::NotFound(Missing::new("org", org)))
 }

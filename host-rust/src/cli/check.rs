@@ -4,6 +4,7 @@
 //! manifest must be the one the store was reconciled with.
 
 use std::sync::Arc;
+use tessera_core::ErrorCode;
 
 use serde::Serialize;
 use tessera_core::{Snapshot, path_text_segments};
@@ -48,7 +49,7 @@ struct WithRevision<'a, T: Serialize> {
 /// `answer` as pretty JSON with `"revision"` added.
 fn with_revision(answer: &impl Serialize, revision: u64) -> Result<String, CliError> {
     serde_json::to_string_pretty(&WithRevision { answer, revision })
-        .map_err(|err| CliError::new("INTERNAL", err.to_string()))
+        .map_err(|err| CliError::new(ErrorCode::Internal, err.to_string()))
 }
 
 /// `tessera check`: exit 0 for `allow`, 1 for `deny` and `not_found`.

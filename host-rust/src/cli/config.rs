@@ -18,9 +18,9 @@ pub(crate) const DEFAULT_DATA_DIR: &str = "./tessera-data";
 pub(crate) const DEFAULT_MANIFEST: &str = "examples/fleet/manifest.toml";
 /// The default listening port.
 pub(crate) const DEFAULT_PORT: u16 = 7700;
-/// Exported snapshots live 5 minutes unless configured (DESIGN §3).
+/// Exported snapshots live 5 minutes unless configured (docs/snapshots.md §3).
 pub(crate) const DEFAULT_SNAPSHOT_TTL: i64 = 300;
-/// 256 KiB (DESIGN §3).
+/// 256 KiB (docs/snapshots.md §3).
 pub(crate) const DEFAULT_MAX_SNAPSHOT_BYTES: usize = 256 * 1024;
 /// Compiled snapshots kept for checks.
 pub(crate) const DEFAULT_CACHE_CAPACITY: usize = 10_000;
@@ -296,7 +296,11 @@ mod test {
             (5, 7, 3, defaults.groups)
         );
         for bad in ["nodes", "nodes=x", "rows=1", "nodes=-1"] {
-            assert_eq!(parse_quotas(bad).unwrap_err().code, "BAD_CONFIG", "{bad}");
+            assert_eq!(
+                parse_quotas(bad).unwrap_err().code,
+                tessera_core::ErrorCode::BadConfig,
+                "{bad}"
+            );
         }
         assert!(FileConfig::parse("[quotas]\nrows = 1\n").is_err());
     }

@@ -5,6 +5,7 @@
 
 use std::error::Error;
 use std::process::ExitCode;
+use tessera_core::ErrorCode;
 
 use tessera_core::VerifyError;
 use tessera_host::setup::SetupError;
@@ -33,16 +34,16 @@ impl From<Exit> for ExitCode {
 /// Why a subcommand failed (status 2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CliError {
-    /// A stable code: one of DESIGN §5's, a verifier's, or one of
+    /// A stable code: one of docs/admin.md §5's, a verifier's, or one of
     /// [`ServeError::code`]'s (`BAD_CONFIG`, `IO`, `STORE`, ...).
-    pub(crate) code: &'static str,
+    pub(crate) code: ErrorCode,
     /// One line, for the operator.
     pub(crate) message: String,
 }
 
 impl CliError {
     /// An error with its code.
-    pub(crate) fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         CliError {
             code,
             message: message.into(),
@@ -51,18 +52,18 @@ impl CliError {
 
     /// A bad setting (flag, environment variable or config file).
     pub(crate) fn config(message: impl Into<String>) -> Self {
-        CliError::new("BAD_CONFIG", message)
+        CliError::new(ErrorCode::BadConfig, message)
     }
 
     /// A file that could not be read or written.
     pub(crate) fn io(path: &std::path::Path, err: &std::io::Error) -> Self {
-        CliError::new("IO", format!("{}: {err}", path.display()))
+        CliError::new(ErrorCode::Io, format!("{}: {err}", path.display()))
     }
 
     /// An error whose causes are worth showing to the operator (the
     /// library hides the database's text from API callers; the operator
     /// running the command needs it).
-    pub(crate) fn with_causes(code: &'static str, err: &(dyn Error + 'static)) -> Self {
+    pub(crate) fn with_causes(code: ErrorCode, err: &(dyn Error + 'static)) -> Self {
         let mut message = err.to_string();
         let mut cause = err.source();
         while let Some(inner) = cause {
@@ -92,7 +93,7 @@ impl From<StoreError> for CliError {
 impl From<TokenError> for CliError {
     fn from(err: TokenError) -> Self {
         match err {
-            TokenError::BadOrg(_) => CliError::new("BAD_REQUEST", err.to_string()),
+            TokenError::BadOrg(_) => CliError::new(ErrorCode::BadRequest, err.to_string()),
             TokenError::Store(err) => err.into(),
         }
     }

@@ -13,6 +13,7 @@ mod store_cmds;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tessera_core::ErrorCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -361,7 +362,11 @@ pub(crate) fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(err) => {
-            return CliError::new("INTERNAL", format!("cannot start the runtime: {err}")).report();
+            return CliError::new(
+                ErrorCode::Internal,
+                format!("cannot start the runtime: {err}"),
+            )
+            .report();
         }
     };
     match runtime.block_on(run(cli.command)) {

@@ -3,6 +3,7 @@
 //! formatters the subcommands share.
 
 use std::io::Write;
+use tessera_core::ErrorCode;
 
 use super::CliError;
 
@@ -13,7 +14,7 @@ pub(crate) fn print(text: &str) -> Result<(), CliError> {
     match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
         Ok(()) => Ok(()),
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(err) => Err(CliError::new("IO", format!("stdout: {err}"))),
+        Err(err) => Err(CliError::new(ErrorCode::Io, format!("stdout: {err}"))),
     }
 }
 

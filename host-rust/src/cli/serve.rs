@@ -2,6 +2,7 @@
 //! two promised stdout lines, then serving until SIGINT or SIGTERM.
 
 use std::future::Future;
+use tessera_core::ErrorCode;
 
 use super::output::{note, print};
 use super::{CliError, Exit, ServeArgs, config};
@@ -43,8 +44,12 @@ const DRAIN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
 fn shutdown_signal() -> Result<impl Future<Output = ()> + Send + 'static, CliError> {
     use tokio::signal::unix::{SignalKind, signal};
     let install = |kind: SignalKind, name: &str| {
-        signal(kind)
-            .map_err(|err| CliError::new("INTERNAL", format!("cannot listen for {name}: {err}")))
+        signal(kind).map_err(|err| {
+            CliError::new(
+                ErrorCode::Internal,
+                format!("cannot listen for {name}: {err}"),
+            )
+        })
     };
     let mut interrupt = install(SignalKind::interrupt(), "SIGINT")?;
     let mut terminate = install(SignalKind::terminate(), "SIGTERM")?;

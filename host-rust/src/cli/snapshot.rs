@@ -5,6 +5,7 @@
 
 use std::io::Read;
 use std::path::Path;
+use tessera_core::ErrorCode;
 
 use serde::Serialize;
 use tessera_core::ffi::SnapshotInfo;
@@ -48,7 +49,7 @@ pub(crate) async fn inspect(args: &InspectArgs) -> Result<Exit, CliError> {
     };
     if args.json {
         let json = serde_json::to_string_pretty(&view.json())
-            .map_err(|err| CliError::new("INTERNAL", err.to_string()))?;
+            .map_err(|err| CliError::new(ErrorCode::Internal, err.to_string()))?;
         print(&json)?;
     } else {
         print(&view.text())?;
@@ -92,8 +93,12 @@ async fn key_set(args: &InspectArgs, now: u64) -> Result<(KeySet, KeySource), Cl
     }
     let (location, _) = config::resolve_store(&args.store)?;
     let store = open_existing(&location).await?;
-    let at = i64::try_from(now)
-        .map_err(|_| CliError::new("BAD_ARGUMENT", format!("--now {now} is out of range")))?;
+    let at = i64::try_from(now).map_err(|_| {
+        CliError::new(
+            ErrorCode::BadArgument,
+            format!("--now {now} is out of range"),
+        )
+    })?;
     let keys = tessera_host::published_key_set(&store, at).await;
     store.close().await;
     Ok((keys?, KeySource::Store(redact_url(&location.url()))))

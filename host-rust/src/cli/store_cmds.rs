@@ -1,6 +1,7 @@
 //! The subcommands that operate on the store: `migrate`, `reconcile`,
 //! `keygen`, `keys`, `token`; and how every subcommand opens the store.
 
+use tessera_core::ErrorCode;
 use tessera_host::{Store, TokenKind, setup};
 
 use super::config::{self, StoreLocation};
@@ -20,7 +21,7 @@ pub(crate) async fn open_existing(location: &StoreLocation) -> Result<Store, Cli
         && !file.exists()
     {
         return Err(CliError::new(
-            "NOT_FOUND",
+            ErrorCode::NotFound,
             format!(
                 "no store at {}; run `tessera serve` or `tessera migrate up` first",
                 file.display()
@@ -175,7 +176,7 @@ pub(crate) async fn list_keys(args: &StoreArgs, jwks: bool) -> Result<Exit, CliE
             keys: Vec<tessera_core::Jwk>,
         }
         let document = serde_json::to_string_pretty(&Jwks { keys })
-            .map_err(|err| CliError::new("INTERNAL", err.to_string()))?;
+            .map_err(|err| CliError::new(ErrorCode::Internal, err.to_string()))?;
         print(&document)?;
     } else if keys.is_empty() {
         note("no published keys (`tessera keygen` makes one)");
@@ -229,7 +230,10 @@ pub(crate) async fn revoke_token(args: &StoreArgs, token: &str) -> Result<Exit, 
     let revoked = tessera_host::revoke_token(&store, &token).await;
     store.close().await;
     if !revoked? {
-        return Err(CliError::new("NOT_FOUND", "no such token in this store"));
+        return Err(CliError::new(
+            ErrorCode::NotFound,
+            "no such token in this store",
+        ));
     }
     note("revoked; servers that have seen it stop accepting it within a minute");
     Ok(Exit::Success)

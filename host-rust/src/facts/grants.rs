@@ -12,10 +12,7 @@ use std::sync::{Arc, Mutex};
 use foldhash::HashMap;
 use tessera_core::AssignmentFact;
 
-/// Assignment rows one org's kept group assignments hold at most, a
-/// quarter of the cache's budget (they count against it too); groups read
-/// past it are used but not kept.
-const ROW_BUDGET: usize = super::cache::ROW_BUDGET / 4;
+use super::budget::GROUP_ROWS;
 
 #[derive(Debug, Default)]
 struct Kept {
@@ -75,7 +72,7 @@ impl GroupGrants {
             .collect();
         if let Ok(mut kept) = self.kept.lock() {
             for (group, facts) in &grants {
-                if kept.rows + facts.len() + 1 > ROW_BUDGET {
+                if kept.rows + facts.len() + 1 > GROUP_ROWS {
                     break;
                 }
                 if kept

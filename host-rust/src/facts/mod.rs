@@ -16,9 +16,11 @@
 //! policy rows whose subject or selector can apply to the principal, with
 //! the nodes those rows name, their ancestors and their descendants.
 
+mod budget;
 mod cache;
 mod grants;
 mod principal;
+mod rows;
 mod structure;
 
 use std::collections::BTreeSet;
@@ -33,7 +35,7 @@ use thiserror::Error;
 
 use crate::store::{Backend, Store, StoreError};
 
-pub(crate) use cache::OrgStructures;
+use cache::OrgStructures;
 use principal::{Head, load_group_assignments, load_head};
 pub(crate) use structure::{CAPS, CapRow, HIDDEN};
 use structure::{NodePicks, OrgStructure};
@@ -59,19 +61,6 @@ impl From<sqlx::Error> for FactsError {
     fn from(err: sqlx::Error) -> Self {
         FactsError::Store(StoreError::Database(err))
     }
-}
-
-fn parse<T: std::str::FromStr>(text: &str) -> Result<T, FactsError> {
-    text.parse()
-        .map_err(|_| FactsError::Corrupt(text.to_owned()))
-}
-
-fn node_key(ty: String, id: String) -> NodeKey {
-    NodeKey { ty, id }
-}
-
-fn scope(ty: Option<String>, id: Option<String>) -> Option<NodeKey> {
-    ty.zip(id).map(|(ty, id)| node_key(ty, id))
 }
 
 /// A read-only transaction in which every statement sees one state of the
@@ -206,7 +195,7 @@ fn sorted_assignments<'a>(
 }
 
 /// [`load_facts`] for a snapshot, with the org's structure and its groups'
-/// assignments taken from `store`'s kept structures when one was kept at
+/// assignments taken from the kept `structures` when one was kept at
 /// the revision read.
 ///
 /// With a kept structure, the principal's head (its own rows) is one
@@ -215,15 +204,55 @@ fn sorted_assignments<'a>(
 /// bumps it in its own transaction, so equal revisions mean both read one
 /// state of the store. Otherwise (no kept structure, or a write landed in
 /// between), everything is read again in one read transaction.
-pub(crate) async fn load_facts_kept(
+/// The facts loader of snapshot builds: a store and the org structures it
+/// keeps between builds (per org revision), which no one else reads.
+#[derive(Debug, Clone)]
+pub struct Loader {
+    store: Store,
+    structures: Arc<OrgStructures>,
+}
+
+impl Loader {
+    /// A loader over `store`, keeping nothing yet.
+    pub fn new(store: Store) -> Self {
+        Loader {
+            store,
+            structures: Arc::default(),
+        }
+    }
+
+    /// The store it reads.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// How many org structures builds have read from the store (once per
+    /// org and revision while they stay kept).
+    pub fn structure_reads(&self) -> u64 {
+        self.structures.reads()
+    }
+
+    /// [`load_facts_kept`] on this loader's store and structures.
+    pub(crate) async fn load(
+        &self,
+        org: &str,
+        principal: &str,
+        under: &[NodeKey],
+    ) -> Result<KeptFacts, FactsError> {
+        load_facts_kept(&self.store, &self.structures, org, principal, under).await
+    }
+}
+
+async fn load_facts_kept(
     store: &Store,
+    structures: &OrgStructures,
     org: &str,
     principal: &str,
     under: &[NodeKey],
 ) -> Result<KeptFacts, FactsError> {
     let mut conn = store.pool().acquire().await.map_err(StoreError::from)?;
     let head = load_head(&mut conn, org, principal).await?;
-    if let Some(structure) = store.structures().get(org, head.revision) {
+    if let Some(structure) = structures.get(org, head.revision) {
         let effective = structure.effective_groups(&head.direct, head.member, head.superuser());
         if let Some(groups) =
             group_grants(&mut conn, org, &structure, &effective, head.revision).await?
@@ -237,20 +266,18 @@ pub(crate) async fn load_facts_kept(
 
     let mut tx = read_transaction(store).await?;
     let head = load_head(&mut tx, org, principal).await?;
-    let structure = match store.structures().get(org, head.revision) {
+    let structure = match structures.get(org, head.revision) {
         Some(kept) => kept,
         None => {
             // The builds that miss together (after a write) wait for the
             // first to read the structure instead of each reading it.
-            let lock = store.structures().loading(org);
+            let lock = structures.loading(org);
             let _loading = lock.lock().await;
-            match store.structures().get(org, head.revision) {
+            match structures.get(org, head.revision) {
                 Some(kept) => kept,
                 None => {
                     let read = Arc::new(OrgStructure::load(&mut tx, org).await?);
-                    store
-                        .structures()
-                        .put(org, head.revision, Arc::clone(&read));
+                    structures.put(org, head.revision, Arc::clone(&read));
                     read
                 }
             }

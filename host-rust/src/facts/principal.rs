@@ -12,7 +12,8 @@ use std::collections::BTreeSet;
 
 use tessera_core::{ANONYMOUS, AssignmentFact, UserFact};
 
-use super::{FactsError, parse, scope};
+use super::FactsError;
+use super::rows::{parse, scope};
 use crate::store::Backend;
 
 /// The org, the user (if any), its membership, and as JSON arrays its

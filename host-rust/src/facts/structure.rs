@@ -17,8 +17,9 @@ use tessera_core::{
     RoleFact, Selector, Standing,
 };
 
+use super::FactsError;
 use super::grants::GroupGrants;
-use super::{FactsError, node_key, parse, scope};
+use super::rows::{node_key, parse, scope};
 
 /// Every node of the org. Bind: $1 org.
 pub(super) const NODES: &str =

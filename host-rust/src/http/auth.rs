@@ -1,12 +1,11 @@
 //! Who is calling: the API token's kind (`Authorization: Bearer <token>`,
-//! DESIGN §5) and, for admin writes, the acting user (`Tessera-Actor`).
+//! docs/admin.md §5) and, for admin writes, the acting user (`Tessera-Actor`).
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tessera_core::ErrorCode;
 
 use axum::extract::FromRequestParts;
-use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
@@ -15,6 +14,9 @@ use super::error::ApiError;
 use tessera_core::is_valid_user_id;
 
 use crate::admin::Actor;
+use crate::authority::AuthorityError;
+use crate::lru::Lru;
+use crate::missing::Missing;
 use crate::tokens::{TokenAccess, TokenKind, digest, token_access};
 
 /// Tokens already seen to be valid, by SHA-256 (the plaintext is not
@@ -23,9 +25,17 @@ use crate::tokens::{TokenAccess, TokenKind, digest, token_access};
 /// from the store stops working within that time; unknown tokens are asked
 /// of the store every time (a token created by `tessera token create`
 /// works at once).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct TokenCache {
-    known: Mutex<HashMap<String, (TokenAccess, Instant)>>,
+    known: Mutex<Lru<String, (TokenAccess, Instant)>>,
+}
+
+impl Default for TokenCache {
+    fn default() -> Self {
+        TokenCache {
+            known: Mutex::new(Lru::new(TOKEN_CACHE_MAX)),
+        }
+    }
 }
 
 /// How many valid tokens are remembered.
@@ -36,17 +46,14 @@ const TOKEN_TRUST: Duration = Duration::from_secs(60);
 
 impl TokenCache {
     fn get(&self, token: &str) -> Option<TokenAccess> {
-        let known = self.known.lock().ok()?;
+        let mut known = self.known.lock().ok()?;
         let (access, at) = known.get(&digest(token))?;
         (at.elapsed() < TOKEN_TRUST).then(|| access.clone())
     }
 
     fn remember(&self, token: &str, access: &TokenAccess) {
         if let Ok(mut known) = self.known.lock() {
-            if known.len() >= TOKEN_CACHE_MAX {
-                known.clear();
-            }
-            known.insert(digest(token), (access.clone(), Instant::now()));
+            known.insert(digest(token), (access.clone(), Instant::now()), 1);
         }
     }
 }
@@ -65,7 +72,7 @@ impl Caller {
         if self.access.reaches(org) {
             Ok(())
         } else {
-            Err(ApiError::not_found(format!("org `{org}` not found")))
+            Err(AuthorityError::NotFound(Missing::new("org", org)).into())
         }
     }
 }
@@ -78,7 +85,7 @@ pub(crate) struct AdminCaller {
 }
 
 fn unauthenticated(message: &str) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message)
+    ApiError::new(ErrorCode::Unauthenticated, message)
 }
 
 impl FromRequestParts<Arc<AppState>> for Caller {
@@ -130,8 +137,7 @@ fn reach_model_path(caller: &Caller, path: &str) -> Result<(), ApiError> {
             caller.reach(&org)
         }
         _ => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "FORBIDDEN",
+            ErrorCode::Forbidden,
             "a token bound to orgs may not call global endpoints",
         )),
     }
@@ -147,8 +153,7 @@ impl FromRequestParts<Arc<AppState>> for AdminCaller {
         let caller = Caller::from_request_parts(parts, state).await?;
         if caller.access.kind != TokenKind::Admin {
             return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "FORBIDDEN",
+                ErrorCode::Forbidden,
                 "a `check` token may not call write endpoints",
             ));
         }

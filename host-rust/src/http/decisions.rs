@@ -1,4 +1,4 @@
-//! The decision endpoints of DESIGN §6: every answer comes from the
+//! The decision endpoints of docs/http.md §6: every answer comes from the
 //! compiled snapshot the host would export for the same question (see
 //! [`crate::Authority`]), with the org revision it used.
 
@@ -24,7 +24,7 @@ pub(crate) struct Who {
     pub(crate) org: String,
     /// A user id, or `anonymous`.
     pub(crate) principal: String,
-    /// Narrow the answer to these catalog keys (DESIGN §1.11).
+    /// Narrow the answer to these catalog keys (docs/model.md §1.11).
     #[serde(default)]
     pub(crate) token_scopes: Option<Vec<String>>,
     /// Refuse to answer from an older revision (read-your-writes).
@@ -292,7 +292,7 @@ pub(crate) struct GuardAnswer {
     revision: u64,
 }
 
-/// Applies the manifest's routes (DESIGN §2.1) to a concrete path.
+/// Applies the manifest's routes (docs/decisions.md §2.1) to a concrete path.
 #[utoipa::path(post, path = "/v1/guard", tag = "decisions", request_body = GuardBody,
     responses((status = 200, body = GuardAnswer), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn guard(

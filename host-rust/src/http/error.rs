@@ -1,12 +1,13 @@
-//! The one error shape of the API (DESIGN §5):
-//! `{"error": {"code", "message", "details"}}` with the code's status.
+//! The one error shape of the API (docs/errors.md):
+//! `{"error": {"code", "message", "details"}}`, and the one place a code
+//! gets its HTTP status.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
-use tessera_core::SqlError;
+use tessera_core::{ErrorCode, SqlError};
 use utoipa::ToSchema;
 
 use crate::admin::AdminError;
@@ -18,7 +19,7 @@ use crate::store::StoreError;
 #[derive(Debug, Clone)]
 pub(crate) struct ApiError {
     pub(crate) status: StatusCode,
-    pub(crate) code: &'static str,
+    pub(crate) code: ErrorCode,
     pub(crate) message: String,
     pub(crate) details: Value,
 }
@@ -32,7 +33,7 @@ pub(crate) struct ErrorBody {
 /// The fields of an error.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ErrorFields {
-    /// A stable code of DESIGN §5 (`NOT_FOUND`, `ESCALATION_DENIED`, ...).
+    /// A stable code of docs/admin.md §5 (`NOT_FOUND`, `ESCALATION_DENIED`, ...).
     code: String,
     /// What went wrong, for people.
     message: String,
@@ -41,10 +42,68 @@ pub(crate) struct ErrorFields {
     details: Value,
 }
 
+/// The HTTP status of each code the API answers with: the only place
+/// statuses live. `None` for codes no HTTP answer carries (snapshot
+/// verification, the CLI's, check diagnostics).
+pub(crate) fn status(code: ErrorCode) -> Option<StatusCode> {
+    use ErrorCode as C;
+    Some(match code {
+        C::BadRequest
+        | C::UnknownPermission
+        | C::Unsupported
+        | C::ReadPairingViolation
+        | C::ReservedRoleName
+        | C::NotHideable
+        | C::GroupCycle => StatusCode::BAD_REQUEST,
+        C::Unauthenticated => StatusCode::UNAUTHORIZED,
+        C::Forbidden
+        | C::EscalationDenied
+        | C::BuiltinRoleImmutable
+        | C::BuiltinRoleNonDeletable => StatusCode::FORBIDDEN,
+        C::NotFound => StatusCode::NOT_FOUND,
+        C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        C::NameTaken
+        | C::RoleInUse
+        | C::GroupInUse
+        | C::NodeInUse
+        | C::ReservedGroup
+        | C::LastSuperuser
+        | C::LastGuardedAssignment
+        | C::LastDefaultGroup
+        | C::QuotaExceeded
+        | C::Stale => StatusCode::CONFLICT,
+        C::PayloadTooLarge | C::SnapshotTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        C::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        C::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        C::BadArgument
+        | C::InvalidPath
+        | C::OutsideSnapshot
+        | C::InvalidFacts
+        | C::BadManifest
+        | C::TooLarge
+        | C::BadEncoding
+        | C::BadSignature
+        | C::UnknownKey
+        | C::Expired
+        | C::WrongFormatVersion
+        | C::WrongOrg
+        | C::WrongPrincipal
+        | C::BadKeySet
+        | C::BadConfig
+        | C::InvalidManifest
+        | C::ManifestMismatch
+        | C::Io
+        | C::Store
+        | C::Listen => return None,
+    })
+}
+
 impl ApiError {
-    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    /// An error with its code's status (500 for a code no HTTP answer
+    /// should carry: that is a bug in the host, and it fails closed).
+    pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError {
-            status,
+            status: status(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             code,
             message: message.into(),
             details: json!({}),
@@ -52,11 +111,11 @@ impl ApiError {
     }
 
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {
-        ApiError::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
+        ApiError::new(ErrorCode::BadRequest, message)
     }
 
     pub(crate) fn not_found(message: impl Into<String>) -> Self {
-        ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", message)
+        ApiError::new(ErrorCode::NotFound, message)
     }
 
     pub(crate) fn with_details(mut self, details: Value) -> Self {
@@ -75,8 +134,7 @@ impl ApiError {
         if err.is_unavailable() {
             eprintln!("tessera: store unavailable: {err}");
             return ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "UNAVAILABLE",
+                ErrorCode::Unavailable,
                 "the store cannot be reached or is busy; retry",
             );
         }
@@ -88,8 +146,7 @@ impl ApiError {
         }
         eprintln!("tessera: internal error: {detail}");
         ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL",
+            ErrorCode::Internal,
             "the host failed to answer; see its log",
         )
     }
@@ -99,7 +156,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
             error: ErrorFields {
-                code: self.code.to_owned(),
+                code: self.code.as_str().to_owned(),
                 message: self.message,
                 details: self.details,
             },
@@ -108,42 +165,57 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// `{"kind", "id"}`: what a refusal is about, for programs.
+fn about(kind: &str, id: &str) -> Value {
+    json!({ "kind": kind, "id": id })
+}
+
 impl From<AdminError> for ApiError {
     fn from(err: AdminError) -> Self {
-        if let AdminError::Store(store) = &err {
-            return ApiError::store(store);
-        }
-        let status =
-            StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let details = match &err {
+            AdminError::Store(store) => return ApiError::store(store),
+            AdminError::NotFound(missing) => about(missing.kind, &missing.id),
             AdminError::QuotaExceeded { quota, limit } => {
                 json!({ "quota": quota, "limit": limit })
             }
-            _ => json!({}),
+            AdminError::UnknownPermission(key) => about("permission", key),
+            AdminError::NotHideable(kind) => about("type", kind),
+            AdminError::ReservedRoleName(name) | AdminError::NameTaken(name) => {
+                json!({ "name": name })
+            }
+            AdminError::BuiltinRoleImmutable(role)
+            | AdminError::BuiltinRoleNonDeletable(role)
+            | AdminError::RoleInUse(role)
+            | AdminError::LastGuardedAssignment(role) => about("role", role),
+            AdminError::GroupInUse(group) | AdminError::ReservedGroup(group) => {
+                about("group", group)
+            }
+            AdminError::NodeInUse(node) => about("node", node),
+            AdminError::LastSuperuser(user) => about("user", user),
+            AdminError::BadRequest(_)
+            | AdminError::ReadPairingViolation(_)
+            | AdminError::GroupCycle
+            | AdminError::Forbidden(_)
+            | AdminError::EscalationDenied(_)
+            | AdminError::LastDefaultGroup => json!({}),
         };
-        ApiError::new(status, err.code(), err.to_string()).with_details(details)
+        ApiError::new(err.code(), err.to_string()).with_details(details)
     }
 }
 
 impl From<AuthorityError> for ApiError {
     fn from(err: AuthorityError) -> Self {
-        let status = match &err {
-            AuthorityError::NotFound(_) => StatusCode::NOT_FOUND,
-            AuthorityError::UnknownPermission(_) | AuthorityError::BadRequest(_) => {
-                StatusCode::BAD_REQUEST
-            }
-            AuthorityError::Stale { .. } => StatusCode::CONFLICT,
-            AuthorityError::SnapshotTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            AuthorityError::Store(store) => return ApiError::store(store),
-        };
         let details = match &err {
+            AuthorityError::Store(store) => return ApiError::store(store),
+            AuthorityError::NotFound(missing) => about(missing.kind, &missing.id),
+            AuthorityError::UnknownPermission(key) => about("permission", key),
             AuthorityError::Stale { wanted, have } => {
                 json!({ "min_revision": wanted, "revision": have })
             }
             AuthorityError::SnapshotTooLarge { size, max } => json!({ "size": size, "max": max }),
-            _ => json!({}),
+            AuthorityError::BadRequest(_) => json!({}),
         };
-        ApiError::new(status, err.code(), err.to_string()).with_details(details)
+        ApiError::new(err.code(), err.to_string()).with_details(details)
     }
 }
 
@@ -155,6 +227,52 @@ impl From<StoreError> for ApiError {
 
 impl From<SqlError> for ApiError {
     fn from(err: SqlError) -> Self {
-        ApiError::new(StatusCode::BAD_REQUEST, err.code(), err.to_string())
+        ApiError::new(err.code(), err.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use tessera_core::ErrorCode;
+
+    use super::status;
+
+    /// `docs/errors.md`'s table: code → status column.
+    fn documented() -> BTreeMap<String, String> {
+        let text = include_str!("../../../docs/errors.md");
+        let table = text
+            .split("| code | status | when |")
+            .nth(1)
+            .expect("docs/errors.md has the code table");
+        table
+            .lines()
+            .skip(2)
+            .take_while(|line| line.starts_with('|'))
+            .map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                (cells[1].trim_matches('`').to_owned(), cells[2].to_owned())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn docs_list_every_error_code_with_the_status_the_api_answers_with() {
+        let documented = documented();
+        for code in ErrorCode::ALL {
+            let expected =
+                status(*code).map_or("—".to_owned(), |status| status.as_u16().to_string());
+            assert_eq!(
+                documented.get(code.as_str()),
+                Some(&expected),
+                "docs/errors.md: {code}"
+            );
+        }
+        assert_eq!(
+            documented.len(),
+            ErrorCode::ALL.len(),
+            "docs/errors.md lists codes the registry lacks"
+        );
     }
 }

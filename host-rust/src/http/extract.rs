@@ -6,15 +6,15 @@
 
 use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
-use axum::http::StatusCode;
 use axum::http::header::CONTENT_LENGTH;
 use axum::http::request::Parts;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::de::DeserializeOwned;
+use tessera_core::ErrorCode;
 
 use super::error::ApiError;
 
-/// The largest request body accepted (DESIGN §5).
+/// The largest request body accepted (docs/admin.md §5).
 pub(crate) const MAX_BODY: usize = 1 << 20;
 
 /// A JSON request body of type `T`.
@@ -23,8 +23,7 @@ pub(crate) struct JsonBody<T>(pub(crate) T);
 
 fn too_large() -> ApiError {
     ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "PAYLOAD_TOO_LARGE",
+        ErrorCode::PayloadTooLarge,
         format!("request bodies are limited to {MAX_BODY} bytes"),
     )
 }

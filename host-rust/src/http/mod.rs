@@ -1,4 +1,4 @@
-//! The host's HTTP API (DESIGN §6): axum handlers over [`Admin`] for
+//! The host's HTTP API (docs/http.md §6): axum handlers over [`Admin`] for
 //! writes and [`Authority`] for answers. Every route is declared once, in
 //! an `OpenApiRouter`, so `/openapi.json` is generated from the handlers
 //! that serve it.
@@ -54,7 +54,7 @@ pub(crate) struct AppState {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Tessera host API", description = "DESIGN §6: decisions, snapshots, the model and operations. Every error is `{\"error\": {\"code\", \"message\", \"details\"}}`."),
+    info(title = "Tessera host API", description = "docs/http.md §6: decisions, snapshots, the model and operations. Every error is `{\"error\": {\"code\", \"message\", \"details\"}}`."),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

@@ -2,10 +2,10 @@
 //! unknown routes and wrong methods (in the API's error shape).
 
 use std::sync::Arc;
+use tessera_core::ErrorCode;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use serde::Serialize;
@@ -56,8 +56,7 @@ pub(crate) async fn unknown_route() -> ApiError {
 /// A known route with a method it does not take.
 pub(crate) async fn wrong_method() -> ApiError {
     ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "METHOD_NOT_ALLOWED",
+        ErrorCode::MethodNotAllowed,
         "the route does not take that method",
     )
 }

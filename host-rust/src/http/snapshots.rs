@@ -1,12 +1,13 @@
-//! Signed snapshots for clients (DESIGN §3) and the key set that verifies
+//! Signed snapshots for clients (docs/snapshots.md §3) and the key set that verifies
 //! them.
 
 use std::sync::Arc;
+use tessera_core::ErrorCode;
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::header::{ACCEPT, CONTENT_TYPE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use tessera_core::NodeKey;
@@ -122,8 +123,7 @@ pub(crate) async fn snapshot(
     let allowed = state.admin.quotas().under_roots;
     if u64::try_from(roots).unwrap_or(u64::MAX) > allowed {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "QUOTA_EXCEEDED",
+            ErrorCode::QuotaExceeded,
             format!("a snapshot names at most {allowed} subtree roots, not {roots}"),
         )
         .with_details(serde_json::json!({ "quota": "under_roots", "limit": allowed })));
@@ -153,8 +153,7 @@ pub(crate) async fn snapshot(
         && !state.limits.check_token_superuser_snapshots
     {
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "FORBIDDEN",
+            ErrorCode::Forbidden,
             "a `check` token may not export a superuser's snapshot",
         ));
     }

@@ -7,6 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use tessera_core::ErrorCode;
 
 use axum::extract::Request;
 use axum::http::StatusCode;
@@ -94,11 +95,9 @@ impl Verdict {
     fn into_response(self) -> Response {
         match self {
             Verdict::Pass => StatusCode::NO_CONTENT.into_response(),
-            Verdict::Forbidden(details) => {
-                ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", "permission denied")
-                    .with_details(details)
-                    .into_response()
-            }
+            Verdict::Forbidden(details) => ApiError::new(ErrorCode::Forbidden, "permission denied")
+                .with_details(details)
+                .into_response(),
             Verdict::NotFound => ApiError::not_found("not found").into_response(),
         }
     }
@@ -108,8 +107,7 @@ impl Verdict {
 async fn decide(authority: &Authority, rule: &Rule, parts: &Parts) -> Result<Verdict, Response> {
     let Some(principal) = parts.extensions.get::<Principal>() else {
         return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "UNAUTHENTICATED",
+            ErrorCode::Unauthenticated,
             "no principal: authenticate the request before the permission layer",
         )
         .into_response());

@@ -1,7 +1,7 @@
 //! Tower layers for apps that embed the host library in their own axum
 //! service: [`RequirePermission`] guards a route with one permission at a
 //! path taken from the request, [`RouteGuard`] applies the manifest's
-//! routes (DESIGN §2.1). Both answer from the same [`Authority`] the HTTP
+//! routes (docs/decisions.md §2.1). Both answer from the same [`Authority`] the HTTP
 //! API uses, so an embedded check and `POST /v1/check` cannot disagree.
 //!
 //! The app's authentication puts a [`Principal`] into the request's

@@ -1,4 +1,4 @@
-//! `RouteGuard`: the manifest's routes (DESIGN §2.1) applied to the
+//! `RouteGuard`: the manifest's routes (docs/decisions.md §2.1) applied to the
 //! request's path, as the browser's route guard applies them.
 
 use std::sync::Arc;

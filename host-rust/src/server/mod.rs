@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use tessera_core::ErrorCode;
 
 use thiserror::Error;
 use tokio::net::TcpListener;
@@ -74,14 +75,14 @@ pub enum ServeError {
 
 impl ServeError {
     /// A stable code for the CLI's error line.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            ServeError::Setup(SetupError::Manifest { .. }) => "INVALID_MANIFEST",
-            ServeError::Setup(SetupError::ManifestMismatch { .. }) => "MANIFEST_MISMATCH",
-            ServeError::Setup(SetupError::Io { .. }) => "IO",
-            ServeError::Setup(SetupError::Store(_)) => "STORE",
-            ServeError::Config(_) => "BAD_CONFIG",
-            ServeError::Listen { .. } => "LISTEN",
+            ServeError::Setup(SetupError::Manifest { .. }) => ErrorCode::InvalidManifest,
+            ServeError::Setup(SetupError::ManifestMismatch { .. }) => ErrorCode::ManifestMismatch,
+            ServeError::Setup(SetupError::Io { .. }) => ErrorCode::Io,
+            ServeError::Setup(SetupError::Store(_)) => ErrorCode::Store,
+            ServeError::Config(_) => ErrorCode::BadConfig,
+            ServeError::Listen { .. } => ErrorCode::Listen,
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The model endpoints of DESIGN §6: thin handlers over [`crate::Admin`].
+//! The model endpoints of docs/http.md §6: thin handlers over [`crate::Admin`].
 //!
 //! Every one takes an admin token ([`AdminCaller`](super::auth::AdminCaller)),
 //! reads included, and acts for the `Tessera-Actor` user (or the trusted

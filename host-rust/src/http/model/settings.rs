@@ -17,7 +17,7 @@ use crate::server::setup::unix_now;
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Settings {
-    /// Kiosk mode: anonymous visitors may only use `read` keys (DESIGN §1.9).
+    /// Kiosk mode: anonymous visitors may only use `read` keys (docs/model.md §1.9).
     kiosk: bool,
 }
 
