@@ -197,7 +197,7 @@ export interface Assignment {
   role: string;
   /** A node key; `null`: the org root. */
   scope: string | null;
-  owner_only: boolean;
+  ownerOnly: boolean;
 }
 
 export interface HiddenEntry {

@@ -4,7 +4,7 @@
 // package's own `TesseraError` (from api.js, the class `@tessera/node`
 // exports), so `err instanceof TesseraError` holds for both.
 
-import { TesseraError } from './api.js';
+import { TesseraError, camelKeys } from './api.js';
 
 /** Default time a request may take before it fails with UNAVAILABLE. */
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -153,7 +153,7 @@ export class TesseraClient {
    * Sends one request. `expect`: `json` (parsed body; `undefined` for 204),
    * `bytes` (Uint8Array) or `text`.
    */
-  async #request(method, path, { query, body, accept = 'application/json', expect = 'json' } = {}, options = {}) {
+  async #request(method, path, { query, body, accept = 'application/json', expect = 'json', keys = 'camel' } = {}, options = {}) {
     const { actor, signal } = options ?? {};
     let url = `${this.#base}${path}`;
     if (query) {
@@ -205,7 +205,7 @@ export class TesseraClient {
       }
       if (error && typeof error.code === 'string') {
         const message = typeof error.message === 'string' ? error.message : error.code;
-        throw hostError(error.code, message, response.status, error.details);
+        throw hostError(error.code, message, response.status, camelKeys(error.details));
       }
       const excerpt = payload.length > 200 ? `${payload.slice(0, 200)}…` : payload;
       throw hostError(`HTTP_${response.status}`, `${method} ${url} answered ${response.status}${excerpt ? `: ${excerpt}` : ''}`, response.status);
@@ -213,7 +213,8 @@ export class TesseraClient {
     if (expect !== 'json') return payload;
     if (response.status === 204 || payload === '') return undefined;
     try {
-      return JSON.parse(payload);
+      const answer = JSON.parse(payload);
+      return keys === 'camel' ? camelKeys(answer) : answer;
     } catch (err) {
       throw hostError('BAD_RESPONSE', `${method} ${url}: the answer is not JSON`, response.status, {}, err);
     }
@@ -253,7 +254,7 @@ export class TesseraClient {
     return this.#post('/v1/check/batch', body, options);
   }
 
-  /** `POST /v1/explain`: `{decision, revision, trace}` (the core's explanation). */
+  /** `POST /v1/explain`: `{decision, revision, trace}` (the core's explanation, camelCase). */
   explain(args, options) {
     const body = whoBody(args, 'explain');
     body.permission = args.permission;
@@ -440,7 +441,7 @@ export class TesseraClient {
 
   // ------------------------------------------------------------ assignments, hidden entries, caps
 
-  /** `GET …/assignments`: `[{id, subject, role, scope, owner_only}]`, oldest first. */
+  /** `GET …/assignments`: `[{id, subject, role, scope, ownerOnly}]`, oldest first. */
   listAssignments(org, options) {
     return this.#request('GET', `${this.#org(org)}/assignments`, {}, options);
   }
@@ -503,9 +504,9 @@ export class TesseraClient {
     return this.#request('GET', '/healthz', {}, options);
   }
 
-  /** `GET /openapi.json`: the API's OpenAPI document. */
+  /** `GET /openapi.json`: the API's OpenAPI document, as served (its keys are the wire's). */
   openapi(options) {
-    return this.#request('GET', '/openapi.json', {}, options);
+    return this.#request('GET', '/openapi.json', { keys: 'wire' }, options);
   }
 }
 

@@ -24,7 +24,7 @@ mod model;
 mod predicate;
 mod query;
 mod snapshot;
-#[cfg(feature = "testing")]
+#[cfg(any(feature = "testing", all(test, feature = "compile", feature = "sign")))]
 pub mod testing;
 
 pub use code::ErrorCode;
@@ -39,19 +39,19 @@ pub use manifest::{
 pub use model::{
     ADMIN_GROUP, ANONYMOUS, AssignmentFact, Bits, CapFact, Catalog, CatalogEntry, Facts, GroupFact,
     GroupMemberFact, HiddenFact, Member, ModelError, NodeFact, NodeKey, Permission, RoleFact,
-    Selector, Subject, TypeEntry, TypeTable, UserFact, is_valid_node_id, is_valid_type_name,
-    is_valid_user_id,
+    Selector, Subject, TypeEntry, TypeTable, UserFact, catalog_hash, is_valid_node_id,
+    is_valid_type_name, is_valid_user_id,
 };
 pub use predicate::{IdSource, PathStep, Predicate, PredicateError, RoutePattern, Segment};
 pub use query::{
-    CheckRequest, Decision, Diagnostic, Dialect, Effect, ExplainCap, ExplainGrant, Explanation,
-    FilterItem, FilterPlan, GuardResult, PlanMatcher, PlanRule, Rule, Snapshot, SqlError,
-    SqlFilter, path_text_segments, plan_sql,
+    CheckRequest, Decision, Diagnostic, Dialect, Effect, ExplainAssignment, ExplainCap,
+    Explanation, FilterItem, FilterPlan, GuardResult, PlanMatcher, PlanRule, Rule, Snapshot,
+    SqlError, SqlFilter, path_text_segments, plan_sql,
 };
 pub use snapshot::{
     CapUse, Envelope, Expect, FORMAT_VERSION, GrantUse, Header, Jwk, KeySet, KnownNode,
     MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES, NodeProvenance, PrincipalInfo, Provenance, ProvenanceRole,
-    SIGNING_CONTEXT, ScopeSets, SnapshotPayload, TEXT_PREFIX, Verifier, VerifyError, catalog_hash,
+    RouteSource, SIGNING_CONTEXT, ScopeSets, SnapshotPayload, TEXT_PREFIX, Verifier, VerifyError,
     from_text, to_text,
 };
 #[cfg(feature = "sign")]

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{Bits, Catalog, TypeTable};
 use crate::predicate::{Predicate, PredicateError, RoutePattern};
+use crate::snapshot::RouteSource;
 
 pub use err::ManifestError;
 pub use formula::apply_formula;
@@ -98,17 +99,6 @@ impl Route {
             fallback: source.fallback.clone(),
         })
     }
-}
-
-/// A route as text, the way snapshots carry it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RouteSource {
-    /// The pattern, e.g. `/sites/:site/racks`.
-    pub path: String,
-    /// The predicate in its canonical text form.
-    pub when: String,
-    /// The fallback path.
-    pub fallback: String,
 }
 
 impl Manifest {

@@ -11,7 +11,7 @@ mod selector;
 mod types;
 
 pub use bits::Bits;
-pub use catalog::{Catalog, CatalogEntry, Permission};
+pub use catalog::{Catalog, CatalogEntry, Permission, catalog_hash};
 pub use err::ModelError;
 pub use facts::{
     AssignmentFact, CapFact, Facts, GroupFact, GroupMemberFact, HiddenFact, NodeFact, RoleFact,

@@ -13,7 +13,7 @@ mod snapshot;
 mod sql;
 
 pub use answer::{CheckRequest, Decision, Diagnostic, Effect, GuardResult};
-pub use explain::{ExplainCap, ExplainGrant, Explanation};
+pub use explain::{ExplainAssignment, ExplainCap, Explanation};
 pub use filter::{FilterItem, FilterPlan, PlanMatcher, PlanRule, Rule};
 pub use path::path_text_segments;
 pub use snapshot::Snapshot;

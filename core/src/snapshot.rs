@@ -15,20 +15,11 @@ pub use err::VerifyError;
 pub use keys::{Jwk, KeySet};
 pub use payload::{
     CapUse, FORMAT_VERSION, GrantUse, Header, KnownNode, NodeProvenance, PrincipalInfo, Provenance,
-    ProvenanceRole, ScopeSets, SnapshotPayload,
+    ProvenanceRole, RouteSource, ScopeSets, SnapshotPayload,
 };
 #[cfg(feature = "sign")]
 pub use sign::{SignError, SigningKey};
 pub use verify::{Expect, Verifier};
 
-use crate::model::CatalogEntry;
-
 /// The bytes signed are this context immediately followed by the payload.
 pub const SIGNING_CONTEXT: &[u8] = b"tessera/snapshot/v1";
-
-/// SHA-256 of the postcard encoding of the catalog entries.
-pub fn catalog_hash(entries: &[CatalogEntry]) -> [u8; 32] {
-    use sha2::{Digest, Sha256};
-    let bytes = postcard::to_allocvec(entries).unwrap_or_default();
-    Sha256::digest(&bytes).into()
-}

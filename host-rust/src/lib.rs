@@ -9,6 +9,7 @@
 mod admin;
 mod authority;
 mod builder;
+mod clock;
 mod facts;
 mod http;
 mod ids;

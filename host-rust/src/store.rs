@@ -115,6 +115,9 @@ const PING_AFTER_IDLE: Duration = Duration::from_secs(5);
 /// by another process surfaces as `SQLITE_BUSY` first).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(6);
 
+/// A transaction on the store: what every admin write runs in.
+pub(crate) type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
 /// A connected store.
 #[derive(Debug, Clone)]
 pub struct Store {

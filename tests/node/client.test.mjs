@@ -216,12 +216,12 @@ test('admin methods build a fleet and answer with the stored shapes', async () =
   // alice: ADMIN org-wide; bob: Blinkers on rack 2; miner 11 hidden from vic,
   // miner 22 from bob; dave: FIELD_TECH on globex's site 9.
   const techsOnSite1 = await admin.createAssignment('acme', { subject: 'group:techs', role: 'FIELD_TECH', scope: 'site:1' });
-  assert.deepEqual({ ...techsOnSite1, id: typeof techsOnSite1.id }, { id: 'string', subject: 'group:techs', role: 'FIELD_TECH', scope: 'site:1', owner_only: false });
+  assert.deepEqual({ ...techsOnSite1, id: typeof techsOnSite1.id }, { id: 'string', subject: 'group:techs', role: 'FIELD_TECH', scope: 'site:1', ownerOnly: false });
   const aliceAdmin = await admin.createAssignment('acme', { subject: 'user:alice', role: 'ADMIN' });
   assert.equal(aliceAdmin.scope, null);
   await admin.createAssignment('acme', { subject: 'user:bob', role: blinker.id, scope: 'rack:2' });
   const ownerOnly = await admin.createAssignment('acme', { subject: 'user:bob', role: 'FIELD_TECH', scope: 'site:1', ownerOnly: true });
-  assert.equal(ownerOnly.owner_only, true);
+  assert.equal(ownerOnly.ownerOnly, true);
   await admin.createAssignment('globex', { subject: 'user:dave', role: 'FIELD_TECH', scope: 'site:9' });
   assert.equal((await admin.listAssignments('acme')).length, 4);
 
@@ -318,7 +318,7 @@ test('revision increases with every write and minRevision ahead is STALE (409)',
   assert.ok(revoked.revision > granted.revision);
 
   const stale = await rejectsWith(ask({ minRevision: revoked.revision + 1000 }), 'STALE', 409);
-  assert.deepEqual(stale.details, { min_revision: revoked.revision + 1000, revision: revoked.revision });
+  assert.deepEqual(stale.details, { minRevision: revoked.revision + 1000, revision: revoked.revision });
   // Thunks: each request starts only when awaited (a rejection nobody
   // awaits yet would be an unhandled rejection).
   for (const call of [
@@ -348,10 +348,10 @@ test('checkBatch answers each check as check does, in order', async () => {
 test('explain, filter (plan and SQL), canAnywhere, guard, effective, nav, claims', async () => {
   const explained = await admin.explain({ ...who('carol'), permission: 'miner:download_logs', path: M11 });
   assert.equal(explained.decision, 'deny');
-  assert.deepEqual(explained.trace.removed_by_caps, [{ id: ids.cap, node: 'site:1' }]);
-  assert.equal(explained.trace.grants[0].role, 'FIELD_TECH');
+  assert.deepEqual(explained.trace.removedByCaps, [{ id: ids.cap, scope: 'site:1' }]);
+  assert.equal(explained.trace.assignments[0].role, 'FIELD_TECH');
   const scoped = await admin.explain({ ...who('carol'), permission: 'miner:blink_led', path: M11, tokenScopes: ['miner:read'] });
-  assert.equal(scoped.trace.removed_by_token_scopes, true);
+  assert.equal(scoped.trace.removedByTokenScopes, true);
 
   const plain = await admin.filter({ ...who('carol'), permission: 'miner:read' });
   assert.deepEqual(plain.plan.rules, [{ node: 'site:1', rule: 'allow', exact: false }]);
@@ -432,8 +432,8 @@ test('snapshots (binary and text) open with the package verifier and answer as t
       const { trace } = await admin.explain({ ...who(principal), permission, path: p });
       const local = snapshot.explain(permission, p);
       assert.equal(local.provenance, false);
-      const { grants, removed_by_caps, provenance } = trace;
-      assert.deepEqual({ ...local, grants, removed_by_caps, provenance }, trace, `${principal} explain ${permission}`);
+      const { assignments, removedByCaps, provenance } = trace;
+      assert.deepEqual({ ...local, assignments, removedByCaps, provenance }, trace, `${principal} explain ${permission}`);
     }
   }
   assert.ok(compared > 500, `${compared} checks compared`);
@@ -457,7 +457,7 @@ test('snapshots (binary and text) open with the package verifier and answer as t
 
 test('errors: status, code and details from the host; TesseraError', async () => {
   const notFound = await rejectsWith(admin.deleteGroup('acme', 'no-such-group'), 'NOT_FOUND', 404);
-  assert.deepEqual(notFound.details, {});
+  assert.deepEqual(notFound.details, { kind: 'group', id: 'no-such-group' });
   await rejectsWith(admin.listRoles('initech'), 'NOT_FOUND', 404);
   await rejectsWith(admin.deleteAssignment('globex', (await admin.listAssignments('acme'))[0].id), 'NOT_FOUND', 404);
   await rejectsWith(admin.createGroup('acme', { name: 'techs' }), 'NAME_TAKEN', 409);

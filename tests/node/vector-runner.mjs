@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+import { camelKeys } from '../../wasm/pkg/api.js';
+
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 
 export function loadVectors() {
@@ -57,11 +59,15 @@ export function answer(snapshot, query) {
   }
 }
 
-/** Exact equality, except `explain`, where only the expected fields count. */
+/**
+ * Exact equality, except `explain`, where only the expected fields count:
+ * each must be in the answer (camelCase in JS) with that value.
+ */
 export function assertMatches(query, expected, actual, where) {
   if ('explain' in query) {
-    for (const [key, value] of Object.entries(expected)) {
-      assert.deepEqual(actual[key] ?? null, value, `${where}: field ${key}`);
+    for (const [key, value] of Object.entries(camelKeys(expected))) {
+      assert.ok(Object.hasOwn(actual, key), `${where}: field ${key} is missing`);
+      assert.deepEqual(actual[key], value, `${where}: field ${key}`);
     }
   } else {
     assert.deepEqual(actual, expected, where);

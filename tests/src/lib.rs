@@ -179,12 +179,14 @@ pub fn run_file(runtime: &mut dyn Runtime, file: &LoadedFile) -> Result<usize, V
     Ok(file.vectors.cases.len())
 }
 
-/// Exact equality, except `explain`, where only the expected fields count.
+/// Exact equality, except `explain`, where only the expected fields count:
+/// each must be in the answer with that value (a missing field is a
+/// mismatch, not `null`).
 pub fn matches(query: &Query, expected: &Value, actual: &Value) -> bool {
     match (query, expected) {
         (Query::Explain(_), Value::Object(fields)) => fields
             .iter()
-            .all(|(key, value)| actual.get(key).unwrap_or(&Value::Null) == value),
+            .all(|(key, value)| actual.get(key) == Some(value)),
         _ => expected == actual,
     }
 }

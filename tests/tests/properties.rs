@@ -4,11 +4,13 @@
 
 #![allow(
     clippy::unwrap_used,
+    clippy::panic,
     clippy::indexing_slicing,
     reason = "test setup fails loudly"
 )]
 
 use proptest::prelude::*;
+use proptest::test_runner::{TestCaseError, TestRunner};
 use tessera_core::testing::{Model, ModelQuery, model, model_with_queries};
 use tessera_core::{
     AssignmentFact, CompileError, CompileRequest, Decision, Effect, Expect, KeySet, Lent, Manifest,
@@ -67,25 +69,62 @@ fn all_chains(model: &Model) -> Vec<Vec<String>> {
     chains
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+/// Runs `property` on `cases` random inputs and returns on how many it
+/// exercised its subject (the property says so by returning `true`): a
+/// model with no cap cannot show that caps never add, so each test below
+/// also asserts that enough of its cases did.
+fn exercised<S: Strategy>(
+    cases: u32,
+    strategy: S,
+    property: impl Fn(S::Value) -> Result<bool, TestCaseError>,
+) -> u32 {
+    let config = ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    let count = std::cell::Cell::new(0);
+    let result = TestRunner::new(config).run(&strategy, |value| {
+        if property(value)? {
+            count.set(count.get() + 1);
+        }
+        Ok(())
+    });
+    if let Err(failure) = result {
+        panic!("{failure}");
+    }
+    count.get()
+}
 
-    #[test]
-    fn caps_never_add_a_permission((model, queries) in model_with_queries(24)) {
+#[test]
+fn caps_never_add_a_permission() {
+    let removing = exercised(512, model_with_queries(24), |(model, queries)| {
         let (manifest, capped) = open(&model);
         let mut uncapped_model = model.clone();
         uncapped_model.facts.caps.clear();
         uncapped_model.facts.kiosk = false;
         let uncapped = open_with(&manifest, &uncapped_model);
+        let mut removed = false;
         for query in queries.iter().filter(|q| decided_by_grants(&capped, q)) {
             let with = capped.check(&query.permission, &query.path, query.owner.as_deref());
             let without = uncapped.check(&query.permission, &query.path, query.owner.as_deref());
-            prop_assert!(!with.is_allow() || without.is_allow(), "{query:?}: {with:?} vs {without:?}");
+            prop_assert!(
+                !with.is_allow() || without.is_allow(),
+                "{query:?}: {with:?} vs {without:?}"
+            );
+            removed |= without.is_allow() && !with.is_allow();
         }
-    }
+        Ok(removed)
+    });
+    assert!(
+        removing >= 16,
+        "only {removing} of 512 models had a cap take a permission away"
+    );
+}
 
-    #[test]
-    fn superuser_gets_exactly_the_closure_of_its_scopes((mut model, queries) in model_with_queries(24)) {
+#[test]
+fn superuser_gets_exactly_the_closure_of_its_scopes() {
+    let scoped = exercised(256, model_with_queries(24), |(mut model, queries)| {
         let superuser = model.facts.users.first().map(|u| u.id.clone()).unwrap();
         if let Some(user) = model.facts.users.first_mut() {
             user.superuser = true;
@@ -95,29 +134,58 @@ proptest! {
         let (manifest, snapshot) = open(&model);
         let expected = match &model.token_scopes {
             None => tessera_core::Bits::full(manifest.catalog.len()),
-            Some(keys) => manifest.catalog.close(&manifest.catalog.bits_of(keys.iter().map(String::as_str)).unwrap()),
+            Some(keys) => manifest.catalog.close(
+                &manifest
+                    .catalog
+                    .bits_of(keys.iter().map(String::as_str))
+                    .unwrap(),
+            ),
         };
+        let mut denied = false;
         for query in queries.iter().filter(|q| decided_by_grants(&snapshot, q)) {
-            let index = manifest.catalog.permission(&query.permission).unwrap().index();
+            let index = manifest
+                .catalog
+                .permission(&query.permission)
+                .unwrap()
+                .index();
             let decision = snapshot.check(&query.permission, &query.path, query.owner.as_deref());
             prop_assert_eq!(decision.is_allow(), expected.contains(index), "{:?}", query);
+            denied |= !decision.is_allow();
         }
-    }
+        Ok(denied)
+    });
+    assert!(
+        scoped >= 16,
+        "only {scoped} of 256 models had token scopes deny a superuser something"
+    );
+}
 
-    #[test]
-    fn anything_under_a_hidden_node_is_not_found((model, queries) in model_with_queries(24)) {
+#[test]
+fn anything_under_a_hidden_node_is_not_found() {
+    let hiding = exercised(256, model_with_queries(24), |(model, queries)| {
         let (_, snapshot) = open(&model);
         let principal = &snapshot.header().principal;
-        prop_assume!(principal.active && !principal.superuser);
+        if !principal.active || principal.superuser {
+            return Ok(false);
+        }
         let hidden: Vec<String> = snapshot
             .payload()
             .nodes
             .iter()
             .filter(|node| node.hidden)
-            .map(|node| format!("{}:{}", snapshot.payload().types[node.ty as usize].name, node.id))
+            .map(|node| {
+                format!(
+                    "{}:{}",
+                    snapshot.payload().types[node.ty as usize].name,
+                    node.id
+                )
+            })
             .collect();
+        let mut checked = false;
         for chain in all_chains(&model) {
-            let Some(at) = chain.iter().position(|key| hidden.contains(key)) else { continue };
+            let Some(at) = chain.iter().position(|key| hidden.contains(key)) else {
+                continue;
+            };
             let mut below = chain.clone();
             below.push("item:zz".to_owned());
             for path in [&chain[..=at], &chain[..], &below[..]] {
@@ -125,46 +193,86 @@ proptest! {
                     let decision = snapshot.check(&query.permission, path, None);
                     if decision.diagnostic.is_none() {
                         prop_assert_eq!(decision.decision, Effect::NotFound, "{:?}", path);
+                        checked = true;
                     }
                 }
             }
         }
-    }
+        Ok(checked)
+    });
+    assert!(
+        hiding >= 16,
+        "only {hiding} of 256 models hid a node from their principal"
+    );
+}
 
-    #[test]
-    fn hides_is_what_every_check_answers_not_found_for((model, queries) in model_with_queries(24)) {
+#[test]
+fn hides_is_what_every_check_answers_not_found_for() {
+    let hiding = exercised(256, model_with_queries(24), |(model, queries)| {
         let (manifest, snapshot) = open(&model);
+        let mut some_hidden = false;
         for chain in all_chains(&model) {
             let mut below = chain.clone();
             below.push("item:zz".to_owned());
             for path in [&chain[..], &below[..]] {
                 let hidden = snapshot.hides(path);
+                some_hidden |= hidden;
                 for entry in manifest.catalog.entries() {
                     let decision = snapshot.check(&entry.key, path, None);
-                    prop_assert_eq!(hidden, decision.decision == Effect::NotFound, "{:?} {}", path, entry.key);
+                    prop_assert_eq!(
+                        hidden,
+                        decision.decision == Effect::NotFound,
+                        "{:?} {}",
+                        path,
+                        entry.key
+                    );
                 }
                 for query in &queries {
                     let decision = snapshot.check(&query.permission, path, query.owner.as_deref());
                     if decision.diagnostic.is_none() {
-                        prop_assert_eq!(hidden, decision.decision == Effect::NotFound, "{:?}", query);
+                        prop_assert_eq!(
+                            hidden,
+                            decision.decision == Effect::NotFound,
+                            "{:?}",
+                            query
+                        );
                     }
                 }
             }
         }
-    }
+        Ok(some_hidden)
+    });
+    assert!(
+        hiding >= 16,
+        "only {hiding} of 256 models had a hidden path"
+    );
+}
 
-    #[test]
-    fn check_agrees_with_the_filter_plan((model, queries) in model_with_queries(48)) {
+#[test]
+fn check_agrees_with_the_filter_plan() {
+    let both = exercised(256, model_with_queries(48), |(model, queries)| {
         let (_, snapshot) = open(&model);
+        let (mut allowed, mut denied) = (false, false);
         for query in &queries {
             let decision = snapshot.check(&query.permission, &query.path, query.owner.as_deref());
             let plan = snapshot.filter_plan(&query.permission);
             let by_plan = plan.matcher().allows(&query.path, query.owner.as_deref());
             if decided_by_grants(&snapshot, query) || decision.decision == Effect::NotFound {
                 prop_assert_eq!(decision.is_allow(), by_plan, "{:?} plan {:?}", query, plan);
+                allowed |= by_plan;
+                denied |= !by_plan;
             }
         }
-    }
+        Ok(allowed && denied)
+    });
+    assert!(
+        both >= 16,
+        "only {both} of 256 models compared both an allowed and a denied item"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
 
     #[test]
     fn text_paths_answer_like_slices((model, queries) in model_with_queries(32)) {

@@ -14,6 +14,22 @@ export class TesseraError extends Error {
   }
 }
 
+/**
+ * JS objects are camelCase, in and out: the core's and the host's JSON
+ * answers use snake_case keys (`decisive_node`, `owner_only`), which this
+ * renames (deeply; values are left alone). Both packages and the host
+ * client use it, so the rule lives in one place.
+ */
+export function camelKeys(value) {
+  if (Array.isArray(value)) return value.map(camelKeys);
+  if (value === null || typeof value !== 'object') return value;
+  const out = {};
+  for (const [key, inner] of Object.entries(value)) {
+    out[key.replace(/_([a-z0-9])/g, (_, letter) => letter.toUpperCase())] = camelKeys(inner);
+  }
+  return out;
+}
+
 function badArgument(message) {
   return new TesseraError('BAD_ARGUMENT', message);
 }
@@ -183,7 +199,7 @@ export function makeApi(raw) {
 
     explain(permission, path, owner) {
       const key = permission instanceof Permission ? permission.key : String(permission);
-      return JSON.parse(guarded(() => this._raw.explain(key, pathArray(path), ownerArg(owner))));
+      return camelKeys(JSON.parse(guarded(() => this._raw.explain(key, pathArray(path), ownerArg(owner)))));
     }
 
     /** Frees the wasm memory now rather than at garbage collection. */

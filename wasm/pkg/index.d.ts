@@ -1,5 +1,10 @@
 // Public API of @tessera/web and @tessera/node (the same names and
 // signatures in both; the packages' tests check it).
+//
+// Casing: every JS object, in and out, is camelCase (`decisiveNode`,
+// `ownerOnly`, `tokenScopes`), in both packages, the host client
+// (`@tessera/node/client`) and the Express middleware. String values keep
+// their wire form (`'not_found'`, `'owner_only'`, codes).
 
 /** An error with a stable code: BAD_ENCODING, UNKNOWN_KEY, BAD_SIGNATURE,
  * EXPIRED, WRONG_FORMAT_VERSION, WRONG_ORG, WRONG_PRINCIPAL, TOO_LARGE,
@@ -44,13 +49,14 @@ export type GuardResult =
 export interface Explanation {
   decision: Effect;
   diagnostic?: Diagnostic;
-  hidden_node: string | null;
-  decisive_node: string | null;
+  hiddenNode: string | null;
+  decisiveNode: string | null;
   provenance: boolean;
-  grants: { subject: string; node: string | null; role: string; owner_only: boolean; grants_permission: boolean }[];
-  removed_by_caps: { id: string; node: string | null }[];
-  removed_by_token_scopes: boolean;
-  missing_requirement: string | null;
+  /** The assignments used at the decisive scope (empty without provenance). */
+  assignments: { subject: string; scope: string | null; role: string; ownerOnly: boolean; grantsPermission: boolean }[];
+  removedByCaps: { id: string; scope: string | null }[];
+  removedByTokenScopes: boolean;
+  missingRequirement: string | null;
 }
 
 /** A permission key resolved once, for checks in loops. */

@@ -690,13 +690,13 @@ impl<'o, 'a> Policy<'o, 'a> {
 
 #[cfg(test)]
 mod test {
-    #[cfg(feature = "testing")]
+    #[cfg(any(feature = "testing", feature = "sign"))]
     use std::collections::BTreeMap;
 
-    #[cfg(feature = "testing")]
+    #[cfg(any(feature = "testing", feature = "sign"))]
     use super::super::known::known_nodes;
     use super::*;
-    #[cfg(feature = "testing")]
+    #[cfg(any(feature = "testing", feature = "sign"))]
     use crate::manifest::Manifest;
 
     #[test]
@@ -722,7 +722,7 @@ mod test {
 
     /// docs/decisions.md §2 steps 8–11 at the end of `chain`, straight from the facts:
     /// (plain, owned, decisive depth, hidden).
-    #[cfg(feature = "testing")]
+    #[cfg(any(feature = "testing", feature = "sign"))]
     fn direct(
         org: &Org<'_>,
         context: &Context<'_>,
@@ -796,7 +796,7 @@ mod test {
 
     /// The grouped grants, the root table and the copying from parents
     /// give every node the sets of the direct definition.
-    #[cfg(feature = "testing")]
+    #[cfg(any(feature = "testing", feature = "sign"))]
     #[test]
     fn indexed_sets_agree_with_the_direct_definition() {
         let mut nodes = 0;

@@ -46,7 +46,7 @@ impl Catalog {
     /// and `requires` indices are in range; with a duplicate key, lookups
     /// find its first position.
     pub fn new(entries: Vec<CatalogEntry>) -> Self {
-        let hash = crate::snapshot::catalog_hash(&entries);
+        let hash = catalog_hash(&entries);
         Catalog::with_hash(entries, hash)
     }
 
@@ -210,6 +210,13 @@ fn key_at(entries: &[CatalogEntry], index: u32) -> &str {
     entries
         .get(index as usize)
         .map_or("", |entry| entry.key.as_str())
+}
+
+/// SHA-256 of the postcard encoding of the catalog entries.
+pub fn catalog_hash(entries: &[CatalogEntry]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let bytes = postcard::to_allocvec(entries).unwrap_or_default();
+    Sha256::digest(&bytes).into()
 }
 
 #[cfg(test)]

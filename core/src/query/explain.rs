@@ -11,11 +11,11 @@ use crate::snapshot::NodeProvenance;
 
 /// An assignment that was used at the decisive scope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExplainGrant {
+pub struct ExplainAssignment {
     /// The subject, e.g. `group:techs`.
     pub subject: String,
-    /// Where the assignment is (`null`: the org root).
-    pub node: Option<String>,
+    /// The assignment's scope (`null`: the org root).
+    pub scope: Option<String>,
     /// The role name.
     pub role: String,
     /// Owner-only assignment.
@@ -29,8 +29,8 @@ pub struct ExplainGrant {
 pub struct ExplainCap {
     /// The cap id (`kiosk` for the kiosk setting).
     pub id: String,
-    /// Where the cap is (`null`: the org root).
-    pub node: Option<String>,
+    /// The cap's scope (`null`: the org root).
+    pub scope: Option<String>,
 }
 
 /// The answer of `explain`.
@@ -48,7 +48,7 @@ pub struct Explanation {
     /// Whether the snapshot carried provenance (otherwise the lists are empty).
     pub provenance: bool,
     /// The assignments used at the decisive scope, per subject.
-    pub grants: Vec<ExplainGrant>,
+    pub assignments: Vec<ExplainAssignment>,
     /// Caps that removed the permission.
     pub removed_by_caps: Vec<ExplainCap>,
     /// Whether the token scopes removed the permission.
@@ -118,9 +118,9 @@ impl Snapshot {
                 if !grant.owner_only || owned {
                     granted.union_with(&role.permissions);
                 }
-                explanation.grants.push(ExplainGrant {
+                explanation.assignments.push(ExplainAssignment {
                     subject: grant.subject.clone(),
-                    node: grant
+                    scope: grant
                         .scope
                         .and_then(|at| self.node_key(at))
                         .map(|k| k.to_string()),
@@ -133,7 +133,7 @@ impl Snapshot {
                 if granted.contains(index) && !cap.allow.contains(index) {
                     explanation.removed_by_caps.push(ExplainCap {
                         id: cap.id.clone(),
-                        node: cap
+                        scope: cap
                             .scope
                             .and_then(|at| self.node_key(at))
                             .map(|k| k.to_string()),
@@ -167,7 +167,7 @@ impl From<Decision> for Explanation {
             hidden_node: None,
             decisive_node: None,
             provenance: false,
-            grants: Vec::new(),
+            assignments: Vec::new(),
             removed_by_caps: Vec::new(),
             removed_by_token_scopes: false,
             missing_requirement: None,

@@ -7,7 +7,10 @@ use crate::model::{
     Bits, Catalog, HashIndex, NodeKey, Permission, TypeTable, hash_key, is_valid_node_id,
     is_valid_type_name,
 };
-use crate::snapshot::{FORMAT_VERSION, Header, KnownNode, ScopeSets, SnapshotPayload, VerifyError};
+use crate::snapshot::{
+    Expect, FORMAT_VERSION, Header, KnownNode, ScopeSets, SnapshotPayload, Verifier, VerifyError,
+    from_text,
+};
 
 /// Where a known node sits relative to a subtree snapshot's roots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +40,32 @@ pub struct Snapshot {
     pub(crate) anywhere: Bits,
     /// Keys the hash of `node_index` ([`Snapshot::with_seed`]).
     hash_seed: u64,
+}
+
+/// Opening a signed snapshot ends here, in the queries' layer: the
+/// verifier (`snapshot`) checks and decodes, [`Snapshot::new`] indexes.
+impl Verifier {
+    /// Opens the `tss1.` text form.
+    pub fn open_text(
+        &self,
+        text: &str,
+        now: u64,
+        expect: Expect<'_>,
+    ) -> Result<Snapshot, VerifyError> {
+        let bytes = from_text(text)?;
+        self.open(&bytes, now, expect)
+    }
+
+    /// Opens the binary envelope. `now` is unix seconds: the core has no clock.
+    pub fn open(
+        &self,
+        bytes: &[u8],
+        now: u64,
+        expect: Expect<'_>,
+    ) -> Result<Snapshot, VerifyError> {
+        let payload = self.verified_payload(bytes, now, expect)?;
+        Snapshot::new(payload)
+    }
 }
 
 impl PartialEq for Snapshot {

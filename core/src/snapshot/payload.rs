@@ -4,7 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::manifest::RouteSource;
 use crate::model::{Bits, CatalogEntry, NodeKey, TypeEntry};
 
 /// The payload format this crate writes and reads. It is the first field
@@ -53,7 +52,7 @@ pub struct Header {
     pub expires_at: u64,
     /// The org's store revision.
     pub revision: u64,
-    /// SHA-256 of the catalog (see [`crate::snapshot::catalog_hash`]).
+    /// SHA-256 of the catalog (see [`crate::catalog_hash`]).
     pub catalog_hash: [u8; 32],
     /// The signing key id; must equal the envelope's.
     pub kid: String,
@@ -161,4 +160,15 @@ pub struct CapUse {
     pub scope: Option<u32>,
     /// What it allows.
     pub allow: Bits,
+}
+
+/// A route as text, the way snapshots carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteSource {
+    /// The pattern, e.g. `/sites/:site/racks`.
+    pub path: String,
+    /// The predicate in its canonical text form.
+    pub when: String,
+    /// The fallback path.
+    pub fallback: String,
 }

@@ -4,7 +4,6 @@
 use ed25519_dalek::Signature;
 
 use super::{Envelope, FORMAT_VERSION, KeySet, SIGNING_CONTEXT, SnapshotPayload, VerifyError};
-use crate::query::Snapshot;
 
 /// What the caller expects the snapshot to be about.
 #[derive(Debug, Clone, Copy, Default)]
@@ -30,28 +29,6 @@ impl Verifier {
     /// A verifier from JWKS JSON.
     pub fn from_jwks(json: &str) -> Result<Self, VerifyError> {
         KeySet::from_jwks(json).map(Verifier::new)
-    }
-
-    /// Opens the `tss1.` text form.
-    pub fn open_text(
-        &self,
-        text: &str,
-        now: u64,
-        expect: Expect<'_>,
-    ) -> Result<Snapshot, VerifyError> {
-        let bytes = super::envelope::from_text(text)?;
-        self.open(&bytes, now, expect)
-    }
-
-    /// Opens the binary envelope. `now` is unix seconds: the core has no clock.
-    pub fn open(
-        &self,
-        bytes: &[u8],
-        now: u64,
-        expect: Expect<'_>,
-    ) -> Result<Snapshot, VerifyError> {
-        let payload = self.verified_payload(bytes, now, expect)?;
-        Snapshot::new(payload)
     }
 
     /// Verifies and decodes without building the query indexes.

@@ -22,9 +22,10 @@ use tessera_core::{NodeKey, Subject};
 use super::AdminError;
 use super::lookup::node_path;
 use super::quotas::Counted;
-use super::write::{Actor, Admin, AdminKey, Affects, Audit, Tx};
+use super::write::{Actor, Admin, AdminKey, Affects, Audit};
 use crate::ids::random_id;
 use crate::missing::Missing;
+use crate::store::Tx;
 
 /// An assignment as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]

@@ -22,9 +22,10 @@ use tessera_core::{CompileRequest, Selector, Snapshot};
 
 use super::AdminError;
 use super::lookup::{default_groups, group_closure, scope_path, user_groups};
-use super::write::{Actor, Admin, AdminKey, Tx};
+use super::write::{Actor, Admin, AdminKey};
 use crate::facts::load_facts;
 use crate::store::StoreError;
+use crate::store::Tx;
 
 /// A failure the caller cannot cause (facts the store wrote that do not
 /// compile): an internal error whose detail is for logs, never a 400.

@@ -22,9 +22,10 @@ use super::escalation::group_selectors;
 use super::lookup::{default_groups, group_closure, group_users, groupless_members, user_groups};
 use super::names::{display_name, name_key};
 use super::quotas::Counted;
-use super::write::{Actor, Admin, AdminKey, Affects, Audit, Tx};
+use super::write::{Actor, Admin, AdminKey, Affects, Audit};
 use crate::ids::random_id;
 use crate::missing::Missing;
+use crate::store::Tx;
 
 /// A group as the admin API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]

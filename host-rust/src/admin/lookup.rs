@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use tessera_core::{NodeKey, Standing};
 
 use super::AdminError;
-use super::write::Tx;
 use crate::store::StoreError;
+use crate::store::Tx;
 
 /// The org's default groups.
 pub(crate) async fn default_groups(tx: &mut Tx, org: &str) -> Result<Vec<String>, AdminError> {

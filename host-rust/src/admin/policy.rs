@@ -9,10 +9,11 @@ use tessera_core::{NodeKey, Selector};
 use super::AdminError;
 use super::lookup::node_path;
 use super::quotas::Counted;
-use super::write::{Actor, Admin, AdminKey, Affects, Audit, Tx};
+use super::write::{Actor, Admin, AdminKey, Affects, Audit};
 use crate::facts::{CAPS, CapRow, HIDDEN};
 use crate::ids::random_id;
 use crate::missing::Missing;
+use crate::store::Tx;
 
 /// A hidden entry as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]

@@ -4,7 +4,7 @@
 //! over a quota answers `QUOTA_EXCEEDED` and writes nothing.
 
 use super::AdminError;
-use super::write::Tx;
+use crate::store::Tx;
 
 /// The ceilings, per org.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,9 +18,10 @@ use tessera_core::Bits;
 
 use super::AdminError;
 use super::names::{Name, display_name};
-use super::write::{Actor, Admin, AdminKey, Affects, Audit, Tx};
+use super::write::{Actor, Admin, AdminKey, Affects, Audit};
 use crate::ids::random_id;
 use crate::missing::Missing;
+use crate::store::Tx;
 
 /// A role as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]

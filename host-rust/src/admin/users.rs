@@ -6,8 +6,9 @@ use serde_json::json;
 use tessera_core::is_valid_user_id;
 
 use super::AdminError;
-use super::write::{Actor, Admin, AdminKey, Affects, Audit, Tx};
+use super::write::{Actor, Admin, AdminKey, Affects, Audit};
 use crate::missing::Missing;
+use crate::store::Tx;
 
 /// A user's stored fields.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

@@ -4,13 +4,12 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use sqlx::{Any, Transaction};
 use tessera_core::{Manifest, Snapshot};
 
 use super::AdminError;
 use super::quotas::Quotas;
 use crate::missing::Missing;
-use crate::store::{Backend, Store};
+use crate::store::{Backend, Store, Tx};
 
 /// Who makes a write (docs/admin.md §5): the trusted backend itself (no
 /// `Tessera-Actor` header: invariants hold, `[admin]` keys and escalation
@@ -95,9 +94,6 @@ pub struct Admin {
     pub(crate) manifest: Arc<Manifest>,
     pub(crate) quotas: Quotas,
 }
-
-/// A write's transaction.
-pub(crate) type Tx = Transaction<'static, Any>;
 
 impl Admin {
     /// An admin service over a store and the reconciled manifest.

@@ -18,8 +18,8 @@ use super::auth::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{PathArgs, QueryArgs, comma_list};
 use crate::authority::Asking;
+use crate::clock::unix_now;
 use crate::keys::published_keys;
-use crate::server::setup::unix_now;
 use crate::tokens::TokenKind;
 
 /// The media type of the binary envelope.

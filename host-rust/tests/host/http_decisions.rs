@@ -270,9 +270,9 @@ async fn decisions(db: &TestDb) {
     assert_eq!(trace["decision"], "allow", "{answer}");
     assert_eq!(trace["decisive_node"], "site:1", "{answer}");
     assert!(
-        trace["grants"]
+        trace["assignments"]
             .as_array()
-            .is_some_and(|grants| !grants.is_empty()),
+            .is_some_and(|assignments| !assignments.is_empty()),
         "{answer}"
     );
     let hidden = check_body("alice", "miner:read", &["site:1", "rack:1", "miner:9"]);

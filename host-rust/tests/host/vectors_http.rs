@@ -21,8 +21,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tessera_core::ffi::Query;
 use tessera_core::{
-    CheckRequest, Decision, Diagnostic, Expect, Facts, FilterPlan, Manifest, NodeKey, RoleMode,
-    Verifier,
+    CheckRequest, Decision, Diagnostic, Effect, Expect, Facts, FilterPlan, Manifest, NodeKey,
+    RoleMode, Verifier,
 };
 use tessera_tests::{Case, LoadedFile, load_file, matches, vector_files};
 
@@ -57,6 +57,8 @@ struct Loaded {
     groups: HashMap<String, String>,
     /// Vector custom role id → the server's role id.
     roles: HashMap<String, String>,
+    /// The server's cap id → the vector's.
+    cap_ids: BTreeMap<String, String>,
     /// Model calls answered with another 2xx status than issue 4 specifies.
     status_notes: Vec<String>,
     /// Whether `POST …/groups` kept the ids the vectors gave.
@@ -266,7 +268,10 @@ async fn load(server: &TestServer, manifest: &Manifest, facts: &Facts) -> Loaded
             "allow": cap.allow,
         });
         let path = format!("/v1/orgs/{o}/caps");
-        model_call(server, &mut loaded, Method::POST, &path, Some(body), 201).await;
+        let view = model_call(server, &mut loaded, Method::POST, &path, Some(body), 201).await;
+        if let (Some(id), Some(fact_id)) = (view["id"].as_str(), &cap.id) {
+            loaded.cap_ids.insert(id.to_owned(), fact_id.clone());
+        }
     }
     let path = format!("/v1/orgs/{o}/settings");
     let body = json!({"kiosk": facts.kiosk});
@@ -393,9 +398,6 @@ struct Tally {
     /// Subtree cases answered by an exported snapshot.
     snapshot_export: usize,
     by_query: BTreeMap<&'static str, usize>,
-    /// Filter cases where the plan alone (without the path checks of
-    /// `Snapshot::filter`) keeps other items than the vector.
-    plan_only_differs: Vec<String>,
     failures: Vec<String>,
     notes: Vec<String>,
 }
@@ -421,13 +423,7 @@ fn check_fields(args: &CheckRequest) -> Value {
 }
 
 /// Asks one case over HTTP; answers in the core's shape.
-async fn answer(
-    server: &TestServer,
-    org: &str,
-    file: &LoadedFile,
-    case: &Case,
-    tally: &mut Tally,
-) -> Result<Value, String> {
+async fn answer(server: &TestServer, org: &str, case: &Case) -> Result<Value, String> {
     let o = enc(org);
     match &case.query {
         Query::Check(args) => {
@@ -465,9 +461,10 @@ async fn answer(
             let plan: FilterPlan = serde_json::from_value(field(&answer, "plan")?)
                 .map_err(|err| format!("plan: {err}: {answer}"))?;
             let matcher = plan.matcher();
-            // The plan knows nothing of path validity (see `PlanMatcher`):
-            // like `Snapshot::filter`, drop the paths `check` refuses as
-            // invalid or outside the snapshot first.
+            // The host filters a list by its batch check (what the items
+            // keep is its answer) and by the plan it serves (what a
+            // database would keep): on every path `check` accepts as valid
+            // the two must agree, or the runner fails.
             let checks: Vec<CheckRequest> = items
                 .iter()
                 .map(|item| CheckRequest {
@@ -481,26 +478,21 @@ async fn answer(
             let decisions: Vec<Decision> = serde_json::from_value(field(&batch, "decisions")?)
                 .map_err(|err| format!("decisions: {err}: {batch}"))?;
             let mut kept = Vec::new();
-            let mut plan_only = Vec::new();
             for (item, decision) in items.iter().zip(&decisions) {
-                let allowed = matcher.allows(&item.path, item.owner.as_deref());
-                if allowed {
-                    plan_only.push(Value::String(item.id.clone()));
-                }
+                let allowed = decision.decision == Effect::Allow;
                 let valid = !matches!(
                     decision.diagnostic,
                     Some(Diagnostic::InvalidPath | Diagnostic::OutsideSnapshot)
                 );
-                if allowed && valid {
+                if valid && matcher.allows(&item.path, item.owner.as_deref()) != allowed {
+                    return Err(format!(
+                        "filter: the plan and check disagree on item `{}`: {answer}",
+                        item.id
+                    ));
+                }
+                if allowed {
                     kept.push(Value::String(item.id.clone()));
                 }
-            }
-            let plan_only = Value::Array(plan_only);
-            if plan_only != case.expect {
-                tally.plan_only_differs.push(format!(
-                    "{}: {}: the plan alone keeps {plan_only}, the vector {}",
-                    file.name, case.description, case.expect
-                ));
             }
             Ok(Value::Array(kept))
         }
@@ -572,13 +564,17 @@ async fn run_file(backend: tessera_host::Backend, file: &LoadedFile, tally: &mut
         let actual = match &case.under {
             None => {
                 tally.decision_endpoints += 1;
-                answer(&server, &facts.org, file, case, tally).await
+                answer(&server, &facts.org, case).await
             }
             Some(under) => {
                 tally.snapshot_export += 1;
                 answer_from_snapshot(&server, &facts.org, case, under).await
             }
         };
+        let actual = actual.map(|mut actual| {
+            common::fact_cap_ids(&mut actual, &loaded.cap_ids);
+            actual
+        });
         match actual {
             Ok(actual) if matches(&case.query, &case.expect, &actual) => {}
             Ok(actual) => tally.failures.push(format!(
@@ -631,9 +627,6 @@ both_backends!(
             println!("  by query: {:?}", tally.by_query);
             for note in &tally.notes {
                 println!("  note: {note}");
-            }
-            for differs in &tally.plan_only_differs {
-                println!("  filter plan alone differs: {differs}");
             }
             for failure in &tally.failures {
                 println!("FAILED {failure}");

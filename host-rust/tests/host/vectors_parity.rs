@@ -22,7 +22,7 @@ both_backends!(
                 let store = Store::connect(&url).await.unwrap();
                 store.migrate_down(0).await.unwrap();
                 store.migrate_up().await.unwrap();
-                common::import(&store, &manifest, &file.vectors.facts).await;
+                let cap_ids = common::import(&store, &manifest, &file.vectors.facts).await;
                 for case in &file.vectors.cases {
                     let mut tx = store.pool().begin().await.unwrap();
                     let under = case.under.clone().unwrap_or_default();
@@ -36,7 +36,8 @@ both_backends!(
                             panic!("{}: {}: {err}\n{facts:#?}", file.name, case.description)
                         });
                     let snapshot = Snapshot::new(payload).unwrap();
-                    let actual = snapshot.answer(&case.query);
+                    let mut actual = snapshot.answer(&case.query);
+                    common::fact_cap_ids(&mut actual, &cap_ids);
                     assert!(
                         matches(&case.query, &case.expect, &actual),
                         "{}: {}\n  expected {}\n  actual   {actual}",

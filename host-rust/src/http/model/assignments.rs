@@ -11,11 +11,11 @@ use utoipa::ToSchema;
 
 use super::{parse, parse_opt};
 use crate::admin::AssignmentView;
+use crate::clock::unix_now;
 use crate::http::AppState;
 use crate::http::auth::AdminCaller;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{JsonBody, PathArgs};
-use crate::server::setup::unix_now;
 
 /// The body of `POST …/assignments`.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -13,11 +13,11 @@ use utoipa::ToSchema;
 
 use super::parse;
 use crate::admin::GroupView;
+use crate::clock::unix_now;
 use crate::http::AppState;
 use crate::http::auth::AdminCaller;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{JsonBody, PathArgs};
-use crate::server::setup::unix_now;
 
 /// The body of `POST …/groups`.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -9,11 +9,11 @@ use tessera_core::NodeKey;
 use utoipa::ToSchema;
 
 use super::{parse, parse_opt};
+use crate::clock::unix_now;
 use crate::http::AppState;
 use crate::http::auth::AdminCaller;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{JsonBody, PathArgs};
-use crate::server::setup::unix_now;
 
 /// The body of `PUT …/nodes/{type}/{id}`.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -9,11 +9,11 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::clock::unix_now;
 use crate::http::AppState;
 use crate::http::auth::AdminCaller;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{JsonBody, PathArgs};
-use crate::server::setup::unix_now;
 
 /// The body of `POST /v1/orgs`.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -7,11 +7,11 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::clock::unix_now;
 use crate::http::AppState;
 use crate::http::auth::AdminCaller;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{JsonBody, PathArgs};
-use crate::server::setup::unix_now;
 
 /// The org's settings, as written and as answered.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]

@@ -10,11 +10,11 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::admin::{UserUpdate, UserView};
+use crate::clock::unix_now;
 use crate::http::AppState;
 use crate::http::auth::AdminCaller;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{JsonBody, PathArgs};
-use crate::server::setup::unix_now;
 
 /// The body of `PUT /v1/users/{id}`; absent fields keep their value.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -11,7 +11,7 @@
     reason = "each test binary uses part of the harness, which fails loudly"
 )]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::any::install_default_drivers;
 use sqlx::{AnyConnection, Connection, Executor};
@@ -148,8 +148,13 @@ impl Drop for TestDb {
 /// Writes facts into a fresh store through the admin service, as the
 /// trusted backend (the store's own rules apply: no cycles, one default
 /// group at least, literal catalog keys only). Role, assignment, hidden and
-/// cap ids are the store's; provenance ids are not compared by vectors.
-pub(crate) async fn import(store: &Store, manifest: &Manifest, facts: &Facts) {
+/// cap ids are the store's; returns the store's cap id → the facts' cap id,
+/// for the answers that name caps ([`fact_cap_ids`]).
+pub(crate) async fn import(
+    store: &Store,
+    manifest: &Manifest,
+    facts: &Facts,
+) -> BTreeMap<String, String> {
     use std::collections::HashMap;
     use std::sync::Arc;
     use tessera_host::{Actor, Admin, UserUpdate};
@@ -282,8 +287,9 @@ pub(crate) async fn import(store: &Store, manifest: &Manifest, facts: &Facts) {
             .await
             .unwrap();
     }
+    let mut cap_ids = BTreeMap::new();
     for cap in &facts.caps {
-        admin
+        let view = admin
             .create_cap(
                 &backend,
                 org,
@@ -294,11 +300,36 @@ pub(crate) async fn import(store: &Store, manifest: &Manifest, facts: &Facts) {
             )
             .await
             .unwrap();
+        if let Some(id) = &cap.id {
+            cap_ids.insert(view.id, id.clone());
+        }
     }
     admin
         .put_settings(&backend, org, facts.kiosk, 1)
         .await
         .unwrap();
+    cap_ids
+}
+
+/// An explain answer with the caps it names under the facts' ids, so a
+/// store-backed runner compares it with the vectors (stores make their own
+/// cap ids).
+pub(crate) fn fact_cap_ids(answer: &mut serde_json::Value, cap_ids: &BTreeMap<String, String>) {
+    let Some(caps) = answer
+        .get_mut("removed_by_caps")
+        .and_then(serde_json::Value::as_array_mut)
+    else {
+        return;
+    };
+    for cap in caps {
+        let fact_id = cap
+            .get("id")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|id| cap_ids.get(id));
+        if let Some(fact_id) = fact_id {
+            cap["id"] = serde_json::Value::String(fact_id.clone());
+        }
+    }
 }
 
 /// Everything an admin write can change, as text: a refused write must
