@@ -1,4 +1,4 @@
--- Tessera's store (docs/model.md, docs/admin.md §5). Flags are INTEGER 0/1 in both
+-- Tessera's store (DESIGN §1, §5). Flags are INTEGER 0/1 in both
 -- dialects: sqlx's Any driver reads integers the same way from both.
 -- Every org-scoped table carries org_id and
 -- refers to other org-scoped rows through composite keys (id, org_id), so a
@@ -141,7 +141,7 @@ CREATE INDEX assignments_by_group ON assignments (org_id, subject_group);
 CREATE INDEX assignments_by_role ON assignments (org_id, role_id);
 CREATE INDEX assignments_by_scope ON assignments (org_id, scope_type, scope_id);
 
--- selector is the textual form (docs/model.md §1.10); selector_user may name a
+-- selector is the textual form (DESIGN §1.10); selector_user may name a
 -- signed-in non-member, so it refers to users, not members.
 CREATE TABLE hidden (
     org_id         TEXT NOT NULL REFERENCES orgs (id) ON DELETE CASCADE,

@@ -25,7 +25,13 @@ export function camelKeys(value) {
   if (value === null || typeof value !== 'object') return value;
   const out = {};
   for (const [key, inner] of Object.entries(value)) {
-    out[key.replace(/_([a-z0-9])/g, (_, letter) => letter.toUpperCase())] = camelKeys(inner);
+    // defineProperty, not assignment: a `__proto__` key stays a key.
+    Object.defineProperty(out, key.replace(/_([a-z0-9])/g, (_, letter) => letter.toUpperCase()), {
+      value: camelKeys(inner),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return out;
 }

@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use tessera_core::{CompileRequest, Selector, Snapshot};
 
 use super::AdminError;
-use super::lookup::{default_groups, group_closure, scope_path, user_groups};
+use super::lookup::{default_closure, scope_path, user_groups};
 use super::write::{Actor, Admin, AdminKey};
 use crate::facts::load_facts;
 use crate::store::StoreError;
@@ -347,10 +347,7 @@ impl Admin {
         }
         let rows = members_assignments(tx, org).await?;
         self.require_assigned(tx, holder, org, rows).await?;
-        let mut joined = BTreeSet::new();
-        for group in &default_groups(tx, org).await? {
-            joined.extend(group_closure(tx, org, group).await?);
-        }
+        let joined = default_closure(tx, org).await?;
         self.require_joining(tx, holder, org, &joined).await
     }
 

@@ -11,6 +11,8 @@
 //! key it withholds at its scope, lifting a hidden entry needs the node to
 //! be visible to the actor, as when removing them directly.
 
+mod sql;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
@@ -19,13 +21,18 @@ use tessera_core::{ADMIN_GROUP, Member, is_valid_node_id};
 
 use super::AdminError;
 use super::escalation::group_selectors;
-use super::lookup::{default_groups, group_closure, group_users, groupless_members, user_groups};
+use super::lookup::{
+    default_closure, default_groups, group_closure, group_users, groupless_members, user_groups,
+};
 use super::names::{display_name, name_key};
 use super::quotas::Counted;
 use super::write::{Actor, Admin, AdminKey, Affects, Audit};
 use crate::ids::random_id;
 use crate::missing::Missing;
-use crate::store::Tx;
+use sql::{
+    GroupRow, delete_membership, find_group, group_in_use, has_membership, insert_membership,
+    require_free_name, require_group, require_member,
+};
 
 /// A group as the admin API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -36,14 +43,6 @@ pub struct GroupView {
     pub name: String,
     /// Whether member users with no explicit group are treated as members.
     pub default: bool,
-}
-
-/// A `groups` row.
-#[derive(Debug, Clone, sqlx::FromRow)]
-struct GroupRow {
-    id: String,
-    name: String,
-    is_default: i64,
 }
 
 impl GroupRow {
@@ -291,10 +290,7 @@ impl Admin {
             return Err(AdminError::LastDefaultGroup);
         }
         if !orphans.is_empty() && holder.is_some() {
-            let mut joined = BTreeSet::new();
-            for group in &defaults {
-                joined.extend(group_closure(&mut tx, org, group).await?);
-            }
+            let joined = default_closure(&mut tx, org).await?;
             self.require_joining(&mut tx, holder.as_ref(), org, &joined)
                 .await?;
             self.may_manage_changed(&mut tx, holder.as_ref(), actor, org, &orphans)
@@ -324,6 +320,11 @@ impl Admin {
             return Err(AdminError::ReservedGroup(group.to_owned()));
         }
         require_group(&mut tx, org, group).await?;
+        if let Member::Group(nested) = member
+            && is_reserved(nested)
+        {
+            return Err(AdminError::ReservedGroup(nested.clone()));
+        }
         require_member(&mut tx, org, member).await?;
         if has_membership(&mut tx, org, group, member).await? {
             return Ok(());
@@ -450,152 +451,4 @@ impl Admin {
 /// Whether `user` is someone other than the acting user.
 fn other_user(actor: &Actor, user: &str) -> bool {
     !matches!(actor, Actor::User(id) if id == user)
-}
-
-async fn find_group(tx: &mut Tx, org: &str, id: &str) -> Result<Option<GroupRow>, AdminError> {
-    Ok(
-        sqlx::query_as("SELECT id, name, is_default FROM groups WHERE org_id = $1 AND id = $2")
-            .bind(org)
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?,
-    )
-}
-
-async fn require_group(tx: &mut Tx, org: &str, id: &str) -> Result<GroupRow, AdminError> {
-    find_group(tx, org, id)
-        .await?
-        .ok_or_else(|| AdminError::NotFound(Missing::new("group", id)))
-}
-
-/// NAME_TAKEN unless no other group of the org has the name's key.
-async fn require_free_name(
-    tx: &mut Tx,
-    org: &str,
-    name: &str,
-    except: Option<&str>,
-) -> Result<(), AdminError> {
-    let taken: Option<(String,)> =
-        sqlx::query_as("SELECT id FROM groups WHERE org_id = $1 AND name_key = $2")
-            .bind(org)
-            .bind(name_key(name))
-            .fetch_optional(&mut **tx)
-            .await?;
-    match taken {
-        Some((id,)) if Some(id.as_str()) != except => Err(AdminError::NameTaken(name.to_owned())),
-        _ => Ok(()),
-    }
-}
-
-/// A user member of the org, or a group of the org (`NOT_FOUND` otherwise).
-async fn require_member(tx: &mut Tx, org: &str, member: &Member) -> Result<(), AdminError> {
-    match member {
-        Member::User(user) => {
-            let found: Option<(i64,)> =
-                sqlx::query_as("SELECT 1 FROM members WHERE org_id = $1 AND user_id = $2")
-                    .bind(org)
-                    .bind(user)
-                    .fetch_optional(&mut **tx)
-                    .await?;
-            found
-                .map(|_| ())
-                .ok_or_else(|| AdminError::NotFound(Missing::new("member", user)))
-        }
-        Member::Group(group) => {
-            if is_reserved(group) {
-                return Err(AdminError::ReservedGroup(group.clone()));
-            }
-            require_group(tx, org, group).await.map(|_| ())
-        }
-    }
-}
-
-async fn has_membership(
-    tx: &mut Tx,
-    org: &str,
-    group: &str,
-    member: &Member,
-) -> Result<bool, AdminError> {
-    let sql = match member {
-        Member::User(_) => {
-            "SELECT 1 FROM group_members WHERE org_id = $1 AND group_id = $2 AND member_user = $3"
-        }
-        Member::Group(_) => {
-            "SELECT 1 FROM group_members WHERE org_id = $1 AND group_id = $2 AND member_group = $3"
-        }
-    };
-    let found: Option<(i64,)> = sqlx::query_as(sql)
-        .bind(org)
-        .bind(group)
-        .bind(member_id(member))
-        .fetch_optional(&mut **tx)
-        .await?;
-    Ok(found.is_some())
-}
-
-fn member_id(member: &Member) -> &str {
-    match member {
-        Member::User(id) | Member::Group(id) => id,
-    }
-}
-
-async fn insert_membership(
-    tx: &mut Tx,
-    org: &str,
-    group: &str,
-    member: &Member,
-) -> Result<(), AdminError> {
-    let (user, nested) = match member {
-        Member::User(user) => (Some(user.clone()), None),
-        Member::Group(nested) => (None, Some(nested.clone())),
-    };
-    sqlx::query(
-        "INSERT INTO group_members (org_id, group_id, member_user, member_group) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(org)
-    .bind(group)
-    .bind(user)
-    .bind(nested)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-async fn delete_membership(
-    tx: &mut Tx,
-    org: &str,
-    group: &str,
-    member: &Member,
-) -> Result<(), AdminError> {
-    let sql = match member {
-        Member::User(_) => {
-            "DELETE FROM group_members WHERE org_id = $1 AND group_id = $2 AND member_user = $3"
-        }
-        Member::Group(_) => {
-            "DELETE FROM group_members WHERE org_id = $1 AND group_id = $2 AND member_group = $3"
-        }
-    };
-    sqlx::query(sql)
-        .bind(org)
-        .bind(group)
-        .bind(member_id(member))
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-/// Whether an assignment, a hidden entry, a cap or another group's
-/// membership still names the group.
-async fn group_in_use(tx: &mut Tx, org: &str, id: &str) -> Result<bool, AdminError> {
-    let (uses,): (i64,) = sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM assignments WHERE org_id = $1 AND subject_group = $2)
-              + (SELECT COUNT(*) FROM hidden WHERE org_id = $1 AND selector_group = $2)
-              + (SELECT COUNT(*) FROM caps WHERE org_id = $1 AND selector_group = $2)
-              + (SELECT COUNT(*) FROM group_members WHERE org_id = $1 AND member_group = $2)",
-    )
-    .bind(org)
-    .bind(id)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(uses > 0)
 }

@@ -80,6 +80,15 @@ pub(crate) async fn group_closure(
     Ok(Graph::load(tx, org).await?.effective(&[id.to_owned()]))
 }
 
+/// What a member with no explicit group is in: every default group and
+/// every group containing one, transitively.
+pub(crate) async fn default_closure(
+    tx: &mut Tx,
+    org: &str,
+) -> Result<BTreeSet<String>, AdminError> {
+    Ok(Graph::load(tx, org).await?.effective(&[]))
+}
+
 /// A member user's effective groups (docs/model.md §1.3).
 pub(crate) async fn user_groups(
     tx: &mut Tx,
@@ -180,11 +189,26 @@ pub(crate) async fn group_users(
         groups.extend(joined);
     }
     let graph = Graph::load(tx, org).await?;
-    Ok(direct
-        .into_iter()
-        .filter(|(_, groups)| graph.effective(groups).contains(group))
-        .map(|(user, _)| user)
-        .collect())
+    // Members share few distinct sets of explicit groups (every group-less
+    // member has the empty one): each set is resolved once.
+    let mut reaches: BTreeMap<Vec<String>, bool> = BTreeMap::new();
+    let mut users = BTreeSet::new();
+    for (user, mut groups) in direct {
+        groups.sort_unstable();
+        groups.dedup();
+        let reached = match reaches.get(&groups) {
+            Some(reached) => *reached,
+            None => {
+                let reached = graph.effective(&groups).contains(group);
+                reaches.insert(groups, reached);
+                reached
+            }
+        };
+        if reached {
+            users.insert(user);
+        }
+    }
+    Ok(users)
 }
 
 /// The org's members with no explicit group (they are in the default

@@ -130,3 +130,75 @@ fn sqlite_and_postgres_migrations_define_the_same_schema() {
         "every listed difference is still needed"
     );
 }
+
+/// Every migration a store may already have applied, with the SHA-256 of
+/// its file. sqlx checksums a migration's whole text (comments included)
+/// and refuses to open a store whose applied migration changed, so these
+/// files are never edited: a change is a new migration, added here.
+const APPLIED: &[(&str, &str)] = &[
+    (
+        "postgres/0001_initial.down.sql",
+        "e2dd55c2ddd3c78e518ef1573bb383d99294da83d0c204647c8109b0e8a8f334",
+    ),
+    (
+        "postgres/0001_initial.up.sql",
+        "aacd019d60ebe310a4870e4f63de9c7a412011e4bbd6387ef373f4da88a5b4a6",
+    ),
+    (
+        "postgres/0002_selector_indexes.down.sql",
+        "cb043b14c2afd900dc398bb8ac74ca80d7e11e161decf1e875bd09653d1d73ef",
+    ),
+    (
+        "postgres/0002_selector_indexes.up.sql",
+        "fbac6a2c2d7cc5143a34b0db46d9d55a743545eb46860dce8244227e7bf3098b",
+    ),
+    (
+        "postgres/0003_token_orgs.down.sql",
+        "bca8efa278b41f0d1fd71068322536fe042e0e92a41b73c802dd42df2552016c",
+    ),
+    (
+        "postgres/0003_token_orgs.up.sql",
+        "64e7353fea808a937dbe005fcad2eaac8cda11f4ae31e972d3d4ead5c5ed30d9",
+    ),
+    (
+        "sqlite/0001_initial.down.sql",
+        "e2dd55c2ddd3c78e518ef1573bb383d99294da83d0c204647c8109b0e8a8f334",
+    ),
+    (
+        "sqlite/0001_initial.up.sql",
+        "fe563f9a2175a074ba6568a3c3cd50e200cc39e2af4f691ef69626ad849ab635",
+    ),
+    (
+        "sqlite/0002_selector_indexes.down.sql",
+        "cb043b14c2afd900dc398bb8ac74ca80d7e11e161decf1e875bd09653d1d73ef",
+    ),
+    (
+        "sqlite/0002_selector_indexes.up.sql",
+        "fbac6a2c2d7cc5143a34b0db46d9d55a743545eb46860dce8244227e7bf3098b",
+    ),
+    (
+        "sqlite/0003_token_orgs.down.sql",
+        "bca8efa278b41f0d1fd71068322536fe042e0e92a41b73c802dd42df2552016c",
+    ),
+    (
+        "sqlite/0003_token_orgs.up.sql",
+        "64e7353fea808a937dbe005fcad2eaac8cda11f4ae31e972d3d4ead5c5ed30d9",
+    ),
+];
+
+#[test]
+fn applied_migrations_are_never_edited() {
+    use sha2::{Digest, Sha256};
+    let root = common::repo_root().join("migrations");
+    for (file, pinned) in APPLIED {
+        let bytes = std::fs::read(root.join(file)).unwrap();
+        let digest: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        assert_eq!(
+            &digest, pinned,
+            "migrations/{file} changed: existing stores would refuse to open; add a migration instead"
+        );
+    }
+}
