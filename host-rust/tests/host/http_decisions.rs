@@ -34,20 +34,45 @@ async fn get(server: &TestServer, path: &str) -> (u16, Value) {
     server.call(Method::GET, path, None).await
 }
 
-async fn decisions(db: &TestDb) {
+/// A server over the small fleet (built through the model API), its
+/// model ids and the org's revision once built.
+struct Fixture {
+    server: TestServer,
+    fleet: http_util::Fleet,
+    revision: u64,
+}
+
+async fn fixture(db: &TestDb) -> Fixture {
     let server = TestServer::start(db, FLEET).await;
     let fleet = build_fleet(&server).await;
     let revision = store_revision(db, "acme").await;
-    let deep = ["site:1", "rack:1", "miner:1"];
+    Fixture {
+        server,
+        fleet,
+        revision,
+    }
+}
 
+/// A miner three levels down.
+const DEEP: [&str; 3] = ["site:1", "rack:1", "miner:1"];
+
+/// alice blinking the deep miner (allowed: FIELD_TECH at `site:1`).
+fn blink() -> Value {
+    check_body("alice", "miner:blink_led", &DEEP)
+}
+
+async fn plain_decisions_answer_with_the_store_revision(db: &TestDb) {
+    let Fixture {
+        server, revision, ..
+    } = fixture(db).await;
     // Plain decisions, each with the store's revision.
     let cases: [Case; 13] = [
-        ("alice", "miner:blink_led", &deep, None, "allow"),
+        ("alice", "miner:blink_led", &DEEP, None, "allow"),
         ("alice", "miner:blink_led", &["site:1"], None, "allow"),
         ("alice", "miner:read", &["site:1", "miner:5"], None, "allow"),
         ("alice", "miner:blink_led", &["site:2"], None, "deny"),
         ("alice", "miner:blink_led", &[], None, "deny"),
-        ("alice", "miner:reboot", &deep, None, "deny"),
+        ("alice", "miner:reboot", &DEEP, None, "deny"),
         (
             "alice",
             "miner:read",
@@ -80,7 +105,18 @@ async fn decisions(db: &TestDb) {
             "{principal} {permission} {path:?} owner {owner:?}"
         );
     }
+    server.stop().await;
+}
 
+both_backends!(
+    plain_decisions_answer_with_the_store_revision,
+    plain_decisions_answer_with_the_store_revision
+);
+
+async fn a_bad_question_is_a_200_deny_with_its_diagnostic(db: &TestDb) {
+    let Fixture {
+        server, revision, ..
+    } = fixture(db).await;
     // A bad question is a 200 deny with its diagnostic.
     for (permission, path, diagnostic) in [
         ("miner:fly", vec!["site:1"], "UNKNOWN_PERMISSION"),
@@ -102,7 +138,16 @@ async fn decisions(db: &TestDb) {
             "{permission} {path:?}"
         );
     }
+    server.stop().await;
+}
 
+both_backends!(
+    a_bad_question_is_a_200_deny_with_its_diagnostic,
+    a_bad_question_is_a_200_deny_with_its_diagnostic
+);
+
+async fn an_unknown_org_or_principal_is_404(db: &TestDb) {
+    let Fixture { server, .. } = fixture(db).await;
     // Unknown org or principal: 404.
     let answer = post(
         &server,
@@ -121,9 +166,20 @@ async fn decisions(db: &TestDb) {
     )
     .await;
     assert_error("unknown principal", answer, 404, "NOT_FOUND");
+    server.stop().await;
+}
 
+both_backends!(
+    an_unknown_org_or_principal_is_404,
+    an_unknown_org_or_principal_is_404
+);
+
+async fn min_revision_ahead_of_the_store_is_stale_and_at_or_below_answers(db: &TestDb) {
+    let Fixture {
+        server, revision, ..
+    } = fixture(db).await;
     // min_revision: ahead of the store is STALE; at or below it answers.
-    let blink = check_body("alice", "miner:blink_led", &deep);
+    let blink = blink();
     let answer = post(
         &server,
         "/v1/check",
@@ -151,7 +207,19 @@ async fn decisions(db: &TestDb) {
             "min_revision {min}"
         );
     }
+    server.stop().await;
+}
 
+both_backends!(
+    min_revision_ahead_of_the_store_is_stale_and_at_or_below_answers,
+    min_revision_ahead_of_the_store_is_stale_and_at_or_below_answers
+);
+
+async fn token_scopes_narrow_the_answer_and_unknown_scopes_are_refused(db: &TestDb) {
+    let Fixture {
+        server, revision, ..
+    } = fixture(db).await;
+    let blink = blink();
     // Token scopes narrow the answer, superusers included; null is no limit,
     // [] allows nothing; a scope that is not a catalog key is refused.
     for (principal, permission, scopes, expected) in [
@@ -169,7 +237,7 @@ async fn decisions(db: &TestDb) {
         ("root", "fleet:read", json!(["fleet:read"]), "allow"),
     ] {
         let body = with(
-            check_body(principal, permission, &deep),
+            check_body(principal, permission, &DEEP),
             json!({ "token_scopes": scopes }),
         );
         let (status, answer) = post(&server, "/v1/check", body).await;
@@ -193,10 +261,21 @@ async fn decisions(db: &TestDb) {
             "UNKNOWN_PERMISSION",
         );
     }
+    server.stop().await;
+}
 
+both_backends!(
+    token_scopes_narrow_the_answer_and_unknown_scopes_are_refused,
+    token_scopes_narrow_the_answer_and_unknown_scopes_are_refused
+);
+
+async fn a_batch_answers_in_order_at_one_revision(db: &TestDb) {
+    let Fixture {
+        server, revision, ..
+    } = fixture(db).await;
     // Batch: answers in order, one revision.
     let batch = json!({"org": "acme", "principal": "alice", "checks": [
-        {"permission": "miner:blink_led", "path": deep},
+        {"permission": "miner:blink_led", "path": DEEP},
         {"permission": "miner:blink_led", "path": ["site:2"]},
         {"permission": "miner:read", "path": ["site:1", "rack:1", "miner:9"]},
         {"permission": "miner:fly", "path": []},
@@ -258,7 +337,19 @@ async fn decisions(db: &TestDb) {
     )
     .await;
     assert_error("batch unknown principal", answer, 404, "NOT_FOUND");
+    server.stop().await;
+}
 
+both_backends!(
+    a_batch_answers_in_order_at_one_revision,
+    a_batch_answers_in_order_at_one_revision
+);
+
+async fn explain_answers_the_decision_the_revision_and_the_trace(db: &TestDb) {
+    let Fixture {
+        server, revision, ..
+    } = fixture(db).await;
+    let blink = blink();
     // Explain: the decision, the revision, the trace.
     let (status, answer) = post(&server, "/v1/explain", blink.clone()).await;
     assert_eq!(status, 200, "{answer}");
@@ -310,7 +401,18 @@ async fn decisions(db: &TestDb) {
     )
     .await;
     assert_error("explain min_revision ahead", answer, 409, "STALE");
+    server.stop().await;
+}
 
+both_backends!(
+    explain_answers_the_decision_the_revision_and_the_trace,
+    explain_answers_the_decision_the_revision_and_the_trace
+);
+
+async fn filter_answers_the_plan_and_its_sql_in_either_dialect(db: &TestDb) {
+    let Fixture {
+        server, revision, ..
+    } = fixture(db).await;
     // Filter: the plan, and its SQL in either dialect.
     let read = json!({"org": "acme", "principal": "alice", "permission": "miner:read"});
     let (status, answer) = post(&server, "/v1/filter", read.clone()).await;
@@ -387,6 +489,18 @@ async fn decisions(db: &TestDb) {
     )
     .await;
     assert_error("an unknown dialect", answer, 400, "BAD_REQUEST");
+    server.stop().await;
+}
+
+both_backends!(
+    filter_answers_the_plan_and_its_sql_in_either_dialect,
+    filter_answers_the_plan_and_its_sql_in_either_dialect
+);
+
+async fn an_owner_only_grant_needs_the_owner_column(db: &TestDb) {
+    let Fixture { server, .. } = fixture(db).await;
+    let read = json!({"org": "acme", "principal": "alice", "permission": "miner:read"});
+    let columns = json!({"site": "site_id", "rack": "rack_id", "miner": "miner_id"});
     // bob's owner-only grant needs the owner column.
     let bob = json!({"org": "acme", "principal": "bob", "permission": "miner:read", "columns": columns, "dialect": "postgres"});
     let answer = post(&server, "/v1/filter", bob.clone()).await;
@@ -421,7 +535,18 @@ async fn decisions(db: &TestDb) {
     )
     .await;
     assert_error("filter unknown org", answer, 404, "NOT_FOUND");
+    server.stop().await;
+}
 
+both_backends!(
+    an_owner_only_grant_needs_the_owner_column,
+    an_owner_only_grant_needs_the_owner_column
+);
+
+async fn can_anywhere_never_counts_owner_only_grants(db: &TestDb) {
+    let Fixture {
+        server, revision, ..
+    } = fixture(db).await;
     // can-anywhere: owner-only grants never count.
     for (principal, permission, expected) in [
         ("alice", "miner:blink_led", true),
@@ -439,7 +564,18 @@ async fn decisions(db: &TestDb) {
             "{principal} {permission}"
         );
     }
+    server.stop().await;
+}
 
+both_backends!(
+    can_anywhere_never_counts_owner_only_grants,
+    can_anywhere_never_counts_owner_only_grants
+);
+
+async fn guard_answers_the_manifest_routes(db: &TestDb) {
+    let Fixture {
+        server, revision, ..
+    } = fixture(db).await;
     // Guard: the manifest's routes.
     for (principal, route, expected) in [
         ("alice", "/sites/1/racks", json!({"decision": "allow"})),
@@ -478,7 +614,18 @@ async fn decisions(db: &TestDb) {
             "{principal} {route}"
         );
     }
+    server.stop().await;
+}
 
+both_backends!(
+    guard_answers_the_manifest_routes,
+    guard_answers_the_manifest_routes
+);
+
+async fn effective_lists_keys_in_catalog_order(db: &TestDb) {
+    let Fixture {
+        server, revision, ..
+    } = fixture(db).await;
     // effective: catalog order, whatever order the scopes came in.
     let effective = |query: &str| format!("/v1/orgs/acme/effective?{query}");
     for (query, expected) in [
@@ -540,7 +687,18 @@ async fn decisions(db: &TestDb) {
     )
     .await;
     assert_eq!(status, 200);
+    server.stop().await;
+}
 
+both_backends!(
+    effective_lists_keys_in_catalog_order,
+    effective_lists_keys_in_catalog_order
+);
+
+async fn nav_and_claims_answer_the_principal(db: &TestDb) {
+    let Fixture {
+        server, revision, ..
+    } = fixture(db).await;
     // nav and claims.
     for (principal, expected) in [
         ("alice", json!(["/miners"])),
@@ -579,7 +737,21 @@ async fn decisions(db: &TestDb) {
     assert_error("nav unknown principal", answer, 404, "NOT_FOUND");
     let answer = get(&server, "/v1/orgs/nope/claims?principal=alice").await;
     assert_error("claims unknown org", answer, 404, "NOT_FOUND");
+    server.stop().await;
+}
 
+both_backends!(
+    nav_and_claims_answer_the_principal,
+    nav_and_claims_answer_the_principal
+);
+
+async fn a_server_sees_its_own_writes_at_its_next_answer(db: &TestDb) {
+    let Fixture {
+        server,
+        fleet,
+        revision,
+    } = fixture(db).await;
+    let blink = blink();
     // Read-your-writes: this server's own writes are seen by its very next
     // answer, though it trusts a revision it read for a while.
     let revoke = server
@@ -679,7 +851,10 @@ async fn decisions(db: &TestDb) {
     server.stop().await;
 }
 
-both_backends!(decisions_over_http, decisions);
+both_backends!(
+    a_server_sees_its_own_writes_at_its_next_answer,
+    a_server_sees_its_own_writes_at_its_next_answer
+);
 
 /// The decision a snapshot gives, as the JSON `/v1/check` answers
 /// (without the revision).
