@@ -49,7 +49,7 @@ pub use query::{
     SqlError, SqlFilter, path_text_segments, plan_sql,
 };
 pub use snapshot::{
-    CapUse, Envelope, Expect, FORMAT_VERSION, GrantUse, Header, Jwk, KeySet, KnownNode,
+    AssignmentUse, CapUse, Envelope, Expect, FORMAT_VERSION, Header, Jwk, KeySet, KnownNode,
     MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES, NodeProvenance, PrincipalInfo, Provenance, ProvenanceRole,
     RouteSource, SIGNING_CONTEXT, ScopeSets, SnapshotPayload, TEXT_PREFIX, Verifier, VerifyError,
     from_text, to_text,

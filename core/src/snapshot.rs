@@ -14,8 +14,8 @@ pub use envelope::{Envelope, MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES, TEXT_PREFIX, fr
 pub use err::VerifyError;
 pub use keys::{Jwk, KeySet};
 pub use payload::{
-    CapUse, FORMAT_VERSION, GrantUse, Header, KnownNode, NodeProvenance, PrincipalInfo, Provenance,
-    ProvenanceRole, RouteSource, ScopeSets, SnapshotPayload,
+    AssignmentUse, CapUse, FORMAT_VERSION, Header, KnownNode, NodeProvenance, PrincipalInfo,
+    Provenance, ProvenanceRole, RouteSource, ScopeSets, SnapshotPayload,
 };
 #[cfg(feature = "sign")]
 pub use sign::{SignError, SigningKey};

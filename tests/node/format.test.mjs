@@ -198,7 +198,7 @@ const knownNode = (c) => ({
 
 const route = (c) => ({ path: c.str(), when: c.str(), fallback: c.str() });
 
-const grantUse = (c) => ({
+const assignmentUse = (c) => ({
   subject: c.str(),
   scope: c.option((c) => c.u32()),
   role: c.u32(),
@@ -207,7 +207,7 @@ const grantUse = (c) => ({
 
 const capUse = (c) => ({ id: c.str(), scope: c.option((c) => c.u32()), allow: bits(c) });
 
-const nodeProvenance = (c) => ({ grants: c.seq(grantUse), caps: c.seq(capUse) });
+const nodeProvenance = (c) => ({ assignments: c.seq(assignmentUse), caps: c.seq(capUse) });
 
 const provenanceRole = (c) => ({ name: c.str(), permissions: bits(c) });
 

@@ -16,7 +16,7 @@ use super::groups::Context;
 use super::org::{HashMap, Org};
 use crate::model::{Bits, Subject};
 use crate::snapshot::{
-    CapUse, GrantUse, KnownNode, NodeProvenance, Provenance, ProvenanceRole, ScopeSets,
+    AssignmentUse, CapUse, KnownNode, NodeProvenance, Provenance, ProvenanceRole, ScopeSets,
 };
 
 /// The compiled part of a payload.
@@ -187,7 +187,7 @@ pub(super) fn compile_sets(
 
 fn empty_provenance() -> NodeProvenance {
     NodeProvenance {
-        grants: Vec::new(),
+        assignments: Vec::new(),
         caps: Vec::new(),
     }
 }
@@ -639,7 +639,7 @@ impl<'o, 'a> Policy<'o, 'a> {
             }
             let next = self.roles.len() as u32;
             let role = *self.roles.entry(assignment.role.as_str()).or_insert(next);
-            trace.grants.push(GrantUse {
+            trace.assignments.push(AssignmentUse {
                 subject: subject.clone(),
                 scope,
                 role,

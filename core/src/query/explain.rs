@@ -111,7 +111,7 @@ impl Snapshot {
                     None => return,
                 },
             };
-            for grant in &node.grants {
+            for grant in &node.assignments {
                 let Some(role) = provenance.roles.get(grant.role as usize) else {
                     continue;
                 };

@@ -334,7 +334,7 @@ fn check_provenance(payload: &SnapshotPayload) -> Result<(), VerifyError> {
     }
     for node in std::iter::once(&provenance.root).chain(&provenance.nodes) {
         let grants_ok = node
-            .grants
+            .assignments
             .iter()
             .all(|grant| node_ok(grant.scope) && role_ok(grant.role));
         let caps_ok = node

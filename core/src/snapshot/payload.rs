@@ -112,7 +112,7 @@ pub struct KnownNode {
 /// Where the sets came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Provenance {
-    /// Roles referred to by [`GrantUse::role`].
+    /// Roles referred to by [`AssignmentUse::role`].
     pub roles: Vec<ProvenanceRole>,
     /// The org root.
     pub root: NodeProvenance,
@@ -133,14 +133,14 @@ pub struct ProvenanceRole {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeProvenance {
     /// One entry per assignment used.
-    pub grants: Vec<GrantUse>,
+    pub assignments: Vec<AssignmentUse>,
     /// One entry per cap applied.
     pub caps: Vec<CapUse>,
 }
 
 /// An assignment used for a scope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GrantUse {
+pub struct AssignmentUse {
     /// The subject, in its textual form.
     pub subject: String,
     /// Where the assignment is (index into `nodes`), `None`: root.

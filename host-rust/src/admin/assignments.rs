@@ -178,21 +178,23 @@ impl Admin {
         // A subject or node built in code must still have the text form's shape.
         let subject_text = subject.to_string();
         if subject_text.parse::<Subject>().is_err() {
-            return Err(AdminError::BadRequest(format!(
-                "`{subject_text}` is not a valid subject"
-            )));
+            return Err(AdminError::bad(
+                "subject",
+                format!("`{subject_text}` is not a valid subject"),
+            ));
         }
         if let Some(scope) = scope {
             if NodeKey::split(&scope.to_string()).is_none() {
-                return Err(AdminError::BadRequest(format!(
-                    "`{scope}` is not a valid node key"
-                )));
+                return Err(AdminError::bad(
+                    "scope",
+                    format!("`{scope}` is not a valid node key"),
+                ));
             }
             if self.manifest.types.index(&scope.ty).is_none() {
-                return Err(AdminError::BadRequest(format!(
-                    "type `{}` is not declared",
-                    scope.ty
-                )));
+                return Err(AdminError::bad(
+                    "scope",
+                    format!("type `{}` is not declared", scope.ty),
+                ));
             }
         }
         let (mut tx, holder) = self.open_write(actor, org, AdminKey::ManageMembers).await?;

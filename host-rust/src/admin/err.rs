@@ -11,9 +11,15 @@ use crate::store::StoreError;
 /// Why an admin write was refused. Nothing was changed.
 #[derive(Debug, Error)]
 pub enum AdminError {
-    /// Malformed input: bad id, node key, selector or shape.
-    #[error("{0}")]
-    BadRequest(String),
+    /// Malformed input: bad id, node key, selector, name or shape.
+    #[error("{message}")]
+    BadRequest {
+        /// The input at fault (`id`, `name`, `type`, `parent`, `subject`,
+        /// `scope`, `node`, `user`, `selector`), for programs.
+        field: &'static str,
+        /// What is wrong with it, for people.
+        message: String,
+    },
     /// A key not in the catalog.
     #[error("`{0}` is not a catalog permission")]
     UnknownPermission(String),
@@ -82,10 +88,18 @@ pub enum AdminError {
 }
 
 impl AdminError {
+    /// `BAD_REQUEST` about `field`.
+    pub(crate) fn bad(field: &'static str, message: impl Into<String>) -> Self {
+        AdminError::BadRequest {
+            field,
+            message: message.into(),
+        }
+    }
+
     /// The stable code.
     pub fn code(&self) -> ErrorCode {
         match self {
-            AdminError::BadRequest(_) => ErrorCode::BadRequest,
+            AdminError::BadRequest { .. } => ErrorCode::BadRequest,
             AdminError::UnknownPermission(_) => ErrorCode::UnknownPermission,
             AdminError::ReadPairingViolation(_) => ErrorCode::ReadPairingViolation,
             AdminError::ReservedRoleName(_) => ErrorCode::ReservedRoleName,

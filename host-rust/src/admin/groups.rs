@@ -106,9 +106,10 @@ impl Admin {
                 return Err(AdminError::ReservedGroup(id.to_owned()));
             }
             Some(id) if !is_valid_node_id(id) => {
-                return Err(AdminError::BadRequest(format!(
-                    "`{id}` is not a valid group id"
-                )));
+                return Err(AdminError::bad(
+                    "id",
+                    format!("`{id}` is not a valid group id"),
+                ));
             }
             Some(id) => id.to_owned(),
             None => random_id("g")?,

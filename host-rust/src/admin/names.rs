@@ -20,12 +20,13 @@ pub(crate) struct Name {
 pub(crate) fn display_name(what: &str, name: &str) -> Result<Name, AdminError> {
     let name = name.trim();
     if name.is_empty() {
-        return Err(AdminError::BadRequest(format!("a {what} needs a name")));
+        return Err(AdminError::bad("name", format!("a {what} needs a name")));
     }
     if name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
-        return Err(AdminError::BadRequest(format!(
-            "a {what} name has at most {MAX_NAME} characters and no control characters"
-        )));
+        return Err(AdminError::bad(
+            "name",
+            format!("a {what} name has at most {MAX_NAME} characters and no control characters"),
+        ));
     }
     Ok(Name {
         name: name.to_owned(),

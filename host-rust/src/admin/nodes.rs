@@ -22,29 +22,30 @@ impl Admin {
     ) -> Result<(), AdminError> {
         let types = &self.manifest.types;
         let Some(ty) = types.index(&node.ty) else {
-            return Err(AdminError::BadRequest(format!(
-                "type `{}` is not declared",
-                node.ty
-            )));
+            return Err(AdminError::bad(
+                "type",
+                format!("type `{}` is not declared", node.ty),
+            ));
         };
         let (mut tx, _) = self.open_write(actor, org, AdminKey::ManageAccess).await?;
         let parent_ty = match parent {
             None => None,
             Some(parent) => {
                 if node_path(&mut tx, org, parent).await?.is_none() {
-                    return Err(AdminError::BadRequest(format!(
-                        "parent `{parent}` is not registered"
-                    )));
+                    return Err(AdminError::bad(
+                        "parent",
+                        format!("parent `{parent}` is not registered"),
+                    ));
                 }
                 types.index(&parent.ty)
             }
         };
         if !types.allows(parent_ty, ty) {
             let under = parent.map_or_else(|| "the org".to_owned(), ToString::to_string);
-            return Err(AdminError::BadRequest(format!(
-                "`{}` may not sit under {under}",
-                node.ty
-            )));
+            return Err(AdminError::bad(
+                "parent",
+                format!("`{}` may not sit under {under}", node.ty),
+            ));
         }
         let current: Option<(Option<String>, Option<String>)> = sqlx::query_as(
             "SELECT parent_type, parent_id FROM nodes WHERE org_id = $1 AND type = $2 AND id = $3",
@@ -69,9 +70,10 @@ impl Admin {
                         .await?
                         .is_some_and(|path| path.contains(&node.to_string()))
                 {
-                    return Err(AdminError::BadRequest(format!(
-                        "`{node}` cannot sit under its own descendant"
-                    )));
+                    return Err(AdminError::bad(
+                        "parent",
+                        format!("`{node}` cannot sit under its own descendant"),
+                    ));
                 }
                 sqlx::query("UPDATE nodes SET parent_type = $1, parent_id = $2 WHERE org_id = $3 AND type = $4 AND id = $5")
                     .bind(parent.map(|p| p.ty.clone()))

@@ -18,12 +18,13 @@ impl Admin {
         now: i64,
     ) -> Result<(), AdminError> {
         if !is_valid_node_id(id) {
-            return Err(AdminError::BadRequest(format!(
-                "`{id}` is not a valid org id"
-            )));
+            return Err(AdminError::bad(
+                "id",
+                format!("`{id}` is not a valid org id"),
+            ));
         }
         if name.trim().is_empty() {
-            return Err(AdminError::BadRequest("an org needs a name".to_owned()));
+            return Err(AdminError::bad("name", "an org needs a name".to_owned()));
         }
         let mut tx = self.open_global(actor).await?;
         let exists: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM orgs WHERE id = $1")
@@ -55,7 +56,7 @@ impl Admin {
     ) -> Result<(), AdminError> {
         let name = name.trim();
         if name.is_empty() {
-            return Err(AdminError::BadRequest("an org needs a name".to_owned()));
+            return Err(AdminError::bad("name", "an org needs a name".to_owned()));
         }
         let mut tx = self.open_global(actor).await?;
         let before: Option<(String,)> = sqlx::query_as("SELECT name FROM orgs WHERE id = $1")

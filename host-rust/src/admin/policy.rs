@@ -129,10 +129,10 @@ impl Admin {
     fn require_type(&self, node: &NodeKey) -> Result<(), AdminError> {
         match self.manifest.types.index(&node.ty) {
             Some(_) => Ok(()),
-            None => Err(AdminError::BadRequest(format!(
-                "type `{}` is not declared",
-                node.ty
-            ))),
+            None => Err(AdminError::bad(
+                "node",
+                format!("type `{}` is not declared", node.ty),
+            )),
         }
     }
 

@@ -290,10 +290,10 @@ impl Admin {
             "immutable" => return Err(AdminError::BuiltinRoleImmutable(row.id)),
             "editable" => {
                 if name.as_ref().is_some_and(|name| name.name != row.name) {
-                    return Err(AdminError::BadRequest(format!(
-                        "built-in role `{}` cannot be renamed",
-                        row.id
-                    )));
+                    return Err(AdminError::bad(
+                        "name",
+                        format!("built-in role `{}` cannot be renamed", row.id),
+                    ));
                 }
             }
             _ => {

@@ -68,9 +68,10 @@ impl Admin {
         now: i64,
     ) -> Result<(), AdminError> {
         if !is_valid_user_id(id) {
-            return Err(AdminError::BadRequest(format!(
-                "`{id}` is not a valid user id"
-            )));
+            return Err(AdminError::bad(
+                "id",
+                format!("`{id}` is not a valid user id"),
+            ));
         }
         let mut tx = self.open_global(actor).await?;
         let before: Option<UserRow> =
@@ -81,7 +82,7 @@ impl Admin {
         let name = match (&update.name, &before) {
             (Some(name), _) if !name.trim().is_empty() => name.trim().to_owned(),
             (None, Some(row)) => row.name.clone(),
-            _ => return Err(AdminError::BadRequest("a user needs a name".to_owned())),
+            _ => return Err(AdminError::bad("name", "a user needs a name".to_owned())),
         };
         let after = UserRow {
             name,
@@ -261,9 +262,10 @@ async fn other_active_superusers(tx: &mut Tx, user: &str) -> Result<i64, AdminEr
 
 async fn require_user(tx: &mut Tx, user: &str) -> Result<(), AdminError> {
     if !is_valid_user_id(user) {
-        return Err(AdminError::BadRequest(format!(
-            "`{user}` is not a valid user id"
-        )));
+        return Err(AdminError::bad(
+            "user",
+            format!("`{user}` is not a valid user id"),
+        ));
     }
     let found: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM users WHERE id = $1")
         .bind(user)

@@ -192,8 +192,8 @@ impl From<AdminError> for ApiError {
             }
             AdminError::NodeInUse(node) => about("node", node),
             AdminError::LastSuperuser(user) => about("user", user),
-            AdminError::BadRequest(_)
-            | AdminError::ReadPairingViolation(_)
+            AdminError::BadRequest { field, .. } => json!({ "field": field }),
+            AdminError::ReadPairingViolation(_)
             | AdminError::GroupCycle
             | AdminError::Forbidden(_)
             | AdminError::EscalationDenied(_)
@@ -255,6 +255,33 @@ mod tests {
                 (cells[1].trim_matches('`').to_owned(), cells[2].to_owned())
             })
             .collect()
+    }
+
+    #[test]
+    fn refusals_name_what_they_are_about_in_their_details() {
+        use crate::admin::AdminError;
+        use crate::missing::Missing;
+        use serde_json::json;
+        let cases = [
+            (
+                AdminError::NotFound(Missing::new("role", "r-1")),
+                json!({"kind": "role", "id": "r-1"}),
+            ),
+            (
+                AdminError::bad("name", "a group needs a name"),
+                json!({"field": "name"}),
+            ),
+            (
+                AdminError::LastGuardedAssignment("SUPER_ADMIN".to_owned()),
+                json!({"kind": "role", "id": "SUPER_ADMIN"}),
+            ),
+            (AdminError::GroupCycle, json!({})),
+        ];
+        for (refusal, details) in cases {
+            let code = refusal.code();
+            let answer = super::ApiError::from(refusal);
+            assert_eq!((answer.code, answer.details), (code, details));
+        }
     }
 
     #[test]
