@@ -163,6 +163,13 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
 }
 
 impl Running {
+    /// The API as a router over this server's state, for an app that
+    /// mounts it in its own axum router or a test that calls it without a
+    /// socket (`tower::ServiceExt::oneshot`).
+    pub fn router(&self) -> axum::Router {
+        router(Arc::clone(&self.state))
+    }
+
     /// Serves until `shutdown` resolves, then stops taking connections and
     /// lets in-flight requests finish.
     pub async fn wait(

@@ -167,281 +167,354 @@ async fn assignment(admin: &Admin, who: &str, role: &str, scope: Option<&str>) -
         .id
 }
 
-both_backends!(role_rules, |db: &common::TestDb| {
-    let db_url = db.url.clone();
-    async move {
-        let store = connect_url(&db_url).await;
-        let fx = setup(&store).await;
-        let admin = &fx.admin;
-        let b = Actor::Backend;
-        // Catalog keys only, closed under requires.
-        common::refused(
-            &store,
-            "UNKNOWN_PERMISSION",
-            admin.create_role(&b, "acme", "X", &keys(&["miner:read", "miner:nope"]), 2),
-        )
-        .await;
-        common::refused(
-            &store,
-            "UNKNOWN_PERMISSION",
-            admin.update_role(&b, "acme", &fx.people, None, Some(&keys(&["bogus:x"])), 2),
-        )
-        .await;
-        let err = common::refused(
-            &store,
-            "READ_PAIRING_VIOLATION",
-            admin.create_role(&b, "acme", "X", &keys(&["miner:reboot"]), 2),
-        )
-        .await;
-        assert!(
-            err.to_string().contains("miner:reboot requires miner:read"),
-            "{err}"
-        );
-        common::refused(
-            &store,
-            "READ_PAIRING_VIOLATION",
-            admin.update_role(
-                &b,
-                "acme",
-                &fx.people,
-                None,
-                Some(&keys(&["user:manage"])),
-                2,
-            ),
-        )
-        .await;
-        // Built-in names, in any case and with spaces.
-        for name in ["admin", " Super_Admin ", "field_tech", "ADMIN"] {
-            common::refused(
-                &store,
-                "RESERVED_ROLE_NAME",
-                admin.create_role(&b, "acme", name, &[], 2),
-            )
-            .await;
-        }
+async fn a_role_holds_catalog_keys_closed_under_requires(db: &common::TestDb) {
+    let store = connect_url(&db.url).await;
+    let fx = setup(&store).await;
+    let admin = &fx.admin;
+    let b = Actor::Backend;
+    // Catalog keys only, closed under requires.
+    common::refused(
+        &store,
+        "UNKNOWN_PERMISSION",
+        admin.create_role(&b, "acme", "X", &keys(&["miner:read", "miner:nope"]), 2),
+    )
+    .await;
+    common::refused(
+        &store,
+        "UNKNOWN_PERMISSION",
+        admin.update_role(&b, "acme", &fx.people, None, Some(&keys(&["bogus:x"])), 2),
+    )
+    .await;
+    let err = common::refused(
+        &store,
+        "READ_PAIRING_VIOLATION",
+        admin.create_role(&b, "acme", "X", &keys(&["miner:reboot"]), 2),
+    )
+    .await;
+    assert!(
+        err.to_string().contains("miner:reboot requires miner:read"),
+        "{err}"
+    );
+    common::refused(
+        &store,
+        "READ_PAIRING_VIOLATION",
+        admin.update_role(
+            &b,
+            "acme",
+            &fx.people,
+            None,
+            Some(&keys(&["user:manage"])),
+            2,
+        ),
+    )
+    .await;
+}
+
+both_backends!(
+    a_role_holds_catalog_keys_closed_under_requires,
+    a_role_holds_catalog_keys_closed_under_requires
+);
+
+async fn a_custom_role_may_not_take_a_built_in_name(db: &common::TestDb) {
+    let store = connect_url(&db.url).await;
+    let fx = setup(&store).await;
+    let admin = &fx.admin;
+    let b = Actor::Backend;
+    // Built-in names, in any case and with spaces.
+    for name in ["admin", " Super_Admin ", "field_tech", "ADMIN"] {
         common::refused(
             &store,
             "RESERVED_ROLE_NAME",
-            admin.update_role(&b, "acme", &fx.people, Some(" Admin"), None, 2),
+            admin.create_role(&b, "acme", name, &[], 2),
         )
         .await;
-        // Names: not empty; unique ignoring case and surrounding whitespace.
-        common::refused(
-            &store,
-            "BAD_REQUEST",
-            admin.create_role(&b, "acme", "   ", &[], 2),
-        )
-        .await;
-        for name in ["People", " people ", "PEOPLE"] {
-            common::refused(
-                &store,
-                "NAME_TAKEN",
-                admin.create_role(&b, "acme", name, &[], 2),
-            )
-            .await;
-        }
+    }
+    common::refused(
+        &store,
+        "RESERVED_ROLE_NAME",
+        admin.update_role(&b, "acme", &fx.people, Some(" Admin"), None, 2),
+    )
+    .await;
+}
+
+both_backends!(
+    a_custom_role_may_not_take_a_built_in_name,
+    a_custom_role_may_not_take_a_built_in_name
+);
+
+async fn a_role_name_is_not_empty_and_unique_ignoring_case(db: &common::TestDb) {
+    let store = connect_url(&db.url).await;
+    let fx = setup(&store).await;
+    let admin = &fx.admin;
+    let b = Actor::Backend;
+    // Names: not empty; unique ignoring case and surrounding whitespace.
+    common::refused(
+        &store,
+        "BAD_REQUEST",
+        admin.create_role(&b, "acme", "   ", &[], 2),
+    )
+    .await;
+    for name in ["People", " people ", "PEOPLE"] {
         common::refused(
             &store,
             "NAME_TAKEN",
-            admin.update_role(&b, "acme", &fx.ops, Some(" pEOPLE  "), None, 2),
+            admin.create_role(&b, "acme", name, &[], 2),
         )
         .await;
-        // Built-ins.
-        common::refused(
-            &store,
-            "BUILTIN_ROLE_IMMUTABLE",
-            admin.update_role(
-                &b,
-                "acme",
-                "SUPER_ADMIN",
-                None,
-                Some(&keys(&["fleet:read"])),
-                2,
-            ),
-        )
-        .await;
-        common::refused(
-            &store,
-            "BUILTIN_ROLE_IMMUTABLE",
-            admin.update_role(&b, "acme", "SUPER_ADMIN", Some("Boss"), None, 2),
-        )
-        .await;
-        common::refused(
-            &store,
-            "BUILTIN_ROLE_IMMUTABLE",
-            admin.delete_role(&b, "acme", "SUPER_ADMIN", 2),
-        )
-        .await;
-        for role in ["ADMIN", "FIELD_TECH"] {
-            common::refused(
-                &store,
-                "BUILTIN_ROLE_NON_DELETABLE",
-                admin.delete_role(&b, "acme", role, 2),
-            )
-            .await;
-        }
-        common::refused(
-            &store,
-            "BAD_REQUEST",
-            admin.update_role(&b, "acme", "ADMIN", Some("Boss"), None, 2),
-        )
-        .await;
-        // In use.
-        common::refused(
-            &store,
-            "ROLE_IN_USE",
-            admin.delete_role(&b, "acme", &fx.people, 2),
-        )
-        .await;
-        // Unknown ids, ids of another org, unknown org.
-        common::refused(
-            &store,
-            "NOT_FOUND",
-            admin.update_role(&b, "acme", "r-missing", Some("X"), None, 2),
-        )
-        .await;
-        common::refused(
-            &store,
-            "NOT_FOUND",
-            admin.delete_role(&b, "acme", "r-missing", 2),
-        )
-        .await;
-        common::refused(
-            &store,
-            "NOT_FOUND",
-            admin.delete_role(&b, "acme", &fx.beta_role, 2),
-        )
-        .await;
-        common::refused(
-            &store,
-            "NOT_FOUND",
-            admin.update_role(&b, "acme", &fx.beta_role, Some("Mine"), None, 2),
-        )
-        .await;
-        common::refused(
-            &store,
-            "NOT_FOUND",
-            admin.create_role(&b, "nope", "X", &[], 2),
-        )
-        .await;
-        assert_eq!(
-            admin
-                .list_roles(&Actor::Backend, "nope")
-                .await
-                .unwrap_err()
-                .code(),
-            "NOT_FOUND"
-        );
+    }
+    common::refused(
+        &store,
+        "NAME_TAKEN",
+        admin.update_role(&b, "acme", &fx.ops, Some(" pEOPLE  "), None, 2),
+    )
+    .await;
+}
 
-        // Success: keys come back in catalog order; one bump, one audit row.
-        let viewers = common::one_write(
+both_backends!(
+    a_role_name_is_not_empty_and_unique_ignoring_case,
+    a_role_name_is_not_empty_and_unique_ignoring_case
+);
+
+async fn built_in_roles_keep_their_mode(db: &common::TestDb) {
+    let store = connect_url(&db.url).await;
+    let fx = setup(&store).await;
+    let admin = &fx.admin;
+    let b = Actor::Backend;
+    // Built-ins.
+    common::refused(
+        &store,
+        "BUILTIN_ROLE_IMMUTABLE",
+        admin.update_role(
+            &b,
+            "acme",
+            "SUPER_ADMIN",
+            None,
+            Some(&keys(&["fleet:read"])),
+            2,
+        ),
+    )
+    .await;
+    common::refused(
+        &store,
+        "BUILTIN_ROLE_IMMUTABLE",
+        admin.update_role(&b, "acme", "SUPER_ADMIN", Some("Boss"), None, 2),
+    )
+    .await;
+    common::refused(
+        &store,
+        "BUILTIN_ROLE_IMMUTABLE",
+        admin.delete_role(&b, "acme", "SUPER_ADMIN", 2),
+    )
+    .await;
+    for role in ["ADMIN", "FIELD_TECH"] {
+        common::refused(
             &store,
-            admin.create_role(
-                &b,
-                "acme",
-                "  Viewers ",
-                &keys(&["miner:read", "fleet:read", "miner:read"]),
-                3,
-            ),
+            "BUILTIN_ROLE_NON_DELETABLE",
+            admin.delete_role(&b, "acme", role, 2),
         )
         .await;
-        assert!(viewers.id.starts_with("r-"));
-        assert_eq!(viewers.name, "Viewers");
-        assert_eq!(viewers.builtin, None);
-        assert_eq!(viewers.mode, "custom");
-        assert_eq!(viewers.permissions, keys(&["fleet:read", "miner:read"]));
-        assert_eq!(
-            last_audit(&store).await,
-            (
-                Some("acme".to_owned()),
-                None,
-                "role.create".to_owned(),
-                format!("role:{}", viewers.id)
-            )
-        );
-        // A role may be empty; a case-only rename of itself is fine.
-        let empty = common::one_write(&store, admin.create_role(&b, "acme", "Empty", &[], 3)).await;
-        assert!(empty.permissions.is_empty());
-        let renamed = common::one_write(
-            &store,
-            admin.update_role(&b, "acme", &viewers.id, Some(" VIEWERS "), None, 4),
-        )
-        .await;
-        assert_eq!(renamed.name, "VIEWERS");
-        assert_eq!(last_audit(&store).await.2, "role.update");
-        // An edit that changes nothing writes nothing.
-        let before = common::state(&store).await;
+    }
+    common::refused(
+        &store,
+        "BAD_REQUEST",
+        admin.update_role(&b, "acme", "ADMIN", Some("Boss"), None, 2),
+    )
+    .await;
+}
+
+both_backends!(
+    built_in_roles_keep_their_mode,
+    built_in_roles_keep_their_mode
+);
+
+async fn a_role_in_use_cannot_be_deleted(db: &common::TestDb) {
+    let store = connect_url(&db.url).await;
+    let fx = setup(&store).await;
+    let admin = &fx.admin;
+    let b = Actor::Backend;
+    // In use.
+    common::refused(
+        &store,
+        "ROLE_IN_USE",
+        admin.delete_role(&b, "acme", &fx.people, 2),
+    )
+    .await;
+}
+
+both_backends!(
+    a_role_in_use_cannot_be_deleted,
+    a_role_in_use_cannot_be_deleted
+);
+
+async fn unknown_or_foreign_role_ids_are_not_found(db: &common::TestDb) {
+    let store = connect_url(&db.url).await;
+    let fx = setup(&store).await;
+    let admin = &fx.admin;
+    let b = Actor::Backend;
+    // Unknown ids, ids of another org, unknown org.
+    common::refused(
+        &store,
+        "NOT_FOUND",
+        admin.update_role(&b, "acme", "r-missing", Some("X"), None, 2),
+    )
+    .await;
+    common::refused(
+        &store,
+        "NOT_FOUND",
+        admin.delete_role(&b, "acme", "r-missing", 2),
+    )
+    .await;
+    common::refused(
+        &store,
+        "NOT_FOUND",
+        admin.delete_role(&b, "acme", &fx.beta_role, 2),
+    )
+    .await;
+    common::refused(
+        &store,
+        "NOT_FOUND",
+        admin.update_role(&b, "acme", &fx.beta_role, Some("Mine"), None, 2),
+    )
+    .await;
+    common::refused(
+        &store,
+        "NOT_FOUND",
+        admin.create_role(&b, "nope", "X", &[], 2),
+    )
+    .await;
+    assert_eq!(
         admin
-            .update_role(
-                &b,
-                "acme",
-                &viewers.id,
-                Some("VIEWERS"),
-                Some(&keys(&["miner:read", "fleet:read"])),
-                5,
-            )
+            .list_roles(&Actor::Backend, "nope")
+            .await
+            .unwrap_err()
+            .code(),
+        "NOT_FOUND"
+    );
+}
+
+both_backends!(
+    unknown_or_foreign_role_ids_are_not_found,
+    unknown_or_foreign_role_ids_are_not_found
+);
+
+async fn role_writes_succeed_with_one_bump_and_one_audit_row(db: &common::TestDb) {
+    let store = connect_url(&db.url).await;
+    let fx = setup(&store).await;
+    let admin = &fx.admin;
+    let b = Actor::Backend;
+    // Success: keys come back in catalog order; one bump, one audit row.
+    let viewers = common::one_write(
+        &store,
+        admin.create_role(
+            &b,
+            "acme",
+            "  Viewers ",
+            &keys(&["miner:read", "fleet:read", "miner:read"]),
+            3,
+        ),
+    )
+    .await;
+    assert!(viewers.id.starts_with("r-"));
+    assert_eq!(viewers.name, "Viewers");
+    assert_eq!(viewers.builtin, None);
+    assert_eq!(viewers.mode, "custom");
+    assert_eq!(viewers.permissions, keys(&["fleet:read", "miner:read"]));
+    assert_eq!(
+        last_audit(&store).await,
+        (
+            Some("acme".to_owned()),
+            None,
+            "role.create".to_owned(),
+            format!("role:{}", viewers.id)
+        )
+    );
+    // A role may be empty; a case-only rename of itself is fine.
+    let empty = common::one_write(&store, admin.create_role(&b, "acme", "Empty", &[], 3)).await;
+    assert!(empty.permissions.is_empty());
+    let renamed = common::one_write(
+        &store,
+        admin.update_role(&b, "acme", &viewers.id, Some(" VIEWERS "), None, 4),
+    )
+    .await;
+    assert_eq!(renamed.name, "VIEWERS");
+    assert_eq!(last_audit(&store).await.2, "role.update");
+    // An edit that changes nothing writes nothing.
+    let before = common::state(&store).await;
+    admin
+        .update_role(
+            &b,
+            "acme",
+            &viewers.id,
+            Some("VIEWERS"),
+            Some(&keys(&["miner:read", "fleet:read"])),
+            5,
+        )
+        .await
+        .unwrap();
+    assert_eq!(common::state(&store).await, before);
+    // Editable built-ins take new permissions (same name allowed).
+    let mut trimmed = admin
+        .list_roles(&Actor::Backend, "acme")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|role| role.id == "ADMIN")
+        .unwrap()
+        .permissions;
+    trimmed.retain(|key| key != "miner:firmware_update");
+    let edited = common::one_write(
+        &store,
+        admin.update_role(&b, "acme", "ADMIN", Some(" ADMIN "), Some(&trimmed), 5),
+    )
+    .await;
+    assert_eq!(edited.permissions, trimmed);
+    assert_eq!(edited.mode, "editable");
+    assert_eq!(edited.builtin.as_deref(), Some("ADMIN"));
+    // Deleting an unused custom role removes its permission rows; its
+    // name is free again.
+    common::one_write(&store, admin.delete_role(&b, "acme", &viewers.id, 6)).await;
+    assert_eq!(last_audit(&store).await.3, format!("role:{}", viewers.id));
+    let (left,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM role_permissions WHERE role_id = $1")
+            .bind(&viewers.id)
+            .fetch_one(store.pool())
             .await
             .unwrap();
-        assert_eq!(common::state(&store).await, before);
-        // Editable built-ins take new permissions (same name allowed).
-        let mut trimmed = admin
-            .list_roles(&Actor::Backend, "acme")
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|role| role.id == "ADMIN")
-            .unwrap()
-            .permissions;
-        trimmed.retain(|key| key != "miner:firmware_update");
-        let edited = common::one_write(
-            &store,
-            admin.update_role(&b, "acme", "ADMIN", Some(" ADMIN "), Some(&trimmed), 5),
-        )
-        .await;
-        assert_eq!(edited.permissions, trimmed);
-        assert_eq!(edited.mode, "editable");
-        assert_eq!(edited.builtin.as_deref(), Some("ADMIN"));
-        // Deleting an unused custom role removes its permission rows; its
-        // name is free again.
-        common::one_write(&store, admin.delete_role(&b, "acme", &viewers.id, 6)).await;
-        assert_eq!(last_audit(&store).await.3, format!("role:{}", viewers.id));
-        let (left,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM role_permissions WHERE role_id = $1")
-                .bind(&viewers.id)
-                .fetch_one(store.pool())
-                .await
-                .unwrap();
-        assert_eq!(left, 0);
-        common::one_write(
-            &store,
-            admin.create_role(&b, "acme", "viewers", &keys(&["fleet:read"]), 7),
-        )
-        .await;
-        // Listing: built-ins in manifest order first, then custom by name.
-        let listed = admin.list_roles(&Actor::Backend, "acme").await.unwrap();
-        let names: Vec<&str> = listed.iter().map(|role| role.name.as_str()).collect();
-        assert_eq!(
-            names,
-            [
-                "SUPER_ADMIN",
-                "ADMIN",
-                "FIELD_TECH",
-                "Empty",
-                "Nothing",
-                "Ops",
-                "People",
-                "Readers",
-                "Site roles",
-                "viewers"
-            ]
-        );
-        let super_admin = &listed[0];
-        assert_eq!(super_admin.mode, "immutable");
-        assert_eq!(super_admin.permissions.len(), 15);
-        assert_eq!(super_admin.permissions[0], "fleet:read");
-        store.close().await;
-    }
-});
+    assert_eq!(left, 0);
+    common::one_write(
+        &store,
+        admin.create_role(&b, "acme", "viewers", &keys(&["fleet:read"]), 7),
+    )
+    .await;
+    // Listing: built-ins in manifest order first, then custom by name.
+    let listed = admin.list_roles(&Actor::Backend, "acme").await.unwrap();
+    let names: Vec<&str> = listed.iter().map(|role| role.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "SUPER_ADMIN",
+            "ADMIN",
+            "FIELD_TECH",
+            "Empty",
+            "Nothing",
+            "Ops",
+            "People",
+            "Readers",
+            "Site roles",
+            "viewers"
+        ]
+    );
+    let super_admin = &listed[0];
+    assert_eq!(super_admin.mode, "immutable");
+    assert_eq!(super_admin.permissions.len(), 15);
+    assert_eq!(super_admin.permissions[0], "fleet:read");
+    store.close().await;
+}
+
+both_backends!(
+    role_writes_succeed_with_one_bump_and_one_audit_row,
+    role_writes_succeed_with_one_bump_and_one_audit_row
+);
 
 both_backends!(role_gates_and_escalation, |db: &common::TestDb| {
     let db_url = db.url.clone();

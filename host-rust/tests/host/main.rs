@@ -27,6 +27,7 @@ mod http_api;
 mod http_decisions;
 mod http_errors;
 mod http_model;
+mod http_router;
 mod layers;
 mod migrations;
 mod readme_e2e;
