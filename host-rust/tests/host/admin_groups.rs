@@ -3,13 +3,11 @@
 //! audit entry, no revision bump); successful writes leave one audit row
 //! and bump the org once.
 
-use crate::common::{self, FLEET, named, user};
-
-use std::sync::Arc;
+use crate::common::{self, named, user};
 
 use sqlx::Executor;
-use tessera_core::{Manifest, Member};
-use tessera_host::{Actor, Admin, Store, UserUpdate, reconcile};
+use tessera_core::Member;
+use tessera_host::{Actor, Admin, Store};
 
 fn member_user(id: &str) -> Member {
     Member::User(id.to_owned())
@@ -24,23 +22,8 @@ fn member_group(id: &str) -> Member {
 /// user:manage), erin (a user, member only when a test says so), and the
 /// groups `ops` (holds ADMIN at the root) and `social` (holds nothing).
 async fn setup(store: &Store) -> Admin {
-    let manifest = Arc::new(Manifest::from_toml(FLEET).unwrap());
-    reconcile(store, &manifest, 1).await.unwrap();
-    let admin = Admin::new(store.clone(), manifest);
+    let admin = common::acme(store).await;
     let backend = Actor::Backend;
-    admin
-        .put_user(
-            &backend,
-            "root",
-            &UserUpdate {
-                superuser: Some(true),
-                ..named("Root")
-            },
-            1,
-        )
-        .await
-        .unwrap();
-    admin.create_org(&backend, "acme", "Acme", 1).await.unwrap();
     for id in ["alice", "bob", "carol", "dave", "erin"] {
         admin.put_user(&backend, id, &named(id), 1).await.unwrap();
     }

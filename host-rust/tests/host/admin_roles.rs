@@ -3,13 +3,11 @@
 //! revision bump); successful writes leave one audit row and bump the org
 //! once.
 
-use crate::common::{self, FLEET, named, user};
-
-use std::sync::Arc;
+use crate::common::{self, named, user};
 
 use sqlx::Executor;
-use tessera_core::{Manifest, NodeKey, Subject};
-use tessera_host::{Actor, Admin, Store, UserUpdate, reconcile};
+use tessera_core::{NodeKey, Subject};
+use tessera_host::{Actor, Admin, Store, UserUpdate};
 
 async fn last_audit(store: &Store) -> (Option<String>, Option<String>, String, String) {
     sqlx::query_as("SELECT org_id, actor, action, target FROM audit ORDER BY id DESC LIMIT 1")
@@ -53,23 +51,8 @@ struct Fixture {
 /// site:s1 only), helen (people, FIELD_TECH at site:s1), ivan (nothing);
 /// erin is a user but no member. Org `beta` has one custom role.
 async fn setup(store: &Store) -> Fixture {
-    let manifest = Arc::new(Manifest::from_toml(FLEET).unwrap());
-    reconcile(store, &manifest, 1).await.unwrap();
-    let admin = Admin::new(store.clone(), manifest);
+    let admin = common::acme(store).await;
     let backend = Actor::Backend;
-    admin
-        .put_user(
-            &backend,
-            "root",
-            &UserUpdate {
-                superuser: Some(true),
-                ..named("Root")
-            },
-            1,
-        )
-        .await
-        .unwrap();
-    admin.create_org(&backend, "acme", "Acme", 1).await.unwrap();
     admin.create_org(&backend, "beta", "Beta", 1).await.unwrap();
     for id in [
         "alice", "bob", "carol", "dave", "erin", "frank", "gina", "helen", "ivan",

@@ -2,34 +2,16 @@
 //! each error code is provoked and nothing changes (no row, no audit entry,
 //! no revision bump); successful writes leave one audit row and bump.
 
-use crate::common::{self, FLEET, named, user};
-
-use std::sync::Arc;
+use crate::common::{self, named, user};
 
 use sqlx::Executor;
-use tessera_core::Manifest;
-use tessera_host::{Actor, Admin, Store, UserUpdate, reconcile};
+use tessera_host::{Actor, Admin, Store, UserUpdate};
 
 /// An org `acme` with: root (superuser), alice (SUPER_ADMIN at the root),
 /// bob (ADMIN), carol (FIELD_TECH), dave (a custom role with user:manage).
 async fn setup(store: &Store) -> Admin {
-    let manifest = Arc::new(Manifest::from_toml(FLEET).unwrap());
-    reconcile(store, &manifest, 1).await.unwrap();
-    let admin = Admin::new(store.clone(), manifest);
+    let admin = common::acme(store).await;
     let backend = Actor::Backend;
-    admin
-        .put_user(
-            &backend,
-            "root",
-            &UserUpdate {
-                superuser: Some(true),
-                ..named("Root")
-            },
-            1,
-        )
-        .await
-        .unwrap();
-    admin.create_org(&backend, "acme", "Acme", 1).await.unwrap();
     for id in ["alice", "bob", "carol", "dave", "erin"] {
         admin.put_user(&backend, id, &named(id), 1).await.unwrap();
     }

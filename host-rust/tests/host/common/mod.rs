@@ -34,6 +34,29 @@ pub(crate) fn named(name: &str) -> tessera_host::UserUpdate {
     }
 }
 
+/// The fleet manifest reconciled into `store`, a superuser `root`, and an
+/// empty org `acme`: where the admin tests start, as the trusted backend.
+pub(crate) async fn acme(store: &Store) -> tessera_host::Admin {
+    use std::sync::Arc;
+    use tessera_host::{Actor, Admin, UserUpdate};
+    let manifest = Arc::new(Manifest::from_toml(FLEET).unwrap());
+    reconcile(store, &manifest, 1).await.unwrap();
+    let admin = Admin::new(store.clone(), manifest);
+    let root = UserUpdate {
+        superuser: Some(true),
+        ..named("Root")
+    };
+    admin
+        .put_user(&Actor::Backend, "root", &root, 1)
+        .await
+        .unwrap();
+    admin
+        .create_org(&Actor::Backend, "acme", "Acme", 1)
+        .await
+        .unwrap();
+    admin
+}
+
 /// The Postgres server's admin database; override with `TESSERA_TEST_POSTGRES`.
 fn postgres_admin_url() -> String {
     std::env::var("TESSERA_TEST_POSTGRES")
