@@ -111,6 +111,180 @@ fn mistyped_checks() -> Vec<(&'static str, Value)> {
     ]
 }
 
+/// The status each hostile input of the sweeps below gets, on SQLite and
+/// on Postgres (they differ where Postgres refuses a NUL character that
+/// SQLite stores): pinned, so a change of answer is a decision.
+const PINNED: &[(&str, u16, u16)] = &[
+    ("a NUL in the org", 404, 400),
+    ("a NUL principal", 404, 400),
+    ("a control character in the principal", 404, 404),
+    ("a 500,000-byte org", 404, 404),
+    ("a 500,000-byte principal", 404, 404),
+    ("a non-ASCII org", 404, 404),
+    ("an empty org", 404, 404),
+    ("an empty principal", 404, 404),
+    ("/v1/orgs/%FF/effective?principal=carol", 400, 400),
+    ("/v1/orgs/%FF%FE/nav?principal=carol", 400, 400),
+    ("/v1/orgs/%C0%AF/claims?principal=carol", 400, 400),
+    ("/v1/orgs/%E2%82/snapshot?principal=carol", 400, 400),
+    ("/v1/orgs/ac%00me/effective?principal=carol", 404, 400),
+    ("/v1/orgs/a%2Fb/nav?principal=carol", 404, 404),
+    ("/v1/orgs/%25/claims?principal=carol", 404, 404),
+    ("/v1/orgs/%zz/claims?principal=carol", 404, 404),
+    ("/v1/orgs/%/claims?principal=carol", 404, 404),
+    ("/v1/orgs/acme/effective?principal=%FF", 404, 404),
+    ("/v1/orgs/acme/effective?principal=car%00ol", 404, 400),
+    ("/v1/orgs/acme/nav?principal=%zz", 404, 404),
+    ("/v1/orgs/acme/claims?principal=%", 404, 404),
+    ("/v1/orgs/acme/snapshot?principal=%00", 404, 400),
+    (
+        "/v1/orgs/acme/effective?principal=carol&token_scopes=%00",
+        400,
+        400,
+    ),
+    (
+        "/v1/orgs/acme/snapshot?principal=carol&under=site:%00",
+        400,
+        400,
+    ),
+    (
+        "/v1/orgs/acme/effective?principal=carol&path=site:%00",
+        200,
+        200,
+    ),
+    ("/v1/orgs/acme/effective?principal=carol&path=%FF", 200, 200),
+    ("PUT /v1/users/%FF", 400, 400),
+    ("PUT /v1/users/a%00b", 400, 400),
+    ("PUT /v1/users/%zz", 400, 400),
+    ("PUT /v1/orgs/%FF/members/alice", 400, 400),
+    ("PUT /v1/orgs/acme/members/%C0%AF", 400, 400),
+    ("PUT /v1/orgs/acme/members/a%00b", 400, 400),
+    ("DELETE /v1/orgs/acme/members/%E2%82", 400, 400),
+    ("GET /v1/orgs/%FF/groups", 400, 400),
+    ("GET /v1/orgs/ac%00me/roles", 404, 400),
+    ("PATCH /v1/orgs/acme/groups/%FF", 400, 400),
+    ("DELETE /v1/orgs/acme/groups/a%00b", 404, 400),
+    (
+        "PUT /v1/orgs/acme/groups/members/members/user/%FF",
+        400,
+        400,
+    ),
+    (
+        "PUT /v1/orgs/acme/groups/members/members/%FF/alice",
+        400,
+        400,
+    ),
+    (
+        "PUT /v1/orgs/acme/groups/members/members/robot/alice",
+        400,
+        400,
+    ),
+    (
+        "DELETE /v1/orgs/acme/groups/%00/members/group/%00",
+        400,
+        400,
+    ),
+    ("PATCH /v1/orgs/acme/roles/%FF", 400, 400),
+    ("DELETE /v1/orgs/acme/roles/a%00b", 404, 400),
+    ("PUT /v1/orgs/acme/nodes/%FF/1", 400, 400),
+    ("PUT /v1/orgs/acme/nodes/site/%00", 400, 400),
+    ("PUT /v1/orgs/acme/nodes/site/a%2Fb", 400, 400),
+    ("PUT /v1/orgs/acme/nodes/site/9", 400, 400),
+    ("DELETE /v1/orgs/acme/nodes/site/%E2%82", 400, 400),
+    ("DELETE /v1/orgs/acme/assignments/%FF", 400, 400),
+    ("DELETE /v1/orgs/acme/assignments/a%00b", 404, 400),
+    ("DELETE /v1/orgs/acme/hidden/%C0%AF", 400, 400),
+    ("DELETE /v1/orgs/acme/caps/%00", 404, 400),
+    ("PUT /v1/orgs/%FF/settings", 400, 400),
+    ("GET /v1/orgs/acme/audit?after=abc", 400, 400),
+    ("GET /v1/orgs/%00/audit", 404, 400),
+    (
+        "POST /v1/orgs {\"id\":\"a\\u0000b\",\"name\":\"X\"}",
+        400,
+        400,
+    ),
+    (
+        "POST /v1/orgs {\"id\":\"nul\",\"name\":\"N\\u0000L\"}",
+        201,
+        400,
+    ),
+    ("PUT /v1/users/zed {\"name\":\"Z\\u0000d\"}", 200, 400),
+    (
+        "PUT /v1/users/zoe {\"name\":\"zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
+        200,
+        200,
+    ),
+    (
+        "POST /v1/orgs/acme/groups {\"name\":\"g\\u0000\"}",
+        400,
+        400,
+    ),
+    (
+        "POST /v1/orgs/acme/groups {\"name\":\"lkkymhdmdsrzngvhmnbpljksfepnhjpnuajwutnqiezypqhnfavpcciiivlcbgjzdvajhuvjoakvbckcavxkenvaera",
+        400,
+        400,
+    ),
+    (
+        "POST /v1/orgs/acme/roles {\"name\":\"lkkymhdmdsrzngvhmnbpljksfepnhjpnuajwutnqiezypqhnfavpcciiivlcbgjzdvajhuvjoakvbckcavxkenvaera",
+        400,
+        400,
+    ),
+    (
+        "POST /v1/orgs/acme/roles {\"name\":\"r\\u0000\",\"permissions\":[]}",
+        400,
+        400,
+    ),
+    (
+        "POST /v1/orgs/acme/roles {\"name\":\"r2\",\"permissions\":[\"miner:read\\u0000\"]}",
+        400,
+        400,
+    ),
+    (
+        "POST /v1/orgs/acme/assignments {\"role\":\"FIELD_TECH\",\"scope\":null,\"subject\":\"user:\\u0000\"}",
+        400,
+        400,
+    ),
+    (
+        "POST /v1/orgs/acme/assignments {\"role\":\"F\\u0000\",\"scope\":null,\"subject\":\"user:carol\"}",
+        404,
+        400,
+    ),
+    (
+        "POST /v1/orgs/acme/hidden {\"node\":\"miner:11\",\"selector\":\"user:\\u0000\"}",
+        400,
+        400,
+    ),
+    (
+        "POST /v1/orgs/acme/caps {\"allow\":[],\"scope\":\"site:\\u0000\",\"selector\":\"everyone\"}",
+        400,
+        400,
+    ),
+];
+
+/// Records a problem unless `answer` has the status pinned for `what` on
+/// `db`'s backend (and, for an error, the API's error shape).
+fn pinned(problems: &mut Problems, db: &TestDb, what: &str, (status, body): (u16, Value)) {
+    let want = PINNED
+        .iter()
+        .find(|(pinned, ..)| *pinned == what)
+        .map(|(_, sqlite, postgres)| match db.backend {
+            tessera_host::Backend::Sqlite => *sqlite,
+            tessera_host::Backend::Postgres => *postgres,
+        });
+    match want {
+        Some(want) if want == status => {
+            if status >= 400 {
+                problems.note(http_util::shape_problem(what, &body));
+            }
+        }
+        Some(want) => problems.note(Some(format!("{what}: {status}, pinned {want}: {body}"))),
+        None => problems.note(Some(format!(
+            "UNPINNED\t{what:?}\t{:?}\t{status}",
+            db.backend
+        ))),
+    }
+}
+
 async fn answer_routes(db: &TestDb) {
     http_util::import_fleet(db).await;
     let server = TestServer::start(db, FLEET).await;
@@ -347,7 +521,7 @@ async fn answer_routes(db: &TestDb) {
         ("an empty principal", nul("principal", "")),
     ] {
         let answer = server.call(Method::POST, "/v1/check", Some(body)).await;
-        problems.status_in(what, answer, &[400, 404]);
+        pinned(&mut problems, db, what, answer);
     }
     for (what, body, diagnostic) in [
         (
@@ -404,7 +578,7 @@ async fn answer_routes(db: &TestDb) {
         "/v1/orgs/acme/snapshot?principal=carol&under=site:%00",
     ] {
         let answer = server.call(Method::GET, path, None).await;
-        problems.status_in(path, answer, &[400, 404]);
+        pinned(&mut problems, db, path, answer);
     }
     // A garbage path or owner in a query allows nothing (or is refused).
     for path in [
@@ -414,9 +588,8 @@ async fn answer_routes(db: &TestDb) {
         let (status, answer) = server.call(Method::GET, path, None).await;
         if status == 200 {
             assert_eq!(answer["permissions"], json!([]), "{path}: {answer}");
-        } else {
-            problems.status_in(path, (status, answer), &[400]);
         }
+        pinned(&mut problems, db, path, (status, answer));
     }
 
     // After all that, the server still answers.
@@ -673,7 +846,7 @@ async fn model_routes(db: &TestDb) {
         (Method::GET, "/v1/orgs/%00/audit", None),
     ] {
         let answer = server.call(method.clone(), path, body).await;
-        problems.status_in(&format!("{method} {path}"), answer, &[400, 404]);
+        pinned(&mut problems, db, &format!("{method} {path}"), answer);
     }
 
     // Hostile strings in write bodies: a success or a 4xx, never a 500.
@@ -745,10 +918,11 @@ async fn model_routes(db: &TestDb) {
         let mut shown = body.to_string();
         shown.truncate(100);
         let answer = server.call(method.clone(), path, Some(body)).await;
-        problems.status_in(
+        pinned(
+            &mut problems,
+            db,
             &format!("{method} {path} {shown}"),
             answer,
-            &[200, 201, 204, 400, 404, 409],
         );
     }
     server.stop().await;

@@ -138,18 +138,6 @@ impl Problems {
         self.note(error_problem(what, answer, want, code));
     }
 
-    /// Records that an answer must have one of `allowed` statuses (an error
-    /// in the API's shape when it is one).
-    pub(crate) fn status_in(&mut self, what: &str, (status, body): (u16, Value), allowed: &[u16]) {
-        if !allowed.contains(&status) {
-            self.0.push(format!(
-                "{what}: {status} (expected one of {allowed:?}) {body}"
-            ));
-        } else if status >= 400 {
-            self.note(shape_problem(what, &body));
-        }
-    }
-
     /// Panics with every problem recorded, if any.
     pub(crate) fn check(self) {
         assert!(
