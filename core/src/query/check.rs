@@ -164,8 +164,9 @@ impl Snapshot {
             .is_some_and(|permission| self.can_anywhere_permission(permission))
     }
 
-    /// `can_anywhere` with a permission handle.
+    /// `can_anywhere` with a permission handle; a handle resolved against
+    /// another catalog is unknown here, so nothing allows it.
     pub fn can_anywhere_permission(&self, permission: Permission) -> bool {
-        self.anywhere.contains(permission.index())
+        self.catalog.owns(permission) && self.anywhere.contains(permission.index())
     }
 }

@@ -35,8 +35,10 @@ pub enum AdminError {
     /// A membership that would create a cycle.
     #[error("that membership would make a group cycle")]
     GroupCycle,
-    /// The actor lacks the operation's `[admin]` key.
-    #[error("the acting user lacks `{0}` at the org root")]
+    /// The acting user may not make this call: unknown, inactive, or
+    /// without the operation's `[admin]` key at the org root (the message
+    /// says which).
+    #[error("{0}")]
     Forbidden(String),
     /// The actor would grant more than it holds.
     #[error("escalation denied: {0}")]

@@ -104,7 +104,10 @@ impl Admin {
             None => snapshot.is_superuser(),
         };
         if !allowed {
-            return Err(AdminError::Forbidden(key.unwrap_or("superuser").to_owned()));
+            return Err(AdminError::Forbidden(match key {
+                Some(key) => format!("the acting user lacks `{key}` at the org root"),
+                None => "only an active superuser may act without an [admin] section".to_owned(),
+            }));
         }
         Ok(Some(snapshot))
     }

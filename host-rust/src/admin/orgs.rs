@@ -6,6 +6,7 @@ use tessera_core::is_valid_node_id;
 use super::AdminError;
 use super::write::{Actor, Admin, Affects, Audit};
 use crate::missing::Missing;
+use crate::store::Tx;
 
 impl Admin {
     /// `POST /v1/orgs`: the org with its `admin` and `members` groups and
@@ -95,6 +96,7 @@ impl Admin {
         let Some((last,)) = deleted else {
             return Err(AdminError::NotFound(Missing::new("org", id)));
         };
+        unbind_tokens(&mut tx, id).await?;
         let audit = Audit {
             action: "org.delete",
             target: format!("org:{id}"),
@@ -107,4 +109,29 @@ impl Admin {
         };
         self.finish(tx, actor, affects, audit, now).await
     }
+}
+
+/// A deleted org's token bindings go with it, so a token bound to `id`
+/// never reaches an org created later with the same id. A token left bound
+/// to no org would act in every org: it is revoked instead.
+async fn unbind_tokens(tx: &mut Tx, org: &str) -> Result<(), AdminError> {
+    let bound: Vec<(String,)> =
+        sqlx::query_as("SELECT token_id FROM api_token_orgs WHERE org_id = $1")
+            .bind(org)
+            .fetch_all(&mut **tx)
+            .await?;
+    sqlx::query("DELETE FROM api_token_orgs WHERE org_id = $1")
+        .bind(org)
+        .execute(&mut **tx)
+        .await?;
+    for (token,) in bound {
+        sqlx::query(
+            "DELETE FROM api_tokens WHERE id = $1
+               AND NOT EXISTS (SELECT 1 FROM api_token_orgs WHERE token_id = $1)",
+        )
+        .bind(&token)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }

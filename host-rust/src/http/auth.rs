@@ -51,6 +51,13 @@ impl TokenCache {
         (at.elapsed() < TOKEN_TRUST).then(|| access.clone())
     }
 
+    /// Forgets every token seen: the next call of each asks the store.
+    pub(crate) fn forget_all(&self) {
+        if let Ok(mut known) = self.known.lock() {
+            known.retain(|_, _| false);
+        }
+    }
+
     fn remember(&self, token: &str, access: &TokenAccess) {
         if let Ok(mut known) = self.known.lock() {
             known.insert(digest(token), (access.clone(), Instant::now()), 1);
@@ -154,7 +161,7 @@ impl FromRequestParts<Arc<AppState>> for AdminCaller {
         if caller.access.kind != TokenKind::Admin {
             return Err(ApiError::new(
                 ErrorCode::Forbidden,
-                "a `check` token may not call write endpoints",
+                "a `check` token may not read or write the model",
             ));
         }
         reach_model_path(&caller, parts.uri.path())?;

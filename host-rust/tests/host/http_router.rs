@@ -241,3 +241,86 @@ both_backends!(
     a_token_bound_to_an_org_sees_any_other_org_as_unknown,
     a_token_bound_to_an_org_sees_any_other_org_as_unknown
 );
+
+async fn deleting_an_org_unbinds_its_tokens_and_revokes_those_left_unbound(db: &TestDb) {
+    let host = host(db).await;
+    let router = &host.router;
+    let admin = host.running.bootstrap_token.clone();
+    for id in ["acme", "globex"] {
+        let org = json!({"id": id, "name": id});
+        let (status, _) = ask(router, Method::POST, "/v1/orgs", Some(&admin), Some(org)).await;
+        assert_eq!(status, 201);
+    }
+    let store = db.store().await;
+    let acme = ["acme".to_owned()];
+    let both = ["acme".to_owned(), "globex".to_owned()];
+    let only = tessera_host::create_token(&store, TokenKind::Admin, &acme, 1)
+        .await
+        .unwrap();
+    let two = tessera_host::create_token(&store, TokenKind::Admin, &both, 1)
+        .await
+        .unwrap();
+    for token in [&only, &two] {
+        let (status, _) = ask(
+            router,
+            Method::GET,
+            "/v1/orgs/acme/groups",
+            Some(token),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    let (status, _) = ask(router, Method::DELETE, "/v1/orgs/acme", Some(&admin), None).await;
+    assert_eq!(status, 204);
+    let org = json!({"id": "acme", "name": "Another tenant"});
+    let (status, _) = ask(router, Method::POST, "/v1/orgs", Some(&admin), Some(org)).await;
+    assert_eq!(status, 201);
+    // Bound to acme alone: revoked, never widened to every org.
+    let (status, answer) = ask(
+        router,
+        Method::GET,
+        "/v1/orgs/acme/groups",
+        Some(&only),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, code(&answer)),
+        (401, "UNAUTHENTICATED"),
+        "{answer}"
+    );
+    let (status, _) = ask(
+        router,
+        Method::GET,
+        "/v1/orgs/globex/groups",
+        Some(&only),
+        None,
+    )
+    .await;
+    assert_eq!(status, 401);
+    // Bound to both: keeps globex, does not reach the new acme.
+    let (status, answer) = ask(
+        router,
+        Method::GET,
+        "/v1/orgs/acme/groups",
+        Some(&two),
+        None,
+    )
+    .await;
+    assert_eq!((status, code(&answer)), (404, "NOT_FOUND"), "{answer}");
+    let (status, _) = ask(
+        router,
+        Method::GET,
+        "/v1/orgs/globex/groups",
+        Some(&two),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+}
+
+both_backends!(
+    deleting_an_org_unbinds_its_tokens_and_revokes_those_left_unbound,
+    deleting_an_org_unbinds_its_tokens_and_revokes_those_left_unbound
+);

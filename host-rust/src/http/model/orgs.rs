@@ -103,5 +103,8 @@ pub(crate) async fn delete_org(
         .admin
         .delete_org(&caller.actor, &org, unix_now())
         .await?;
+    // Tokens bound to the org lost that binding (or were revoked): what
+    // this server remembers of tokens is forgotten at once.
+    state.tokens.forget_all();
     Ok(StatusCode::NO_CONTENT)
 }
