@@ -1,19 +1,17 @@
 //! What the API answers that is not about the wire (routing, token kinds,
 //! org binding), asked of the router in process with
-//! `tower::ServiceExt::oneshot`: no socket, no HTTP client, one request in,
-//! one response out.
+//! `tower::ServiceExt::oneshot` (`common::oneshot`, which every
+//! `TestServer::call` uses too): no socket, one request in, one response
+//! out.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::common::{self, TestDb};
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Method, Request, header};
-use http_body_util::BodyExt;
+use axum::http::Method;
 use serde_json::{Value, json};
 use tessera_host::{Running, TokenKind};
-use tower::ServiceExt;
 
 /// A started (not serving) host: its router, and its own data directory
 /// (the bootstrap token lives there), removed when dropped.
@@ -54,7 +52,7 @@ async fn host(db: &TestDb) -> Host {
     }
 }
 
-/// One request: status and JSON body (`null` for an empty one).
+/// One request asked of the router in process.
 async fn ask(
     router: &Router,
     method: Method,
@@ -62,30 +60,7 @@ async fn ask(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut request = Request::builder().method(method).uri(path);
-    if let Some(token) = token {
-        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-    }
-    let body = match body {
-        Some(body) => {
-            request = request.header(header::CONTENT_TYPE, "application/json");
-            Body::from(body.to_string())
-        }
-        None => Body::empty(),
-    };
-    let response = router
-        .clone()
-        .oneshot(request.body(body).unwrap())
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let json = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap()
-    };
-    (status, json)
+    common::oneshot(router, token, method, path, body).await
 }
 
 fn code(answer: &Value) -> &str {

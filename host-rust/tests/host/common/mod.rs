@@ -478,6 +478,8 @@ macro_rules! both_backends {
 pub(crate) struct TestServer {
     /// `http://127.0.0.1:<port>`.
     pub(crate) base: String,
+    /// The same API in process: what [`TestServer::call`] asks.
+    router: axum::Router,
     /// The bootstrap admin token.
     pub(crate) token: String,
     pub(crate) client: reqwest::Client,
@@ -525,6 +527,7 @@ impl TestServer {
         configure(&mut config);
         let running = tessera_host::start(config).await.expect("server starts");
         let base = format!("http://{}", running.address);
+        let router = running.router();
         let token = running.bootstrap_token.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let served = tokio::spawn(async move {
@@ -537,6 +540,7 @@ impl TestServer {
         });
         TestServer {
             base,
+            router,
             token,
             client: reqwest::Client::new(),
             data_dir,
@@ -554,13 +558,17 @@ impl TestServer {
 
     /// Sends a JSON request with the bootstrap token; answers the status
     /// and the JSON body (`null` when empty).
+    /// One JSON request with the bootstrap token, asked of the router in
+    /// process (`tower::ServiceExt::oneshot`): what an answer is, not how
+    /// it travels. [`TestServer::request`] goes over the socket, for the
+    /// tests about the wire.
     pub(crate) async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<serde_json::Value>,
     ) -> (u16, serde_json::Value) {
-        send_json(self.request(method, path), body).await
+        oneshot(&self.router, Some(&self.token), method, path, body).await
     }
 
     /// Stops the server (graceful) and removes its data dir.
@@ -658,6 +666,51 @@ impl ServeProcess {
 
 /// Sends a request with an optional JSON body; answers the status and the
 /// JSON body (`null` when empty, a string when not JSON).
+/// One JSON request asked of `router` in process: status, and the body as
+/// JSON (`null` when empty, a string when it is not JSON), as
+/// [`send_json`] reads a response off the socket.
+pub(crate) async fn oneshot(
+    router: &axum::Router,
+    token: Option<&str>,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let mut request = axum::http::Request::builder().method(method).uri(path);
+    if let Some(token) = token {
+        request = request.header(axum::http::header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let request = match body {
+        Some(body) => request
+            .header(axum::http::header::CONTENT_TYPE, "application/json")
+            .body(axum::body::Body::from(body.to_string())),
+        None => request.body(axum::body::Body::empty()),
+    }
+    .expect("a request");
+    let response = router.clone().oneshot(request).await.expect("an answer");
+    let status = response.status().as_u16();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body read")
+        .to_bytes();
+    (status, body_json(&bytes))
+}
+
+/// An answer's body as JSON: `null` when empty, a string when not JSON.
+fn body_json(bytes: &[u8]) -> serde_json::Value {
+    if bytes.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(bytes).unwrap_or_else(|_| {
+            serde_json::Value::String(String::from_utf8_lossy(bytes).into_owned())
+        })
+    }
+}
+
 pub(crate) async fn send_json(
     mut request: reqwest::RequestBuilder,
     body: Option<serde_json::Value>,
@@ -668,14 +721,7 @@ pub(crate) async fn send_json(
     let response = request.send().await.expect("request sent");
     let status = response.status().as_u16();
     let bytes = response.bytes().await.expect("body read");
-    let json = if bytes.is_empty() {
-        serde_json::Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-            serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned())
-        })
-    };
-    (status, json)
+    (status, body_json(&bytes))
 }
 
 impl TestServer {
