@@ -476,7 +476,17 @@ both_backends!(
             let nobody = user("nobody");
             for actor in [&carol, &nobody] {
                 let forbidden = |result: Result<usize, tessera_host::AdminError>| {
-                    assert_eq!(result.unwrap_err().code(), "FORBIDDEN", "{actor:?}");
+                    let err = result.unwrap_err();
+                    assert_eq!(err.code(), "FORBIDDEN", "{actor:?}");
+                    // The message says what is missing, in one sentence.
+                    let message = err.to_string();
+                    let says = if *actor == nobody {
+                        message == "unknown acting user `nobody`"
+                    } else {
+                        message.starts_with("the acting user lacks `")
+                            && message.ends_with("` at the org root")
+                    };
+                    assert!(says, "{actor:?}: {message}");
                 };
                 forbidden(
                     admin
