@@ -159,6 +159,16 @@ export interface SnapshotArgs extends Who {
   text?: boolean;
 }
 
+export interface ConditionalSnapshotArgs extends SnapshotArgs {
+  /** The `ETag` of the copy held, from an earlier answer. */
+  etag?: string | null;
+}
+
+/** A conditional snapshot request's answer: a new snapshot, or "the copy you hold is still good". */
+export type ConditionalSnapshot<S> =
+  | { changed: true; snapshot: S; etag: string; revision: number }
+  | { changed: false; etag: string; revision: number };
+
 export interface Jwks {
   keys: { kid: string; kty: 'OKP'; crv: 'Ed25519'; x: string; [field: string]: unknown }[];
 }
@@ -256,6 +266,8 @@ export class TesseraClient {
   snapshot(args: SnapshotArgs & { text: true }, options?: CallOptions): Promise<string>;
   snapshot(args: SnapshotArgs & { text?: false }, options?: CallOptions): Promise<Uint8Array>;
   snapshot(args: SnapshotArgs, options?: CallOptions): Promise<string | Uint8Array>;
+  snapshotIfChanged(args: ConditionalSnapshotArgs & { text: true }, options?: CallOptions): Promise<ConditionalSnapshot<string>>;
+  snapshotIfChanged(args: ConditionalSnapshotArgs & { text?: false }, options?: CallOptions): Promise<ConditionalSnapshot<Uint8Array>>;
   keys(options?: CallOptions): Promise<Jwks>;
 
   // The model (admin tokens; acting for `actor`).

@@ -153,7 +153,7 @@ export class TesseraClient {
    * Sends one request. `expect`: `json` (parsed body; `undefined` for 204),
    * `bytes` (Uint8Array) or `text`.
    */
-  async #request(method, path, { query, body, accept = 'application/json', expect = 'json', keys = 'camel' } = {}, options = {}) {
+  async #request(method, path, { query, body, accept = 'application/json', expect = 'json', keys = 'camel', etag, full = false } = {}, options = {}) {
     const { actor, signal } = options ?? {};
     let url = `${this.#base}${path}`;
     if (query) {
@@ -169,6 +169,10 @@ export class TesseraClient {
     if (acting !== undefined && acting !== null) {
       if (typeof acting !== 'string' || acting === '') throw badArgument('actor must be a user id');
       headers['tessera-actor'] = acting;
+    }
+    if (etag !== undefined && etag !== null) {
+      if (typeof etag !== 'string' || etag === '') throw badArgument('etag must be the ETag of a snapshot');
+      headers['if-none-match'] = etag;
     }
     const init = { method, headers };
     if (body !== undefined) {
@@ -196,6 +200,7 @@ export class TesseraClient {
       throw unreachable(err);
     }
 
+    if (full && response.status === 304) return { status: 304, payload: undefined, headers: response.headers };
     if (!response.ok) {
       let error;
       try {
@@ -210,6 +215,7 @@ export class TesseraClient {
       const excerpt = payload.length > 200 ? `${payload.slice(0, 200)}…` : payload;
       throw hostError(`HTTP_${response.status}`, `${method} ${url} answered ${response.status}${excerpt ? `: ${excerpt}` : ''}`, response.status);
     }
+    if (full) return { status: response.status, payload, headers: response.headers };
     if (expect !== 'json') return payload;
     if (response.status === 204 || payload === '') return undefined;
     try {
@@ -327,6 +333,32 @@ export class TesseraClient {
       return this.#request('GET', path, { query, accept: 'text/plain', expect: 'text' }, options).then((text) => text.trim());
     }
     return this.#request('GET', path, { query, accept: SNAPSHOT_MEDIA_TYPE, expect: 'bytes' }, options);
+  }
+
+  /**
+   * `GET …/snapshot` as a conditional request: `etag` is the tag of the
+   * copy you hold (from an earlier answer). While that copy is still the
+   * principal's snapshot (no write since can have changed it, its key still
+   * signs, half its lifetime is left) the answer is `{changed: false, etag,
+   * revision}` and nothing is downloaded; otherwise `{changed: true,
+   * snapshot, etag, revision}` with a new snapshot (bytes, or text with
+   * `text: true`) and its tag. Without `etag` it always downloads.
+   */
+  async snapshotIfChanged(args, options) {
+    const query = whoQuery(args, 'snapshotIfChanged');
+    if (args.under !== undefined && args.under !== null) query.under = stringList(args.under, 'under').join(',');
+    const path = `${this.#org(args.org)}/snapshot`;
+    const text = Boolean(args.text);
+    const { status, payload, headers } = await this.#request(
+      'GET',
+      path,
+      { query, accept: text ? 'text/plain' : SNAPSHOT_MEDIA_TYPE, expect: text ? 'text' : 'bytes', etag: args.etag, full: true },
+      options,
+    );
+    const etag = headers.get('etag');
+    const revision = Number(headers.get('tessera-revision'));
+    if (status === 304) return { changed: false, etag, revision };
+    return { changed: true, snapshot: text ? payload.trim() : payload, etag, revision };
   }
 
   /** `GET /v1/keys`: the JWKS (`{keys: [...]}`) that verifies the host's snapshots. */

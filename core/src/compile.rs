@@ -7,6 +7,7 @@ mod err;
 mod groups;
 mod known;
 mod org;
+mod reach;
 mod scope;
 mod sets;
 
@@ -16,6 +17,7 @@ use crate::snapshot::{FORMAT_VERSION, Header, PrincipalInfo, SnapshotPayload};
 
 pub use err::CompileError;
 pub use groups::{Standing, member_groups};
+pub use reach::{Footprint, Reach, Targets};
 pub use scope::deciding_scope;
 
 /// Who and what a snapshot is compiled for.

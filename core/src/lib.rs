@@ -30,8 +30,8 @@ pub mod testing;
 pub use code::ErrorCode;
 #[cfg(feature = "compile")]
 pub use compile::{
-    CompileError, CompileRequest, Lent, Standing, compile, compile_with, deciding_scope,
-    member_groups,
+    CompileError, CompileRequest, Footprint, Lent, Reach, Standing, Targets, compile, compile_with,
+    deciding_scope, member_groups,
 };
 pub use manifest::{
     AdminKeys, BuiltinRole, Manifest, ManifestError, RoleMode, Route, apply_formula,

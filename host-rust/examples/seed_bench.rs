@@ -1201,6 +1201,51 @@ async fn time_builds(store: &Store, manifest: &Manifest, config: &Config) {
         revision = built.revision;
     }
 
+    // The first build after a write this server made: the kept structure
+    // is brought up to date by the write, not read again. One node
+    // registered (a new top-level site) per sample, then one membership
+    // (another user joins or leaves a group) per sample.
+    let admin = tessera_host::Admin::new(store.clone(), std::sync::Arc::new(manifest.clone()))
+        .with_changes(loader.changes());
+    let run = random_hex();
+    let mut after_node = Vec::with_capacity(config.samples);
+    for sample in 0..config.samples {
+        let site = tessera_core::NodeKey {
+            ty: "site".to_owned(),
+            id: format!("w{run}-{sample}"),
+        };
+        admin
+            .put_node(&tessera_host::Actor::Backend, ORG, &site, None, NOW)
+            .await
+            .unwrap();
+        let started = Instant::now();
+        build_snapshot(&loader, manifest, &request, NOW)
+            .await
+            .unwrap();
+        after_node.push(started.elapsed());
+    }
+    let mut after_membership = Vec::with_capacity(config.samples);
+    let joining = tessera_core::Member::User("u2".to_owned());
+    for sample in 0..config.samples {
+        let backend = &tessera_host::Actor::Backend;
+        if sample % 2 == 0 {
+            admin
+                .put_group_member(backend, ORG, "g1", &joining, NOW)
+                .await
+        } else {
+            admin
+                .delete_group_member(backend, ORG, "g1", &joining, NOW)
+                .await
+        }
+        .unwrap();
+        let started = Instant::now();
+        build_snapshot(&loader, manifest, &request, NOW)
+            .await
+            .unwrap();
+        after_membership.push(started.elapsed());
+    }
+    let updates = loader.structure_updates();
+
     // The SQL alone as a write's checks run it (structure read in the
     // transaction), then compile + sign alone.
     let mut loads = Vec::with_capacity(config.samples);
@@ -1261,9 +1306,18 @@ async fn time_builds(store: &Store, manifest: &Manifest, config: &Config) {
         others,
     );
     report(
-        "build_snapshot after a write (org structure read again)",
+        "build_snapshot after a write it did not hear of (org structure read again)",
         after_write,
     );
+    report(
+        "build_snapshot after registering a node (kept structure updated)",
+        after_node,
+    );
+    report(
+        "build_snapshot after a membership change (kept structure carried over)",
+        after_membership,
+    );
+    println!("kept structures brought up to date by writes: {updates}");
     report(
         "  load_facts only (SQL incl. the structure, one transaction)",
         loads,

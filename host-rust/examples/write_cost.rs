@@ -4,7 +4,9 @@
 //! each kind of write and each write rate, `POST /v1/check` for random
 //! members at their site from concurrent keep-alive clients while a writer
 //! makes that many writes per second over the model API. Prints checks/s,
-//! p50 and p99, and the snapshot cache's misses during the run.
+//! p50 and p99, and the snapshot cache's misses and the org structures
+//! read from the store during the run (`./benches/writes/run.sh` runs
+//! every row).
 //!
 //! ```sh
 //! cargo run -p tessera-host --release --example write_cost -- \
@@ -123,7 +125,8 @@ impl Api {
         assert!((200..300).contains(&status), "{method} {path}: {status}");
     }
 
-    async fn misses(&self) -> u64 {
+    /// A counter's value out of `/metrics`.
+    async fn counter(&self, series: &str) -> u64 {
         let text = self
             .client
             .get(format!("{}/metrics", self.base))
@@ -134,7 +137,7 @@ impl Api {
             .await
             .unwrap();
         text.lines()
-            .find_map(|line| line.strip_prefix("tessera_snapshot_cache_total{result=\"miss\"} "))
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
             .and_then(|count| count.trim().parse().ok())
             .unwrap_or(0)
     }
@@ -292,13 +295,18 @@ struct Row {
     p99: Duration,
     writes: u64,
     misses: u64,
+    structure_reads: u64,
 }
+
+const MISSES: &str = "tessera_snapshot_cache_total{result=\"miss\"}";
+const STRUCTURE_READS: &str = "tessera_structure_reads_total";
 
 /// Checks for `seconds` from `connections` clients while `rate` writes of
 /// `kind` land per second.
 async fn run(api: &Api, config: &Config, kind: &str, rate: u32, role: &str) -> Row {
     let deadline = Instant::now() + Duration::from_secs(config.seconds);
-    let misses = api.misses().await;
+    let misses = api.counter(MISSES).await;
+    let structure_reads = api.counter(STRUCTURE_READS).await;
     let writes = Arc::new(AtomicU64::new(0));
     let writer = (rate > 0).then(|| {
         let api = api.clone();
@@ -350,7 +358,8 @@ async fn run(api: &Api, config: &Config, kind: &str, rate: u32, role: &str) -> R
         p50: at(0.50),
         p99: at(0.99),
         writes: writes.load(Ordering::Relaxed),
-        misses: api.misses().await - misses,
+        misses: api.counter(MISSES).await - misses,
+        structure_reads: api.counter(STRUCTURE_READS).await - structure_reads,
     }
 }
 
@@ -438,8 +447,10 @@ async fn main() {
         config.seconds,
         config.connections
     );
-    println!("| write | writes/s | checks/s | p50 | p99 | writes | snapshot misses |");
-    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| write | writes/s | checks/s | p50 | p99 | writes | snapshot misses | structure reads |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
     for kind in &config.kinds {
         for rate in &config.rates {
             if *rate == 0 && kind != &config.kinds[0] {
@@ -448,12 +459,13 @@ async fn main() {
             let row = run(&api, &config, kind, *rate, &role).await;
             let label = if *rate == 0 { "none" } else { kind.as_str() };
             println!(
-                "| {label} | {rate} | {:.0} | {:.2} ms | {:.2} ms | {} | {} |",
+                "| {label} | {rate} | {:.0} | {:.2} ms | {:.2} ms | {} | {} | {} |",
                 row.checks as f64 / config.seconds as f64,
                 row.p50.as_secs_f64() * 1e3,
                 row.p99.as_secs_f64() * 1e3,
                 row.writes,
-                row.misses
+                row.misses,
+                row.structure_reads
             );
         }
     }

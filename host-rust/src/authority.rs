@@ -2,23 +2,28 @@
 //! every check the host answers is asked of the compiled snapshot of (org,
 //! principal, token scopes, subtrees) at the org's current revision, the
 //! very snapshot a client would get, so the two answers cannot drift.
-//! Compiled snapshots are cached, bounded, and keyed by that tuple; an
-//! entry older than the org's revision is rebuilt.
+//! Compiled snapshots are cached, bounded, and keyed by that tuple. An
+//! entry older than the org's revision is kept when every write since is
+//! known ([`Changes`]) and none can change it ([`Reach::touches`] its
+//! [`Footprint`]), and rebuilt otherwise (docs/snapshots.md §3.9).
 
 mod err;
+mod etag;
 mod revisions;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tessera_core::{CompileRequest, Decision, Manifest, NodeKey, Snapshot};
+use tessera_core::{CompileRequest, Decision, Footprint, Manifest, NodeKey, Snapshot};
 
 pub use err::AuthorityError;
 use revisions::Revisions;
 
 use crate::builder::{BuildRequest, Built, build_snapshot};
+use crate::changes::{Changes, Run, WriteKind};
 use crate::facts::Loader;
+use crate::keys::active_key;
 use crate::lru::Lru;
 use crate::missing::Missing;
 use crate::store::{Store, StoreError};
@@ -57,8 +62,50 @@ struct CacheKey {
 }
 
 struct Cached {
-    revision: u64,
+    /// The revision it was compiled at.
+    built: u64,
+    /// The revision up to which it is known to be the principal's snapshot
+    /// (it was compiled at this revision or at an earlier one that no
+    /// write since could change).
+    valid_to: u64,
     snapshot: Arc<Snapshot>,
+    footprint: Footprint,
+}
+
+/// Per write kind, how many cached snapshots the writes of that kind left
+/// in place and how many they made stale, counted when each snapshot is
+/// next asked for.
+#[derive(Debug, Default)]
+struct WriteCounts {
+    kept: [AtomicU64; WriteKind::ALL.len()],
+    invalidated: [AtomicU64; WriteKind::ALL.len()],
+}
+
+fn count(counters: &[AtomicU64; WriteKind::ALL.len()], kind: WriteKind) {
+    if let Some(counter) = counters.get(kind.index()) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// What the cache holds for a question.
+enum Kept {
+    /// A snapshot valid at the revision asked, and the revision it was
+    /// compiled at.
+    Valid(Arc<Snapshot>, u64),
+    /// Nothing valid: build.
+    Stale,
+    /// Ask again once this server's committing write is recorded.
+    Wait,
+}
+
+/// A compiled snapshot at the org's current revision.
+struct State {
+    snapshot: Arc<Snapshot>,
+    /// The org's current revision.
+    revision: u64,
+    /// The revision it was compiled at: its content is the same at every
+    /// revision from this one to `revision`.
+    built: u64,
 }
 
 /// Cache counters, for `/metrics`.
@@ -72,6 +119,13 @@ pub struct CacheStats {
     pub build_micros: u64,
     /// Org structures read from the store for those builds.
     pub structure_reads: u64,
+    /// Org structures brought up to date by applying writes instead.
+    pub structure_updates: u64,
+    /// Per write kind (in [`WriteKind::ALL`] order): cached snapshots
+    /// kept past a write of that kind.
+    pub kept: [u64; WriteKind::ALL.len()],
+    /// Per write kind: cached snapshots a write of that kind made stale.
+    pub invalidated: [u64; WriteKind::ALL.len()],
 }
 
 /// The host's authority: the facts loader, the manifest and the snapshot
@@ -81,6 +135,7 @@ pub struct Authority {
     manifest: Arc<Manifest>,
     cache: Mutex<Lru<CacheKey, Cached>>,
     revisions: Revisions,
+    writes: WriteCounts,
     hits: AtomicU64,
     misses: AtomicU64,
     build_micros: AtomicU64,
@@ -102,6 +157,7 @@ impl Authority {
             manifest,
             cache: Mutex::new(Lru::new(capacity.max(1))),
             revisions: Revisions::new(Duration::ZERO),
+            writes: WriteCounts::default(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             build_micros: AtomicU64::new(0),
@@ -119,13 +175,27 @@ impl Authority {
         self
     }
 
+    /// The log of writes it reads: give it to the [`crate::Admin`] that
+    /// writes the same store ([`crate::Admin::with_changes`]).
+    pub fn changes(&self) -> Arc<Changes> {
+        self.loader.changes()
+    }
+
     /// The cache counters.
     pub fn stats(&self) -> CacheStats {
+        let load = |counters: &[AtomicU64; WriteKind::ALL.len()]| {
+            counters
+                .each_ref()
+                .map(|counter| counter.load(Ordering::Relaxed))
+        };
         CacheStats {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
             build_micros: self.build_micros.load(Ordering::Relaxed),
             structure_reads: self.loader.structure_reads(),
+            structure_updates: self.loader.structure_updates(),
+            kept: load(&self.writes.kept),
+            invalidated: load(&self.writes.invalidated),
         }
     }
 
@@ -136,15 +206,24 @@ impl Authority {
             cache.retain(|key, _| key.org != org);
         }
         self.revisions.drop_org(org);
+        self.loader.changes().forget(Some(org));
     }
 
-    /// Drops every cached snapshot of `org` older than `revision` and
-    /// remembers that the store has reached it (what a replica does when it
-    /// hears of another replica's write).
+    /// Drops every cached snapshot of `org` not known valid at `revision`
+    /// and remembers that the store has reached it (what a replica does
+    /// when it hears of another replica's write that says nothing of what
+    /// it changed).
     pub fn evict(&self, org: &str, revision: u64) {
         if let Ok(mut cache) = self.cache.lock() {
-            cache.retain(|key, cached| key.org != org || cached.revision >= revision);
+            cache.retain(|key, cached| key.org != org || cached.valid_to >= revision);
         }
+        self.revisions.reached(org, revision);
+    }
+
+    /// Records another replica's write to `org`, which made `revision`,
+    /// and remembers that the store has reached it.
+    pub fn heard(&self, org: &str, revision: u64, change: crate::changes::Change) {
+        self.loader.changes().record(org, revision, change);
         self.revisions.reached(org, revision);
     }
 
@@ -200,6 +279,12 @@ impl Authority {
         &self,
         asking: &Asking<'_>,
     ) -> Result<(Arc<Snapshot>, u64), AuthorityError> {
+        let state = self.state(asking).await?;
+        Ok((state.snapshot, state.revision))
+    }
+
+    /// [`Authority::snapshot`], with the revision its content dates from.
+    async fn state(&self, asking: &Asking<'_>) -> Result<State, AuthorityError> {
         let revision = self
             .current_revision(asking.org, asking.min_revision)
             .await?;
@@ -209,12 +294,18 @@ impl Authority {
             token_scopes: asking.token_scopes.map(scope_set),
             under: asking.under.map(<[NodeKey]>::to_vec),
         };
-        if let Ok(mut cache) = self.cache.lock()
-            && let Some(cached) = cache.get(&key)
-            && cached.revision >= revision
-        {
+        let mut kept = self.kept(&key, revision, true);
+        if matches!(kept, Kept::Wait) {
+            self.loader.changes().settled(asking.org).await;
+            kept = self.kept(&key, revision, false);
+        }
+        if let Kept::Valid(snapshot, built) = kept {
             self.hits.fetch_add(1, Ordering::Relaxed);
-            return Ok((Arc::clone(&cached.snapshot), cached.revision));
+            return Ok(State {
+                snapshot,
+                revision,
+                built,
+            });
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
@@ -244,16 +335,63 @@ impl Authority {
             // A concurrent build may have cached a newer revision already.
             let newer = cache
                 .peek(&key)
-                .is_some_and(|cached| cached.revision > built_at);
+                .is_some_and(|cached| cached.valid_to > built_at);
             if !newer {
                 let cached = Cached {
-                    revision: built_at,
+                    built: built_at,
+                    valid_to: built_at,
                     snapshot: Arc::clone(&snapshot),
+                    footprint: facts.footprint(),
                 };
                 cache.insert(key, cached, 1);
             }
         }
-        Ok((snapshot, built_at))
+        Ok(State {
+            snapshot,
+            revision: built_at,
+            built: built_at,
+        })
+    }
+
+    /// The cached snapshot of `key` if it is the principal's snapshot at
+    /// `revision`: cached at it, or at an earlier revision that no write
+    /// since can change (every write since known and none touching it).
+    /// When a write this server is committing is not recorded yet and
+    /// `may_wait`, [`Kept::Wait`].
+    fn kept(&self, key: &CacheKey, revision: u64, may_wait: bool) -> Kept {
+        let Ok(mut cache) = self.cache.lock() else {
+            return Kept::Stale;
+        };
+        let Some(cached) = cache.get_mut(key) else {
+            return Kept::Stale;
+        };
+        if cached.valid_to >= revision {
+            return Kept::Valid(Arc::clone(&cached.snapshot), cached.built);
+        }
+        let stale = match self
+            .loader
+            .changes()
+            .between(&key.org, cached.valid_to, revision)
+        {
+            Run::Pending if may_wait => return Kept::Wait,
+            Run::Pending | Run::Unknown => WriteKind::Unknown,
+            Run::Known(since) => match since
+                .iter()
+                .find(|change| change.reach.touches(&cached.footprint))
+            {
+                Some(touching) => touching.kind,
+                None => {
+                    for change in &since {
+                        count(&self.writes.kept, change.kind);
+                    }
+                    cached.valid_to = revision;
+                    return Kept::Valid(Arc::clone(&cached.snapshot), cached.built);
+                }
+            },
+        };
+        count(&self.writes.invalidated, stale);
+        cache.remove(key);
+        Kept::Stale
     }
 
     /// `POST /v1/check`: the decision and the revision it used.
@@ -268,16 +406,36 @@ impl Authority {
         Ok((snapshot.check(permission, path, owner), revision))
     }
 
-    /// `GET …/snapshot`: a signed snapshot, refused over `max_bytes`.
+    /// `GET …/snapshot`: a signed snapshot, refused over `max_bytes`, or
+    /// [`Export::NotModified`] when `if_none_match` names a copy the
+    /// client holds that is still this principal's snapshot
+    /// ([`etag`]).
     pub async fn export(
         &self,
         asking: &Asking<'_>,
         ttl: i64,
         max_bytes: usize,
         now: i64,
-    ) -> Result<Built, AuthorityError> {
+        if_none_match: Option<&str>,
+    ) -> Result<Export, AuthorityError> {
         self.current_revision(asking.org, asking.min_revision)
             .await?;
+        if let Some(held) = if_none_match.and_then(etag::Tag::parse_list)
+            && held.expires_at >= now.saturating_add(ttl / 2)
+        {
+            let kid = active_key(self.loader.store(), now).await?.kid().to_owned();
+            if held.names(asking, &kid) {
+                let state = self.state(asking).await?;
+                if state.built <= held.revision && held.revision <= state.revision {
+                    let principal = &state.snapshot.payload().header.principal;
+                    return Ok(Export::NotModified {
+                        revision: state.revision,
+                        etag: held.to_string(),
+                        superuser: principal.superuser && principal.active,
+                    });
+                }
+            }
+        }
         let request = BuildRequest {
             org: asking.org,
             principal: asking.principal,
@@ -293,6 +451,31 @@ impl Authority {
                 max: max_bytes,
             });
         }
-        Ok(built)
+        let tag = etag::Tag::new(asking, &built.kid, built.revision, now.saturating_add(ttl));
+        Ok(Export::Built {
+            etag: tag.to_string(),
+            built,
+        })
     }
+}
+
+/// What `GET …/snapshot` answers.
+#[derive(Debug)]
+pub enum Export {
+    /// A new signed snapshot and its entity tag.
+    Built {
+        /// The snapshot.
+        built: Built,
+        /// Its entity tag, for `If-None-Match`.
+        etag: String,
+    },
+    /// The client's copy is still the principal's snapshot.
+    NotModified {
+        /// The org's current revision.
+        revision: u64,
+        /// The entity tag the client sent.
+        etag: String,
+        /// Whether the snapshot is an active superuser's.
+        superuser: bool,
+    },
 }

@@ -33,6 +33,8 @@ pub struct Built {
     pub envelope: Vec<u8>,
     /// The org revision it was built at.
     pub revision: u64,
+    /// The id of the key that signed it.
+    pub kid: String,
     /// Whether it is an active superuser's: whoever holds it may do
     /// everything in the org until it expires.
     pub superuser: bool,
@@ -97,6 +99,7 @@ pub async fn build_snapshot(
     Ok(Built {
         envelope: key.sign(&payload)?,
         revision: facts.revision(),
+        kid: key.kid().to_owned(),
         superuser,
     })
 }

@@ -9,6 +9,7 @@
 mod admin;
 mod authority;
 mod builder;
+mod changes;
 mod clock;
 mod facts;
 mod http;
@@ -28,8 +29,9 @@ pub use admin::{
     AUDIT_PAGE, Actor, Admin, AdminError, AssignmentView, AuditEntry, CapView, GroupView,
     HiddenView, Quotas, RoleView, UserUpdate, UserView,
 };
-pub use authority::{Asking, Authority, AuthorityError, CacheStats};
+pub use authority::{Asking, Authority, AuthorityError, CacheStats, Export};
 pub use builder::{BuildError, BuildRequest, Built, build_snapshot};
+pub use changes::{Change, Changes, Delta, WriteKind};
 pub use facts::{FactsError, Loader, LoaderBinds, load_facts, loader_queries};
 pub use keys::{
     MAX_SNAPSHOT_TTL, active_key, generate_key, published_key_set, published_keys, rotate_keys,

@@ -42,10 +42,20 @@ impl<K: Hash + Eq + Clone, V> Lru<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        self.get_mut(key).map(|value| &*value)
+    }
+
+    /// The value of `key` to change in place, marked as just used (its
+    /// weight stays what it was).
+    pub(crate) fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.tick += 1;
         let entry = self.entries.get_mut(key)?;
         entry.used = self.tick;
-        Some(&entry.value)
+        Some(&mut entry.value)
     }
 
     /// The value of `key`, leaving its recency alone.

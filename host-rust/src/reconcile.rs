@@ -297,7 +297,7 @@ async fn bump(
         .bind(now)
         .execute(&mut **tx)
         .await?;
-    crate::store::announce_revision(tx, backend, Some((org, revision))).await?;
+    crate::store::announce_revision(tx, backend, Some((org, revision)), None).await?;
     report.writes += 2;
     report.bumped.push(org.to_owned());
     Ok(())

@@ -10,6 +10,8 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Connection, Executor};
 use thiserror::Error;
 
+use crate::changes::Change;
+
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
 
@@ -208,19 +210,28 @@ impl Store {
 pub(crate) const REVISION_CHANNEL: &str = "tessera_revisions";
 
 /// Announces a revision bump to every server listening on Postgres
-/// (`"<revision> <org>"`, or `"* "` when every org was bumped). Sent in the
-/// write's transaction, so it goes out only if the write commits. SQLite
-/// has no other servers to tell.
+/// (`"<revision> <org> <change as JSON>"`, `"<revision> <org>"` for a bump
+/// that says nothing of what changed, `"* "` when every org was bumped).
+/// Sent in the write's transaction, so it goes out only if the write
+/// commits. SQLite has no other servers to tell.
 pub(crate) async fn announce_revision(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     backend: Backend,
     bumped: Option<(&str, i64)>,
+    change: Option<&Change>,
 ) -> Result<(), sqlx::Error> {
     if backend != Backend::Postgres {
         return Ok(());
     }
     let payload = match bumped {
-        Some((org, revision)) => format!("{revision} {org}"),
+        Some((org, revision)) => {
+            let change = change
+                .and_then(|change| serde_json::to_string(change).ok())
+                .filter(|json| json.len() + org.len() + 24 <= NOTIFY_BYTES)
+                .map(|json| format!(" {json}"))
+                .unwrap_or_default();
+            format!("{revision} {org}{change}")
+        }
         None => "* ".to_owned(),
     };
     sqlx::query("SELECT pg_notify($1, $2)")
@@ -230,3 +241,7 @@ pub(crate) async fn announce_revision(
         .await?;
     Ok(())
 }
+
+/// Postgres refuses a `NOTIFY` payload of 8,000 bytes or more: a change
+/// that does not fit is announced without it (replicas rebuild).
+const NOTIFY_BYTES: usize = 7_900;

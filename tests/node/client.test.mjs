@@ -453,6 +453,28 @@ test('snapshots (binary and text) open with the package verifier and answer as t
   assert.throws(() => verifier.open(dave, undefined, { org: 'globex', principal: 'carol' }), (err) => err.code === 'WRONG_PRINCIPAL');
 });
 
+test('a conditional snapshot request downloads only what a write changed', async () => {
+  const first = await checkClient.snapshotIfChanged({ ...who('carol'), text: true });
+  assert.equal(first.changed, true);
+  assert.match(first.snapshot, /^tss1\./);
+  assert.match(first.etag, /^W\/"/);
+  const again = await checkClient.snapshotIfChanged({ ...who('carol'), text: true, etag: first.etag });
+  assert.deepEqual(again, { changed: false, etag: first.etag, revision: again.revision });
+  // A write that cannot touch carol's snapshot: her copy still holds.
+  const other = await admin.createAssignment('acme', { subject: 'user:alice', role: 'FIELD_TECH', scope: 'site:2' });
+  const untouched = await checkClient.snapshotIfChanged({ ...who('carol'), etag: first.etag });
+  assert.equal(untouched.changed, false);
+  assert.ok(untouched.revision > again.revision, 'answered at the new revision');
+  // A write to carol: a new snapshot and a new tag.
+  const mine = await admin.createAssignment('acme', { subject: 'user:carol', role: 'FIELD_TECH', scope: 'site:2' });
+  const changed = await checkClient.snapshotIfChanged({ ...who('carol'), etag: first.etag });
+  assert.equal(changed.changed, true);
+  assert.ok(changed.snapshot instanceof Uint8Array && changed.etag !== first.etag);
+  await admin.deleteAssignment('acme', mine.id);
+  await admin.deleteAssignment('acme', other.id);
+  await assert.rejects(checkClient.snapshotIfChanged({ ...who('carol'), etag: 7 }), (err) => err.code === 'BAD_ARGUMENT');
+});
+
 // ------------------------------------------------------------ errors
 
 test('errors: status, code and details from the host; TesseraError', async () => {

@@ -23,6 +23,7 @@ use super::AdminError;
 use super::lookup::node_path;
 use super::quotas::Counted;
 use super::write::{Actor, Admin, AdminKey, Affects, Audit};
+use crate::changes::Change;
 use crate::ids::random_id;
 use crate::missing::Missing;
 use crate::store::Tx;
@@ -269,7 +270,8 @@ impl Admin {
             before: None,
             after: Some(json!(view)),
         };
-        self.finish(tx, actor, Affects::Org(org), audit, now)
+        let change = Change::assignment(subject);
+        self.finish(tx, actor, Affects::Org(org, Box::new(change)), audit, now)
             .await?;
         Ok(view)
     }
@@ -317,7 +319,9 @@ impl Admin {
             before: Some(json!(view)),
             after: None,
         };
-        self.finish(tx, actor, Affects::Org(org), audit, now).await
+        let change = Change::assignment(&view.subject);
+        self.finish(tx, actor, Affects::Org(org, Box::new(change)), audit, now)
+            .await
     }
 
     /// `LAST_GUARDED_ASSIGNMENT` when `row` is the org's last active direct

@@ -27,6 +27,7 @@ use super::lookup::{
 use super::names::{display_name, name_key};
 use super::quotas::Counted;
 use super::write::{Actor, Admin, AdminKey, Affects, Audit};
+use crate::changes::{Change, WriteKind};
 use crate::ids::random_id;
 use crate::missing::Missing;
 use sql::{
@@ -150,7 +151,8 @@ impl Admin {
             before: None,
             after: Some(json!(view)),
         };
-        self.finish(tx, actor, Affects::Org(org), audit, now)
+        let change = Change::everything(WriteKind::Group);
+        self.finish(tx, actor, Affects::Org(org, Box::new(change)), audit, now)
             .await?;
         Ok(view)
     }
@@ -242,7 +244,8 @@ impl Admin {
             before: Some(json!(before.view())),
             after: Some(json!(after.view())),
         };
-        self.finish(tx, actor, Affects::Org(org), audit, now)
+        let change = Change::everything(WriteKind::Group);
+        self.finish(tx, actor, Affects::Org(org, Box::new(change)), audit, now)
             .await?;
         Ok(after.view())
     }
@@ -303,7 +306,9 @@ impl Admin {
             before: Some(json!(before.view())),
             after: None,
         };
-        self.finish(tx, actor, Affects::Org(org), audit, now).await
+        let change = Change::everything(WriteKind::Group);
+        self.finish(tx, actor, Affects::Org(org, Box::new(change)), audit, now)
+            .await
     }
 
     /// `PUT /v1/orgs/{org}/groups/{group}/members/{member}`: a member user
@@ -381,7 +386,9 @@ impl Admin {
             before: None,
             after: Some(json!({ "member": member_text(member) })),
         };
-        self.finish(tx, actor, Affects::Org(org), audit, now).await
+        let change = Change::membership(group, member, true);
+        self.finish(tx, actor, Affects::Org(org, Box::new(change)), audit, now)
+            .await
     }
 
     /// `DELETE /v1/orgs/{org}/groups/{group}/members/{member}`.
@@ -445,7 +452,9 @@ impl Admin {
             before: Some(json!({ "member": member_text(member) })),
             after: None,
         };
-        self.finish(tx, actor, Affects::Org(org), audit, now).await
+        let change = Change::membership(group, member, false);
+        self.finish(tx, actor, Affects::Org(org, Box::new(change)), audit, now)
+            .await
     }
 }
 

@@ -2,12 +2,13 @@
 //! backend or superuser only) and deleting, never as a side effect.
 
 use serde_json::json;
-use tessera_core::NodeKey;
+use tessera_core::{NodeFact, NodeKey, Reach};
 
 use super::AdminError;
 use super::lookup::node_path;
 use super::quotas::Counted;
 use super::write::{Actor, Admin, AdminKey, Affects, Audit};
+use crate::changes::{Change, Delta, WriteKind};
 use crate::missing::Missing;
 
 impl Admin {
@@ -56,7 +57,7 @@ impl Admin {
         .fetch_optional(&mut *tx)
         .await?;
         let wanted = parent.map(|p| (p.ty.clone(), p.id.clone()));
-        let before = match current {
+        let (before, change) = match current {
             Some((parent_type, parent_id)) => {
                 let before = parent_type.zip(parent_id);
                 if before == wanted {
@@ -83,7 +84,13 @@ impl Admin {
                     .bind(&node.id)
                     .execute(&mut *tx)
                     .await?;
-                Some(json!({ "parent": before.map(|(ty, id)| format!("{ty}:{id}")) }))
+                // A move changes the chains of a whole subtree: rare
+                // enough to reach everyone.
+                let change = Change::everything(WriteKind::Node);
+                (
+                    Some(json!({ "parent": before.map(|(ty, id)| format!("{ty}:{id}")) })),
+                    change,
+                )
             }
             None => {
                 self.quotas
@@ -97,7 +104,17 @@ impl Admin {
                     .bind(parent.map(|p| p.id.clone()))
                     .execute(&mut *tx)
                     .await?;
-                None
+                let chain = node_path(&mut tx, org, node).await?.unwrap_or_default();
+                let added = NodeFact {
+                    node: node.clone(),
+                    parent: parent.cloned(),
+                };
+                let change = Change::new(
+                    WriteKind::Node,
+                    Reach::leaf(&chain_keys(&chain)),
+                    Delta::NodeAdded(added),
+                );
+                (None, change)
             }
         };
         let audit = Audit {
@@ -106,7 +123,8 @@ impl Admin {
             before,
             after: Some(json!({ "parent": parent.map(ToString::to_string) })),
         };
-        self.finish(tx, actor, Affects::Org(org), audit, now).await
+        self.finish(tx, actor, Affects::Org(org, Box::new(change)), audit, now)
+            .await
     }
 
     /// `DELETE /v1/orgs/{org}/nodes/{type}/{id}`: only a node with no
@@ -119,12 +137,12 @@ impl Admin {
         now: i64,
     ) -> Result<(), AdminError> {
         let (mut tx, _) = self.open_write(actor, org, AdminKey::ManageAccess).await?;
-        if node_path(&mut tx, org, node).await?.is_none() {
+        let Some(chain) = node_path(&mut tx, org, node).await? else {
             return Err(AdminError::NotFound(Missing::new(
                 "node",
                 &node.to_string(),
             )));
-        }
+        };
         let (uses,): (i64,) = sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM nodes WHERE org_id = $1 AND parent_type = $2 AND parent_id = $3)
                   + (SELECT COUNT(*) FROM assignments WHERE org_id = $1 AND scope_type = $2 AND scope_id = $3)
@@ -151,6 +169,17 @@ impl Admin {
             before: Some(json!({ "registered": true })),
             after: None,
         };
-        self.finish(tx, actor, Affects::Org(org), audit, now).await
+        let change = Change::new(
+            WriteKind::Node,
+            Reach::leaf(&chain_keys(&chain)),
+            Delta::NodeRemoved(node.clone()),
+        );
+        self.finish(tx, actor, Affects::Org(org, Box::new(change)), audit, now)
+            .await
     }
+}
+
+/// A chain of `type:id` strings as node keys.
+fn chain_keys(chain: &[String]) -> Vec<NodeKey> {
+    chain.iter().filter_map(|key| key.parse().ok()).collect()
 }

@@ -1,10 +1,11 @@
 //! Creating orgs (a global write: superuser actors only).
 
 use serde_json::json;
-use tessera_core::is_valid_node_id;
+use tessera_core::{Reach, is_valid_node_id};
 
 use super::AdminError;
 use super::write::{Actor, Admin, Affects, Audit};
+use crate::changes::{Change, Delta, WriteKind};
 use crate::missing::Missing;
 use crate::store::Tx;
 
@@ -42,7 +43,9 @@ impl Admin {
             before: None,
             after: Some(json!({ "id": id, "name": name.trim() })),
         };
-        self.finish(tx, actor, Affects::Org(id), audit, now).await
+        let change = Change::new(WriteKind::Org, Reach::Everyone, Delta::None);
+        self.finish(tx, actor, Affects::Org(id, Box::new(change)), audit, now)
+            .await
     }
 }
 
@@ -81,7 +84,9 @@ impl Admin {
             before: Some(json!({ "name": before })),
             after: Some(json!({ "name": name })),
         };
-        self.finish(tx, actor, Affects::Org(id), audit, now).await
+        let change = Change::new(WriteKind::Org, Reach::Everyone, Delta::None);
+        self.finish(tx, actor, Affects::Org(id, Box::new(change)), audit, now)
+            .await
     }
 
     /// Deletes an org and everything in it (a global write: superuser

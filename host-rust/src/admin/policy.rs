@@ -4,12 +4,13 @@
 
 use serde::Serialize;
 use serde_json::json;
-use tessera_core::{NodeKey, Selector};
+use tessera_core::{CapFact, HiddenFact, NodeKey, Selector};
 
 use super::AdminError;
 use super::lookup::node_path;
 use super::quotas::Counted;
 use super::write::{Actor, Admin, AdminKey, Affects, Audit};
+use crate::changes::{Change, Delta};
 use crate::facts::{CAPS, CapRow, HIDDEN};
 use crate::ids::random_id;
 use crate::missing::Missing;
@@ -198,7 +199,13 @@ impl Admin {
             before: None,
             after: Some(json!(view)),
         };
-        self.finish(tx, actor, Affects::Org(org), audit, now)
+        let added = HiddenFact {
+            id: Some(view.id.clone()),
+            selector: selector.clone(),
+            node: node.clone(),
+        };
+        let change = Change::policy(&view.selector, Delta::HiddenAdded(added));
+        self.finish(tx, actor, Affects::Org(org, Box::new(change)), audit, now)
             .await?;
         Ok(view)
     }
@@ -237,7 +244,9 @@ impl Admin {
             before: Some(json!({ "selector": selector, "node": node.to_string() })),
             after: None,
         };
-        self.finish(tx, actor, Affects::Org(org), audit, now).await
+        let change = Change::policy(&selector, Delta::HiddenRemoved(id.to_owned()));
+        self.finish(tx, actor, Affects::Org(org, Box::new(change)), audit, now)
+            .await
     }
 
     /// `POST /v1/orgs/{org}/caps` `{"selector", "scope", "allow"}`.
@@ -299,7 +308,14 @@ impl Admin {
             before: None,
             after: Some(json!(view)),
         };
-        self.finish(tx, actor, Affects::Org(org), audit, now)
+        let added = CapFact {
+            id: Some(view.id.clone()),
+            selector: selector.clone(),
+            scope: scope.cloned(),
+            allow: view.allow.clone(),
+        };
+        let change = Change::policy(&view.selector, Delta::CapAdded(added));
+        self.finish(tx, actor, Affects::Org(org, Box::new(change)), audit, now)
             .await?;
         Ok(view)
     }
@@ -345,6 +361,8 @@ impl Admin {
             ),
             after: None,
         };
-        self.finish(tx, actor, Affects::Org(org), audit, now).await
+        let change = Change::policy(&selector, Delta::CapRemoved(id.to_owned()));
+        self.finish(tx, actor, Affects::Org(org, Box::new(change)), audit, now)
+            .await
     }
 }

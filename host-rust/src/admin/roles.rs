@@ -14,11 +14,12 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 use serde_json::json;
-use tessera_core::Bits;
+use tessera_core::{Bits, Reach};
 
 use super::AdminError;
 use super::names::{Name, display_name};
 use super::write::{Actor, Admin, AdminKey, Affects, Audit};
+use crate::changes::{Change, Delta, WriteKind};
 use crate::ids::random_id;
 use crate::missing::Missing;
 use crate::store::Tx;
@@ -262,7 +263,8 @@ impl Admin {
             before: None,
             after: Some(json!(view)),
         };
-        self.finish(tx, actor, Affects::Org(org), audit, now)
+        let change = Change::role(&view.id, &view.name, &view.permissions);
+        self.finish(tx, actor, Affects::Org(org, Box::new(change)), audit, now)
             .await?;
         Ok(view)
     }
@@ -349,7 +351,13 @@ impl Admin {
             before: Some(json!(before)),
             after: Some(json!(after)),
         };
-        self.finish(tx, actor, Affects::Org(org), audit, now)
+        let now_stored = if permissions_change {
+            &after.permissions
+        } else {
+            &stored
+        };
+        let change = Change::role(id, &after.name, now_stored);
+        self.finish(tx, actor, Affects::Org(org, Box::new(change)), audit, now)
             .await?;
         Ok(after)
     }
@@ -393,6 +401,12 @@ impl Admin {
             before: Some(json!(before)),
             after: None,
         };
-        self.finish(tx, actor, Affects::Org(org), audit, now).await
+        let change = Change::new(
+            WriteKind::Role,
+            Reach::role(id),
+            Delta::RoleRemoved(id.to_owned()),
+        );
+        self.finish(tx, actor, Affects::Org(org, Box::new(change)), audit, now)
+            .await
     }
 }

@@ -2,8 +2,11 @@
 
 use serde_json::json;
 
+use tessera_core::Reach;
+
 use super::AdminError;
 use super::write::{Actor, Admin, AdminKey, Affects, Audit};
+use crate::changes::{Change, Delta, WriteKind};
 
 impl Admin {
     /// Turns kiosk mode (docs/model.md §1.9) on or off.
@@ -36,6 +39,8 @@ impl Admin {
             before: Some(json!({ "kiosk": before == 1 })),
             after: Some(json!({ "kiosk": kiosk })),
         };
-        self.finish(tx, actor, Affects::Org(org), audit, now).await
+        let change = Change::new(WriteKind::Org, Reach::Everyone, Delta::None);
+        self.finish(tx, actor, Affects::Org(org, Box::new(change)), audit, now)
+            .await
     }
 }

@@ -3,10 +3,11 @@
 
 use serde::Serialize;
 use serde_json::json;
-use tessera_core::is_valid_user_id;
+use tessera_core::{Reach, is_valid_user_id};
 
 use super::AdminError;
 use super::write::{Actor, Admin, AdminKey, Affects, Audit};
+use crate::changes::{Change, Delta, WriteKind};
 use crate::missing::Missing;
 use crate::store::Tx;
 
@@ -165,7 +166,9 @@ impl Admin {
             before: None,
             after: Some(json!({ "member": true })),
         };
-        self.finish(tx, actor, Affects::Org(org), audit, now).await
+        let change = Change::new(WriteKind::Member, Reach::user(user), Delta::None);
+        self.finish(tx, actor, Affects::Org(org, Box::new(change)), audit, now)
+            .await
     }
 
     /// `DELETE /v1/orgs/{org}/members/{user}`: also removes the user's group
@@ -197,7 +200,9 @@ impl Admin {
             before: Some(json!({ "member": true })),
             after: None,
         };
-        self.finish(tx, actor, Affects::Org(org), audit, now).await
+        let change = Change::new(WriteKind::Member, Reach::user(user), Delta::None);
+        self.finish(tx, actor, Affects::Org(org, Box::new(change)), audit, now)
+            .await
     }
 
     /// Refuses to remove (from `org`, or from every org when deactivating)

@@ -8,6 +8,7 @@ use tessera_core::{Manifest, Snapshot};
 
 use super::AdminError;
 use super::quotas::Quotas;
+use crate::changes::{Change, Changes};
 use crate::missing::Missing;
 use crate::store::{Backend, Store, Tx};
 
@@ -48,8 +49,8 @@ pub(crate) enum AdminKey {
 
 /// Which orgs a write bumps.
 pub(crate) enum Affects<'a> {
-    /// One org.
-    Org(&'a str),
+    /// One org, with what the write changed in it.
+    Org(&'a str, Box<Change>),
     /// Every org (a user's `active` or `superuser` flag).
     Every,
     /// An org just deleted: no org is bumped, but the audit row records the
@@ -93,6 +94,8 @@ pub struct Admin {
     pub(crate) store: Store,
     pub(crate) manifest: Arc<Manifest>,
     pub(crate) quotas: Quotas,
+    /// Where committed writes are recorded for the snapshot cache.
+    changes: Arc<Changes>,
 }
 
 impl Admin {
@@ -102,7 +105,16 @@ impl Admin {
             store,
             manifest,
             quotas: Quotas::default(),
+            changes: Arc::default(),
         }
+    }
+
+    /// The same service recording its writes in `changes`: the log the
+    /// server's [`crate::Authority`] reads, so a write invalidates only
+    /// the snapshots it can change.
+    #[must_use]
+    pub fn with_changes(self, changes: Arc<Changes>) -> Self {
+        Admin { changes, ..self }
     }
 
     /// The same service with other per-org quotas.
@@ -210,7 +222,8 @@ impl Admin {
         Ok(self.manifest.catalog.keys(&bits))
     }
 
-    /// Bumps the affected orgs, appends the audit row, commits.
+    /// Bumps the affected orgs, announces the change, appends the audit
+    /// row, commits, and records the change for this server's cache.
     pub(crate) async fn finish(
         &self,
         mut tx: Tx,
@@ -219,26 +232,28 @@ impl Admin {
         audit: Audit<'_>,
         now: i64,
     ) -> Result<(), AdminError> {
-        let (org, revision) = match affects {
-            Affects::Org(org) => {
+        let (org, revision, change) = match affects {
+            Affects::Org(org, change) => {
+                let change = *change;
                 let (revision,): (i64,) = sqlx::query_as(
                     "UPDATE orgs SET revision = revision + 1 WHERE id = $1 RETURNING revision",
                 )
                 .bind(org)
                 .fetch_one(&mut *tx)
                 .await?;
-                (Some(org), Some(revision))
+                (Some(org), Some(revision), Some(change))
             }
             Affects::Every => {
                 sqlx::query("UPDATE orgs SET revision = revision + 1")
                     .execute(&mut *tx)
                     .await?;
-                (None, None)
+                (None, None, None)
             }
-            Affects::Deleted { org, revision } => (Some(org), Some(revision)),
+            Affects::Deleted { org, revision } => (Some(org), Some(revision), None),
         };
         let bumped = org.zip(revision);
-        crate::store::announce_revision(&mut tx, self.store.backend(), bumped).await?;
+        crate::store::announce_revision(&mut tx, self.store.backend(), bumped, change.as_ref())
+            .await?;
         let json = |value: Option<Value>| value.map(|value| value.to_string());
         sqlx::query(
             "INSERT INTO audit (org_id, actor, action, target, before, after, revision, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -253,7 +268,16 @@ impl Admin {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        let committing = bumped.map(|(org, _)| self.changes.committing(org));
         tx.commit().await?;
+        match (bumped, change) {
+            (Some((org, revision)), Some(change)) => {
+                self.changes
+                    .record(org, u64::try_from(revision).unwrap_or(0), change);
+            }
+            (org, _) => self.changes.forget(org.map(|(org, _)| org)),
+        }
+        drop(committing);
         Ok(())
     }
 }

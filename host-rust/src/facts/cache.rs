@@ -5,14 +5,27 @@
 //! any transaction that reads revision R would read: the same key the
 //! snapshot cache trusts. A build whose transaction reads another revision
 //! reads the structure again and replaces the entry.
+//!
+//! A structure kept at an older revision is brought up to date instead of
+//! read again when every write since is in the log of [`Changes`] and each
+//! says what it changed ([`OrgStructure::apply`]), and the structure was
+//! read from the store less than [`REREAD_AFTER`] ago: past that, it is
+//! read whole again, a periodic check that what was applied matches what
+//! is stored.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use super::budget::ROWS;
 use super::structure::OrgStructure;
+use crate::changes::{Changes, Run};
 use crate::lru::Lru;
+
+/// How long a structure is brought up to date by writes before it is read
+/// whole again.
+const REREAD_AFTER: Duration = Duration::from_secs(60);
 
 /// The structures of recently built orgs, least recently used evicted
 /// first once [`ROWS`] is reached.
@@ -25,6 +38,8 @@ pub(crate) struct OrgStructures {
     loading: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Structures read (and offered to the cache) so far.
     reads: AtomicU64,
+    /// Structures brought up to date by writes so far.
+    updates: AtomicU64,
 }
 
 impl Default for OrgStructures {
@@ -33,16 +48,44 @@ impl Default for OrgStructures {
             kept: Mutex::new(Lru::new(ROWS)),
             loading: Mutex::default(),
             reads: AtomicU64::new(0),
+            updates: AtomicU64::new(0),
         }
     }
 }
 
 impl OrgStructures {
-    /// The structure of `org` at exactly `revision`, if kept.
-    pub(crate) fn get(&self, org: &str, revision: u64) -> Option<Arc<OrgStructure>> {
-        let mut kept = self.kept.lock().ok()?;
-        let (at, structure) = kept.get(org)?;
-        (*at == revision).then(|| Arc::clone(structure))
+    /// The structure of `org` at `revision`: kept at it, or kept at an
+    /// earlier revision and brought up to date by the writes `changes`
+    /// knows since (and kept at `revision` from then on).
+    pub(crate) fn at(
+        &self,
+        org: &str,
+        revision: u64,
+        changes: &Changes,
+    ) -> Option<Arc<OrgStructure>> {
+        let (at, kept) = {
+            let mut kept = self.kept.lock().ok()?;
+            let (at, structure) = kept.get(org)?;
+            (*at, Arc::clone(structure))
+        };
+        if at == revision {
+            return Some(kept);
+        }
+        if at > revision || kept.age() > REREAD_AFTER {
+            return None;
+        }
+        let Run::Known(since) = changes.between(org, at, revision) else {
+            return None;
+        };
+        let updated = Arc::new(kept.apply(&since)?);
+        self.updates.fetch_add(1, Ordering::Relaxed);
+        self.keep(org, revision, Arc::clone(&updated));
+        Some(updated)
+    }
+
+    /// How many structures were brought up to date by writes.
+    pub(crate) fn updates(&self) -> u64 {
+        self.updates.load(Ordering::Relaxed)
     }
 
     /// The lock to hold while reading `org`'s structure.
@@ -65,6 +108,11 @@ impl OrgStructures {
     /// assignments, so every one is weighed again first.
     pub(crate) fn put(&self, org: &str, revision: u64, structure: Arc<OrgStructure>) {
         self.reads.fetch_add(1, Ordering::Relaxed);
+        self.keep(org, revision, structure);
+    }
+
+    /// Keeps `structure` as `org`'s at `revision`, unless a later one is.
+    fn keep(&self, org: &str, revision: u64, structure: Arc<OrgStructure>) {
         let Ok(mut kept) = self.kept.lock() else {
             return;
         };

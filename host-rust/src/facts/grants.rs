@@ -32,6 +32,23 @@ impl GroupGrants {
         self.kept.lock().map_or(0, |kept| kept.rows)
     }
 
+    /// The assignments kept here but those of the `changed` groups: what a
+    /// structure brought up to date by writes keeps.
+    pub(crate) fn carried(&self, changed: &BTreeSet<&str>) -> GroupGrants {
+        let mut carried = Kept::default();
+        if let Ok(kept) = self.kept.lock() {
+            for (group, facts) in &kept.by_group {
+                if !changed.contains(group.as_str()) {
+                    carried.rows += facts.len() + 1;
+                    carried.by_group.insert(group.clone(), Arc::clone(facts));
+                }
+            }
+        }
+        GroupGrants {
+            kept: Mutex::new(carried),
+        }
+    }
+
     /// The kept assignments of `groups`, and the groups whose assignments
     /// are not kept.
     pub(crate) fn lookup(

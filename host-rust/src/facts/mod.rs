@@ -1,7 +1,8 @@
 //! Loading exactly the facts one (org, principal) needs, with a fixed
 //! number of queries whatever the org's size (no N+1 over groups or
 //! assignments). The org's [`structure`] (node tree, groups, roles, hidden
-//! entries, caps) is read whole and kept per org revision ([`cache`]), with
+//! entries, caps) is read whole and kept per org, brought up to date by the
+//! writes this server hears of ([`cache`]), with
 //! its groups' assignments kept as builds read them ([`grants`]); the
 //! principal's own rows are one statement ([`principal`]). The principal's
 //! effective groups, the entries that can select it and the nodes around
@@ -28,11 +29,12 @@ use std::sync::Arc;
 
 use sqlx::{Any, AnyConnection, Transaction};
 use tessera_core::{
-    AssignmentFact, CompileError, CompileRequest, Facts, GroupMemberFact, Lent, Manifest, Member,
-    NodeKey, Selector, SnapshotPayload,
+    AssignmentFact, CompileError, CompileRequest, Facts, Footprint, GroupMemberFact, Lent,
+    Manifest, Member, NodeKey, Selector, SnapshotPayload,
 };
 use thiserror::Error;
 
+use crate::changes::Changes;
 use crate::store::{Backend, Store, StoreError};
 
 use cache::OrgStructures;
@@ -120,6 +122,8 @@ pub(crate) struct KeptFacts {
     picked: NodePicks,
     own: Vec<AssignmentFact>,
     groups: Vec<Arc<[AssignmentFact]>>,
+    /// What of the org the snapshot draws on.
+    footprint: Footprint,
 }
 
 impl KeptFacts {
@@ -144,13 +148,27 @@ impl KeptFacts {
             &assignments,
             &structure,
         );
+        let footprint = Footprint::new(
+            principal,
+            effective.iter().map(String::as_str),
+            every_assignment(&own, &groups),
+            &facts.hidden,
+            &facts.caps,
+            under,
+        );
         KeptFacts {
             facts,
             structure,
             picked,
             own,
             groups,
+            footprint,
         }
+    }
+
+    /// What of the org a snapshot compiled from these facts draws on.
+    pub(crate) fn footprint(&self) -> Footprint {
+        self.footprint.clone()
     }
 
     /// The org revision the facts were read at.
@@ -205,11 +223,13 @@ fn sorted_assignments<'a>(
 /// state of the store. Otherwise (no kept structure, or a write landed in
 /// between), everything is read again in one read transaction.
 /// The facts loader of snapshot builds: a store and the org structures it
-/// keeps between builds (per org revision), which no one else reads.
+/// keeps between builds (per org, at one revision each), which no one
+/// else reads, and the log of writes that brings them up to date.
 #[derive(Debug, Clone)]
 pub struct Loader {
     store: Store,
     structures: Arc<OrgStructures>,
+    changes: Arc<Changes>,
 }
 
 impl Loader {
@@ -218,7 +238,18 @@ impl Loader {
         Loader {
             store,
             structures: Arc::default(),
+            changes: Arc::default(),
         }
+    }
+
+    /// The log of writes its kept structures are brought up to date by.
+    pub fn changes(&self) -> Arc<Changes> {
+        Arc::clone(&self.changes)
+    }
+
+    /// How many kept org structures writes brought up to date.
+    pub fn structure_updates(&self) -> u64 {
+        self.structures.updates()
     }
 
     /// The store it reads.
@@ -239,20 +270,20 @@ impl Loader {
         principal: &str,
         under: &[NodeKey],
     ) -> Result<KeptFacts, FactsError> {
-        load_facts_kept(&self.store, &self.structures, org, principal, under).await
+        load_facts_kept(self, org, principal, under).await
     }
 }
 
 async fn load_facts_kept(
-    store: &Store,
-    structures: &OrgStructures,
+    loader: &Loader,
     org: &str,
     principal: &str,
     under: &[NodeKey],
 ) -> Result<KeptFacts, FactsError> {
+    let (store, structures, changes) = (&loader.store, &loader.structures, &loader.changes);
     let mut conn = store.pool().acquire().await.map_err(StoreError::from)?;
     let head = load_head(&mut conn, org, principal).await?;
-    if let Some(structure) = structures.get(org, head.revision) {
+    if let Some(structure) = structures.at(org, head.revision, changes) {
         let effective = structure.effective_groups(&head.direct, head.member, head.superuser());
         if let Some(groups) =
             group_grants(&mut conn, org, &structure, &effective, head.revision).await?
@@ -266,14 +297,17 @@ async fn load_facts_kept(
 
     let mut tx = read_transaction(store).await?;
     let head = load_head(&mut tx, org, principal).await?;
-    let structure = match structures.get(org, head.revision) {
+    let structure = match structures.at(org, head.revision, changes) {
         Some(kept) => kept,
         None => {
             // The builds that miss together (after a write) wait for the
             // first to read the structure instead of each reading it.
             let lock = structures.loading(org);
             let _loading = lock.lock().await;
-            match structures.get(org, head.revision) {
+            // A write this server is committing may be about to say what
+            // it changed.
+            changes.settled(org).await;
+            match structures.at(org, head.revision, changes) {
                 Some(kept) => kept,
                 None => {
                     let read = Arc::new(OrgStructure::load(&mut tx, org).await?);
@@ -399,7 +433,8 @@ pub enum LoaderBinds {
 
 /// The loader's queries on `backend`, by name, as `load_facts` runs them:
 /// what the seed benchmark `EXPLAIN`s. The `structure` ones read the org's
-/// structure, once per org revision; `group assignments` reads the groups
+/// structure, when no kept one can be brought up to date; `group
+/// assignments` reads the groups
 /// no build at that revision read yet.
 #[doc(hidden)]
 pub fn loader_queries(backend: Backend) -> Vec<(&'static str, String, LoaderBinds)> {

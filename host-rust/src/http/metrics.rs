@@ -16,6 +16,7 @@ use tessera_core::Effect;
 
 use super::AppState;
 use crate::authority::CacheStats;
+use crate::changes::WriteKind;
 
 /// Latency bucket bounds, in seconds.
 const BUCKETS: [f64; 12] = [
@@ -179,6 +180,33 @@ impl Metrics {
             "tessera_structure_reads_total {}",
             cache.structure_reads
         );
+        describe(
+            &mut out,
+            "tessera_structure_updates_total",
+            "counter",
+            "Kept org structures brought up to date by applying writes.",
+        );
+        let _ = writeln!(
+            out,
+            "tessera_structure_updates_total {}",
+            cache.structure_updates
+        );
+        describe(
+            &mut out,
+            "tessera_snapshot_writes_total",
+            "counter",
+            "Cached snapshots a write left in place (kept) or made stale (invalidated), by write kind, counted when the snapshot is next asked for.",
+        );
+        for (at, kind) in WriteKind::ALL.iter().enumerate() {
+            for (result, counts) in [("kept", &cache.kept), ("invalidated", &cache.invalidated)] {
+                let _ = writeln!(
+                    out,
+                    "tessera_snapshot_writes_total{{kind=\"{}\",result=\"{result}\"}} {}",
+                    kind.as_str(),
+                    counts.get(at).copied().unwrap_or(0)
+                );
+            }
+        }
         out
     }
 }

@@ -6,8 +6,8 @@ use tessera_core::ErrorCode;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header::{ACCEPT, CONTENT_TYPE};
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::header::{ACCEPT, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use tessera_core::NodeKey;
@@ -17,7 +17,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{PathArgs, QueryArgs, comma_list};
-use crate::authority::Asking;
+use crate::authority::{Asking, Export};
 use crate::clock::unix_now;
 use crate::keys::published_keys;
 use crate::tokens::TokenKind;
@@ -85,11 +85,14 @@ impl SnapshotQuery {
 }
 
 /// A signed snapshot: the binary envelope, or its `tss1.` text form with
-/// `Accept: text/plain`; `Tessera-Revision` carries the revision.
+/// `Accept: text/plain`; `Tessera-Revision` carries the revision, `ETag`
+/// names the copy, and `If-None-Match` with a copy's tag answers `304`
+/// while that copy is still the principal's snapshot.
 #[utoipa::path(get, path = "/v1/orgs/{org}/snapshot", tag = "snapshots",
     params(("org" = String, Path, description = "org id"), SnapshotQuery),
     responses(
         (status = 200, description = "the snapshot", content_type = "application/vnd.tessera.snapshot", body = Vec<u8>),
+        (status = 304, description = "the copy `If-None-Match` names is still the principal's snapshot"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 413, body = ErrorBody)))]
@@ -135,20 +138,28 @@ pub(crate) async fn snapshot(
         under: under.as_deref(),
         min_revision: query.min_revision,
     };
-    let built = state
+    let if_none_match = headers
+        .get(IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok());
+    let exported = state
         .authority
         .export(
             &asking,
             state.limits.snapshot_ttl,
             state.limits.max_snapshot_bytes,
             unix_now(),
+            if_none_match,
         )
         .await?;
+    let superuser = match &exported {
+        Export::Built { built, .. } => built.superuser,
+        Export::NotModified { superuser, .. } => *superuser,
+    };
     // An active superuser's snapshot lets whoever holds it do everything in
     // the org until it expires: a `check` token may not export one unless
     // the operator allows it. Decided on the snapshot built, not on an
     // earlier read, so a promotion in between cannot slip through.
-    if built.superuser
+    if superuser
         && caller.access.kind == TokenKind::Check
         && !state.limits.check_token_superuser_snapshots
     {
@@ -157,13 +168,38 @@ pub(crate) async fn snapshot(
             "a `check` token may not export a superuser's snapshot",
         ));
     }
-    let (envelope, revision) = (built.envelope, built.revision);
-    let wants_text = headers
-        .get(ACCEPT)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/plain"));
-    let revision = HeaderValue::from(revision);
-    let response = if wants_text {
+    let (mut response, revision, etag) = match exported {
+        Export::NotModified { revision, etag, .. } => {
+            (StatusCode::NOT_MODIFIED.into_response(), revision, etag)
+        }
+        Export::Built { built, etag } => {
+            let wants_text = headers
+                .get(ACCEPT)
+                .and_then(|value| value.to_str().ok())
+                .is_some_and(|accept| accept.contains("text/plain"));
+            (
+                envelope_response(built.envelope, wants_text),
+                built.revision,
+                etag,
+            )
+        }
+    };
+    response
+        .headers_mut()
+        .insert("tessera-revision", HeaderValue::from(revision));
+    if let Ok(etag) = HeaderValue::from_str(&etag) {
+        response.headers_mut().insert(ETAG, etag);
+    }
+    // The tag names the question, not the representation's media type.
+    response
+        .headers_mut()
+        .insert(VARY, HeaderValue::from_static("accept"));
+    Ok(response)
+}
+
+/// The envelope as the binary media type, or its `tss1.` text form.
+fn envelope_response(envelope: Vec<u8>, text: bool) -> Response {
+    if text {
         (
             [(
                 CONTENT_TYPE,
@@ -178,10 +214,7 @@ pub(crate) async fn snapshot(
             envelope,
         )
             .into_response()
-    };
-    let mut response = response;
-    response.headers_mut().insert("tessera-revision", revision);
-    Ok(response)
+    }
 }
 
 /// The public keys that verify snapshots (JWKS). Public keys are public:

@@ -141,7 +141,9 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
     let listening = (store.backend() == Backend::Postgres)
         .then(|| tokio::spawn(notify::listen(url.clone(), Arc::clone(&authority))));
     let state = Arc::new(AppState {
-        admin: Admin::new(store.clone(), manifest).with_quotas(config.quotas),
+        admin: Admin::new(store.clone(), manifest)
+            .with_quotas(config.quotas)
+            .with_changes(authority.changes()),
         store,
         authority,
         tokens: TokenCache::default(),

@@ -1,7 +1,10 @@
 //! Replica coherence on Postgres: every admin write `NOTIFY`s
-//! `tessera_revisions` with `"<revision> <org>"` (or `"* "` when it bumped
+//! `tessera_revisions` with `"<revision> <org> <change>"` (the change as
+//! JSON; without it when the write did not say, `"* "` when it bumped
 //! every org) in its transaction, so the message is sent only if the write
-//! commits. Each server `LISTEN`s and evicts what the write made stale.
+//! commits. Each server `LISTEN`s and records the change, so it keeps the
+//! snapshots the write cannot change and rebuilds the others, as the
+//! writing server does.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,16 +12,23 @@ use std::time::Duration;
 use sqlx::postgres::PgListener;
 
 use crate::authority::Authority;
+use crate::changes::Change;
 use crate::store::REVISION_CHANNEL;
 
 /// Applies one announcement to the authority.
 fn apply(authority: &Authority, payload: &str) {
-    match payload.split_once(' ') {
-        Some(("*", _)) | None => authority.forget(None),
-        Some((revision, org)) => match revision.parse::<u64>() {
-            Ok(revision) => authority.evict(org, revision),
-            Err(_) => authority.forget(None),
-        },
+    let Some((revision, rest)) = payload.split_once(' ') else {
+        authority.forget(None);
+        return;
+    };
+    let Ok(revision) = revision.parse::<u64>() else {
+        authority.forget(None);
+        return;
+    };
+    let (org, change) = rest.split_once(' ').unwrap_or((rest, ""));
+    match serde_json::from_str::<Change>(change) {
+        Ok(change) => authority.heard(org, revision, change),
+        Err(_) => authority.evict(org, revision),
     }
 }
 

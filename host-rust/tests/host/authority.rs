@@ -188,16 +188,19 @@ both_backends!(answers_cache_and_consistency, |db: &common::TestDb| {
         );
         assert_eq!(
             authority
-                .export(&asking("alice"), 300, 100, 1_700_000_000)
+                .export(&asking("alice"), 300, 100, 1_700_000_000, None)
                 .await
                 .unwrap_err()
                 .code(),
             "SNAPSHOT_TOO_LARGE"
         );
-        let built = authority
-            .export(&asking("alice"), 300, 256 * 1024, 1_700_000_000)
+        let exported = authority
+            .export(&asking("alice"), 300, 256 * 1024, 1_700_000_000, None)
             .await
             .unwrap();
+        let tessera_host::Export::Built { built, .. } = exported else {
+            panic!("built: {exported:?}");
+        };
         assert!(!built.envelope.is_empty());
         assert!(!built.superuser);
         store.close().await;

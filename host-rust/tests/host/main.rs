@@ -28,6 +28,7 @@ mod http_decisions;
 mod http_errors;
 mod http_model;
 mod http_router;
+mod invalidation;
 mod layers;
 mod migrations;
 mod readme_e2e;

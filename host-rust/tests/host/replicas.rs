@@ -1,6 +1,8 @@
 //! Two `tessera serve` processes on one Postgres database: a revocation
 //! made through one is enforced by the other within a second (Postgres
-//! `NOTIFY`, not the revision freshness window, which is set far longer).
+//! `NOTIFY`, not the revision freshness window, which is set far longer),
+//! and the other keeps the snapshots the revocation cannot change (the
+//! change travels with the notification).
 
 use crate::common;
 
@@ -21,16 +23,27 @@ fn serve(db: &common::TestDb, data_dir: &std::path::Path) -> tokio::process::Com
     command
 }
 
-async fn check(replica: &common::ServeProcess) -> String {
+async fn check_as(replica: &common::ServeProcess, principal: &str) -> String {
     let (status, body) = replica
         .call(
             Method::POST,
             "/v1/check",
-            Some(json!({"org": "acme", "principal": "alice", "permission": "rack:manage", "path": ["site:1"]})),
+            Some(json!({"org": "acme", "principal": principal, "permission": "rack:manage", "path": ["site:1"]})),
         )
         .await;
     assert_eq!(status, 200, "{body}");
     body["decision"].as_str().unwrap().to_owned()
+}
+
+async fn check(replica: &common::ServeProcess) -> String {
+    check_as(replica, "alice").await
+}
+
+/// Cached snapshots kept past an assignment write, from `/metrics`.
+async fn kept_past_assignments(replica: &common::ServeProcess) -> u64 {
+    let (status, text) = replica.call(Method::GET, "/metrics", None).await;
+    assert_eq!(status, 200);
+    crate::invalidation::writes_counted(text.as_str().unwrap(), "assignment", "kept")
 }
 
 #[tokio::test]
@@ -58,8 +71,19 @@ async fn a_revocation_through_one_replica_is_enforced_by_the_other_within_a_seco
         (Method::PUT, "/v1/orgs/acme/members/alice".to_owned(), None),
         (
             Method::PUT,
+            "/v1/users/bob".to_owned(),
+            Some(json!({"name": "Bob"})),
+        ),
+        (Method::PUT, "/v1/orgs/acme/members/bob".to_owned(), None),
+        (
+            Method::PUT,
             "/v1/orgs/acme/nodes/site/1".to_owned(),
             Some(json!({"parent": null})),
+        ),
+        (
+            Method::POST,
+            "/v1/orgs/acme/assignments".to_owned(),
+            Some(json!({"subject": "user:bob", "role": "FIELD_TECH", "scope": "site:1"})),
         ),
     ];
     for (method, path, body) in writes {
@@ -84,6 +108,8 @@ async fn a_revocation_through_one_replica_is_enforced_by_the_other_within_a_seco
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(check(&b).await, "allow");
+    assert_eq!(check_as(&b, "bob").await, "allow");
+    let kept = kept_past_assignments(&b).await;
 
     let id = assignment["id"].as_str().unwrap();
     let (status, _) = a
@@ -102,6 +128,9 @@ async fn a_revocation_through_one_replica_is_enforced_by_the_other_within_a_seco
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // Bob's snapshot on B outlived alice's revocation.
+    assert_eq!(check_as(&b, "bob").await, "allow");
+    assert_eq!(kept_past_assignments(&b).await, kept + 1);
     assert!(a.terminate().await.success());
     assert!(b.terminate().await.success());
     for dir in dirs {
