@@ -133,6 +133,8 @@ pub struct CacheStats {
 pub struct Authority {
     loader: Loader,
     manifest: Arc<Manifest>,
+    /// What snapshots take from the manifest, for entity tags.
+    manifest_print: String,
     cache: Mutex<Lru<CacheKey, Cached>>,
     revisions: Revisions,
     writes: WriteCounts,
@@ -154,6 +156,7 @@ impl Authority {
     pub fn new(store: Store, manifest: Arc<Manifest>, capacity: usize) -> Self {
         Authority {
             loader: Loader::new(store),
+            manifest_print: etag::manifest_print(&manifest),
             manifest,
             cache: Mutex::new(Lru::new(capacity.max(1))),
             revisions: Revisions::new(Duration::ZERO),
@@ -424,7 +427,7 @@ impl Authority {
             && held.expires_at >= now.saturating_add(ttl / 2)
         {
             let kid = active_key(self.loader.store(), now).await?.kid().to_owned();
-            if held.names(asking, &kid) {
+            if held.names(asking, &self.manifest_print, &kid) {
                 let state = self.state(asking).await?;
                 if state.built <= held.revision && held.revision <= state.revision {
                     let principal = &state.snapshot.payload().header.principal;
@@ -451,7 +454,13 @@ impl Authority {
                 max: max_bytes,
             });
         }
-        let tag = etag::Tag::new(asking, &built.kid, built.revision, now.saturating_add(ttl));
+        let tag = etag::Tag::new(
+            asking,
+            &self.manifest_print,
+            &built.kid,
+            built.revision,
+            now.saturating_add(ttl),
+        );
         Ok(Export::Built {
             etag: tag.to_string(),
             built,

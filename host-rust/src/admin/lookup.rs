@@ -109,6 +109,12 @@ pub(crate) async fn user_groups(
 /// there so a corrupt parent chain cannot make the query run forever.
 const MAX_NODE_DEPTH: i64 = 10_000;
 
+/// Whether a chain [`node_path`] answered may lack its top: it reached
+/// the depth limit.
+pub(crate) fn may_be_cut(chain: &[String]) -> bool {
+    i64::try_from(chain.len()).map_or(true, |len| len > MAX_NODE_DEPTH)
+}
+
 /// A node's chain from the top (`type:id` strings, ending with the node),
 /// or `None` when the node is not registered in the org: the one node-path
 /// query of the admin service.

@@ -5,7 +5,7 @@ use serde_json::json;
 use tessera_core::{NodeFact, NodeKey, Reach};
 
 use super::AdminError;
-use super::lookup::node_path;
+use super::lookup::{may_be_cut, node_path};
 use super::quotas::Counted;
 use super::write::{Actor, Admin, AdminKey, Affects, Audit};
 use crate::changes::{Change, Delta, WriteKind};
@@ -109,11 +109,8 @@ impl Admin {
                     node: node.clone(),
                     parent: parent.cloned(),
                 };
-                let change = Change::new(
-                    WriteKind::Node,
-                    Reach::leaf(&chain_keys(&chain)),
-                    Delta::NodeAdded(added),
-                );
+                let change =
+                    Change::new(WriteKind::Node, leaf_reach(&chain), Delta::NodeAdded(added));
                 (None, change)
             }
         };
@@ -171,7 +168,7 @@ impl Admin {
         };
         let change = Change::new(
             WriteKind::Node,
-            Reach::leaf(&chain_keys(&chain)),
+            leaf_reach(&chain),
             Delta::NodeRemoved(node.clone()),
         );
         self.finish(tx, actor, Affects::Org(org, Box::new(change)), audit, now)
@@ -179,7 +176,16 @@ impl Admin {
     }
 }
 
-/// A chain of `type:id` strings as node keys.
-fn chain_keys(chain: &[String]) -> Vec<NodeKey> {
-    chain.iter().filter_map(|key| key.parse().ok()).collect()
+/// Whom registering or deleting the leaf at the end of `chain` (`type:id`
+/// strings, from the top) reaches. A chain that may not be whole (empty,
+/// cut at the lookup's depth limit, or with a key that does not parse)
+/// reaches everyone.
+fn leaf_reach(chain: &[String]) -> Reach {
+    let keys: Vec<NodeKey> = chain.iter().filter_map(|key| key.parse().ok()).collect();
+    let whole = !keys.is_empty() && keys.len() == chain.len() && !may_be_cut(chain);
+    if whole {
+        Reach::leaf(&keys)
+    } else {
+        Reach::Everyone
+    }
 }

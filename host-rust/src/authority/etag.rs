@@ -1,5 +1,7 @@
 //! Entity tags of exported snapshots (docs/http.md §6.3): a tag names the
 //! question (org, principal, token scopes, subtree roots), the signing key,
+//! what the snapshot takes from the manifest (catalog, types, routes,
+//! format version: a deploy may change them without raising a revision),
 //! the revision the copy was built at and when it expires. A client that
 //! sends it back in `If-None-Match` gets `304 Not Modified` while no write
 //! since that revision can have changed its snapshot, the key still signs,
@@ -8,6 +10,7 @@
 use std::fmt;
 
 use sha2::{Digest, Sha256};
+use tessera_core::{FORMAT_VERSION, Manifest, Route};
 
 use super::{Asking, scope_set};
 
@@ -23,12 +26,19 @@ pub(super) struct Tag {
 }
 
 impl Tag {
-    /// The tag of a copy built for `asking`, signed with `kid`.
-    pub(super) fn new(asking: &Asking<'_>, kid: &str, revision: u64, expires_at: i64) -> Tag {
+    /// The tag of a copy built for `asking` from the manifest `print`
+    /// names ([`manifest_print`]), signed with `kid`.
+    pub(super) fn new(
+        asking: &Asking<'_>,
+        print: &str,
+        kid: &str,
+        revision: u64,
+        expires_at: i64,
+    ) -> Tag {
         Tag {
             revision,
             expires_at,
-            hash: question_hash(asking, kid),
+            hash: question_hash(asking, print, kid),
         }
     }
 
@@ -49,9 +59,10 @@ impl Tag {
         (hex && parts.next().is_none()).then_some(tag)
     }
 
-    /// Whether it names this question signed with `kid`.
-    pub(super) fn names(&self, asking: &Asking<'_>, kid: &str) -> bool {
-        self.hash == question_hash(asking, kid)
+    /// Whether it names this question, asked of the manifest `print`
+    /// names, signed with `kid`.
+    pub(super) fn names(&self, asking: &Asking<'_>, print: &str, kid: &str) -> bool {
+        self.hash == question_hash(asking, print, kid)
     }
 }
 
@@ -65,10 +76,24 @@ impl fmt::Display for Tag {
     }
 }
 
-/// The question and the key as 16 hex digits: token scopes as a set (as
-/// the cache keys them), each part length-prefixed so no two questions
-/// share an encoding.
-fn question_hash(asking: &Asking<'_>, kid: &str) -> String {
+/// What a snapshot takes from `manifest`, as 16 hex digits.
+pub(super) fn manifest_print(manifest: &Manifest) -> String {
+    let routes: Vec<_> = manifest.routes.iter().map(Route::source).collect();
+    let parts = (
+        FORMAT_VERSION,
+        manifest.catalog.entries(),
+        manifest.types.entries(),
+        routes,
+    );
+    let text = serde_json::to_string(&parts).unwrap_or_default();
+    let digest = Sha256::digest(text.as_bytes());
+    crate::ids::hex(digest.get(..8).unwrap_or_default())
+}
+
+/// The question, manifest and key as 16 hex digits: token scopes as a set
+/// (as the cache keys them), each part length-prefixed so no two
+/// questions share an encoding.
+fn question_hash(asking: &Asking<'_>, print: &str, kid: &str) -> String {
     let mut hasher = Sha256::new();
     let mut part = |text: &str| {
         hasher.update((text.len() as u64).to_le_bytes());
@@ -76,6 +101,7 @@ fn question_hash(asking: &Asking<'_>, kid: &str) -> String {
     };
     part(asking.org);
     part(asking.principal);
+    part(print);
     part(kid);
     match asking.token_scopes {
         None => part("-"),
@@ -115,24 +141,31 @@ mod tests {
 
     #[test]
     fn a_tag_reads_back_and_names_only_its_question() {
-        let tag = Tag::new(&asking("ann", None), "k1", 7, 1_000);
+        let tag = Tag::new(&asking("ann", None), "m1", "k1", 7, 1_000);
         let text = tag.to_string();
         assert_eq!(
             Tag::parse_list(&format!("\"other\", {text}")),
             Some(tag.clone())
         );
-        assert!(tag.names(&asking("ann", None), "k1"));
-        assert!(!tag.names(&asking("bob", None), "k1"));
-        assert!(!tag.names(&asking("ann", None), "k2"), "another key");
-        assert!(!tag.names(&asking("ann", Some(&[])), "k1"), "narrowed");
+        assert!(tag.names(&asking("ann", None), "m1", "k1"));
+        assert!(!tag.names(&asking("bob", None), "m1", "k1"));
+        assert!(!tag.names(&asking("ann", None), "m1", "k2"), "another key");
+        assert!(
+            !tag.names(&asking("ann", None), "m2", "k1"),
+            "another manifest"
+        );
+        assert!(
+            !tag.names(&asking("ann", Some(&[])), "m1", "k1"),
+            "narrowed"
+        );
     }
 
     #[test]
     fn token_scopes_name_a_set() {
         let ab = ["a".to_owned(), "b".to_owned()];
         let ba = ["b".to_owned(), "a".to_owned(), "a".to_owned()];
-        let tag = Tag::new(&asking("ann", Some(&ab)), "k1", 7, 1_000);
-        assert!(tag.names(&asking("ann", Some(&ba)), "k1"));
+        let tag = Tag::new(&asking("ann", Some(&ab)), "m1", "k1", 7, 1_000);
+        assert!(tag.names(&asking("ann", Some(&ba)), "m1", "k1"));
     }
 
     #[test]

@@ -146,7 +146,21 @@ async fn write(admin: &Admin, dice: &mut Dice, role: &str, step: usize) -> Vec<V
         Selector::Everyone,
         Selector::NotGroup(group.clone()),
     ];
-    match dice.below(14) {
+    match dice.below(16) {
+        14 => {
+            let _ = if dice.below(2) == 0 {
+                admin.put_member(backend, ORG, "u5", now).await
+            } else {
+                admin.delete_member(backend, ORG, "u5", now).await
+            };
+        }
+        15 => {
+            let flags = tessera_host::UserUpdate {
+                active: Some(dice.below(3) != 0),
+                ..tessera_host::UserUpdate::default()
+            };
+            let _ = admin.put_user(backend, "u4", &flags, now).await;
+        }
         0 | 1 => {
             let subjects = [Subject::User(user), Subject::Group(group), Subject::Members];
             let subject = dice.pick(&subjects);
@@ -277,15 +291,63 @@ async fn write(admin: &Admin, dice: &mut Dice, role: &str, step: usize) -> Vec<V
     Vec::new()
 }
 
-/// The principal's snapshot compiled afresh from the store.
-async fn fresh(store: &Store, manifest: &Manifest, principal: &str) -> Snapshot {
-    let mut tx = store.pool().begin().await.unwrap();
-    let facts = load_facts(&mut tx, ORG, principal, &[]).await.unwrap();
-    tx.commit().await.unwrap();
-    let request = CompileRequest {
+/// One question asked after every write: a principal, maybe narrowed to
+/// token scopes, maybe a subtree snapshot.
+struct Question {
+    principal: &'static str,
+    token_scopes: Option<Vec<String>>,
+    under: Option<Vec<NodeKey>>,
+}
+
+impl Question {
+    fn asking(&self) -> Asking<'_> {
+        Asking {
+            org: ORG,
+            principal: self.principal,
+            token_scopes: self.token_scopes.as_deref(),
+            under: self.under.as_deref(),
+            min_revision: None,
+        }
+    }
+}
+
+/// The questions: every user and anonymous, plus a narrowed and a subtree
+/// snapshot.
+fn questions() -> Vec<Question> {
+    let plain = |principal| Question {
         principal,
         token_scopes: None,
         under: None,
+    };
+    let mut all: Vec<Question> = USERS
+        .iter()
+        .copied()
+        .chain(["anonymous"])
+        .map(plain)
+        .collect();
+    all.push(Question {
+        token_scopes: Some(vec!["miner:read".to_owned(), "rack:manage".to_owned()]),
+        ..plain("u2")
+    });
+    all.push(Question {
+        under: Some(vec![key("site:1")]),
+        ..plain("u1")
+    });
+    all
+}
+
+/// The question's snapshot compiled afresh from the store.
+async fn fresh(store: &Store, manifest: &Manifest, question: &Question) -> Snapshot {
+    let under = question.under.clone().unwrap_or_default();
+    let mut tx = store.pool().begin().await.unwrap();
+    let facts = load_facts(&mut tx, ORG, question.principal, &under)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let request = CompileRequest {
+        principal: question.principal,
+        token_scopes: question.token_scopes.as_deref(),
+        under: question.under.as_deref(),
         issued_at: 0,
         expires_at: 1,
         kid: "",
@@ -327,27 +389,23 @@ async fn run(url: &str, capacity: usize, seed: u64, seen: &mut Seen) {
     let admin = common::acme(&store).await.with_changes(authority.changes());
     let (role, mut paths) = seed_org(&admin).await;
     let mut dice = Dice(seed);
-    let principals: Vec<&str> = USERS.iter().copied().chain(["anonymous"]).collect();
-    let mut before: Vec<String> = vec![String::new(); principals.len()];
+    let questions = questions();
+    let mut before: Vec<String> = vec![String::new(); questions.len()];
     for step in 0..60 {
         paths.extend(write(&admin, &mut dice, &role, step).await);
-        for (at, principal) in principals.iter().enumerate() {
-            let asking = Asking {
-                org: ORG,
-                principal,
-                token_scopes: None,
-                under: None,
-                min_revision: None,
-            };
-            let (served, _) = authority.snapshot(&asking).await.unwrap();
-            let fresh = fresh(&store, &manifest, principal).await;
+        for (at, question) in questions.iter().enumerate() {
+            let principal = question.principal;
+            let (served, _) = authority.snapshot(&question.asking()).await.unwrap();
+            let fresh = fresh(&store, &manifest, question).await;
             let mut now = String::new();
             for path in &paths {
                 let answer = answers(&fresh, path);
                 assert_eq!(
                     answers(&served, path),
                     answer,
-                    "seed {seed}, step {step}, capacity {capacity}: {principal} at {path:?}"
+                    "seed {seed}, step {step}, capacity {capacity}: {principal} ({:?}, {:?}) at {path:?}",
+                    question.token_scopes,
+                    question.under
                 );
                 now.push_str(&answer);
             }
