@@ -171,19 +171,6 @@ impl Reach {
             }
         }
     }
-
-    /// Whether it reaches nobody at all.
-    pub fn is_nobody(&self) -> bool {
-        match self {
-            Reach::Everyone => false,
-            Reach::Some(targets) => {
-                targets.users.is_empty()
-                    && targets.groups.is_empty()
-                    && targets.roles.is_empty()
-                    && targets.nodes.is_empty()
-            }
-        }
-    }
 }
 
 /// Whether two sets share an element.

@@ -212,16 +212,6 @@ fn sorted_assignments<'a>(
     all
 }
 
-/// [`load_facts`] for a snapshot, with the org's structure and its groups'
-/// assignments taken from the kept `structures` when one was kept at
-/// the revision read.
-///
-/// With a kept structure, the principal's head (its own rows) is one
-/// statement, and the assignments of groups no build kept yet one more,
-/// outside a transaction: each reads the org revision too, and every write
-/// bumps it in its own transaction, so equal revisions mean both read one
-/// state of the store. Otherwise (no kept structure, or a write landed in
-/// between), everything is read again in one read transaction.
 /// The facts loader of snapshot builds: a store and the org structures it
 /// keeps between builds (per org, at one revision each), which no one
 /// else reads, and the log of writes that brings them up to date.
@@ -274,6 +264,16 @@ impl Loader {
     }
 }
 
+/// [`load_facts`] for a snapshot, with the org's structure and its groups'
+/// assignments taken from the loader's kept structures when one is kept
+/// at the revision read or can be brought up to it.
+///
+/// With a kept structure, the principal's head (its own rows) is one
+/// statement, and the assignments of groups no build kept yet one more,
+/// outside a transaction: each reads the org revision too, and every write
+/// bumps it in its own transaction, so equal revisions mean both read one
+/// state of the store. Otherwise (no kept structure, or a write landed in
+/// between), everything is read again in one read transaction.
 async fn load_facts_kept(
     loader: &Loader,
     org: &str,

@@ -645,3 +645,65 @@ async fn not_modified(db: &common::TestDb) {
 }
 
 both_backends!(unchanged_snapshots_are_not_sent_again, not_modified);
+
+/// A check that reads the revision of a write this server is still
+/// committing (committed in the store, not yet in the log) waits for the
+/// write to be recorded, and keeps the snapshots it does not touch,
+/// instead of taking the revision as unknown and rebuilding.
+async fn committing_write(db: &common::TestDb) {
+    use tessera_core::Reach;
+    use tessera_host::{Change, Delta, WriteKind};
+    let store = Store::connect(&db.url).await.unwrap();
+    store.migrate_up().await.unwrap();
+    let manifest = Arc::new(Manifest::from_toml(common::FLEET).unwrap());
+    let authority = Arc::new(Authority::new(store.clone(), Arc::clone(&manifest), 10));
+    let admin = common::acme(&store).await.with_changes(authority.changes());
+    let backend = &Actor::Backend;
+    admin
+        .put_user(backend, "alice", &common::named("Alice"), 1)
+        .await
+        .unwrap();
+    admin.put_member(backend, ORG, "alice", 1).await.unwrap();
+    let alice = Question {
+        principal: "alice",
+        token_scopes: None,
+        under: None,
+    };
+    authority.snapshot(&alice.asking()).await.unwrap();
+    let before = authority.stats();
+
+    let changes = authority.changes();
+    let committing = changes.committing(ORG);
+    let (revision,): (i64,) =
+        sqlx::query_as("UPDATE orgs SET revision = revision + 1 WHERE id = $1 RETURNING revision")
+            .bind(ORG)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    let asked = {
+        let authority = Arc::clone(&authority);
+        tokio::spawn(async move {
+            let alice = Question {
+                principal: "alice",
+                token_scopes: None,
+                under: None,
+            };
+            authority.snapshot(&alice.asking()).await.unwrap().1
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let nobody = Change::new(WriteKind::Node, Reach::nobody(), Delta::None);
+    changes.record(ORG, u64::try_from(revision).unwrap(), nobody);
+    drop(committing);
+    assert_eq!(asked.await.unwrap(), u64::try_from(revision).unwrap());
+    let after = authority.stats();
+    assert_eq!(
+        after.misses, before.misses,
+        "the snapshot was kept, not rebuilt"
+    );
+    let node = WriteKind::Node.index();
+    assert_eq!(after.kept[node], before.kept[node] + 1);
+    store.close().await;
+}
+
+both_backends!(a_check_waits_for_a_write_being_recorded, committing_write);
