@@ -97,3 +97,27 @@ declare global {
     }
   }
 }
+
+export interface RelayOptions<Req> {
+  /** The host's base URL, e.g. `http://127.0.0.1:7700`. */
+  host: string | URL;
+  /** A `check` (or `admin`) API token; a function is called at each request. */
+  token: string | (() => string | Promise<string>);
+  /** The org the logged-in user acts in. */
+  org: (req: Req) => string;
+  /** The logged-in user, from the app's session (never from the request); `null` is anonymous with `anonymous: true`. */
+  principal: (req: Req) => string | null | undefined;
+  /** Whether `principal` returning `null` means the anonymous visitor (default false: 401). */
+  anonymous?: boolean;
+  /** The fetch used to reach the host. */
+  fetch?: typeof fetch;
+}
+
+/**
+ * The relay for the app's pages (docs/frontend.md §8.1): `GET /snapshot`
+ * (the user's `tss1.` text, `Cache-Control: no-store`, `If-None-Match` and
+ * `?min_revision=` passed on), `GET /keys`, `GET /events` (the org's
+ * revision events, relayed). Mount it under a prefix:
+ * `app.use('/tessera', tesseraRoutes({...}))`.
+ */
+export function tesseraRoutes<Req = any>(options: RelayOptions<Req>): TesseraMiddleware;

@@ -43,6 +43,10 @@ function idFrom(fn, req) {
   return present(fn(req));
 }
 
+function requireFunction(value, name) {
+  if (typeof value !== 'function') throw new TypeError(`${name} must be a function of the request`);
+}
+
 function sendError(res, status, code, message, details) {
   const error = details === undefined ? { code, message } : { code, message, details };
   res.status(status).json({ error });
@@ -198,10 +202,6 @@ export function createTessera({ jwks, keysUrl, keysToken, header = 'tessera-snap
     }
   }
 
-  function requireFunction(value, name) {
-    if (typeof value !== 'function') throw new TypeError(`${name} must be a function of the request`);
-  }
-
   /**
    * Middleware allowing the request iff the snapshot allows `permission` at
    * `path(req)` (with `owner(req)` for owner-only grants). Answers 401 (no,
@@ -283,4 +283,151 @@ export function createTessera({ jwks, keysUrl, keysToken, header = 'tessera-snap
   }
 
   return { requirePermission, routeGuard, snapshotOf };
+}
+
+/** Headers of the host's snapshot answer passed on to the browser. */
+const RELAYED = ['content-type', 'etag', 'tessera-revision', 'vary'];
+
+/**
+ * The app backend's relay for its own pages (docs/frontend.md §8.1): a
+ * middleware to mount under a prefix (`app.use('/tessera', tesseraRoutes(…))`)
+ * that answers three routes from the host, so a browser never holds a host
+ * token:
+ *
+ * - `GET /snapshot`: the logged-in user's snapshot as `tss1.` text, the
+ *   principal taken only from `principal(req)` (the app's session), never
+ *   from the request; `If-None-Match` and `?min_revision=N` are passed on
+ *   (304 for a copy still valid); `Cache-Control: no-store`.
+ * - `GET /keys`: the host's public keys.
+ * - `GET /events`: the org's revision events, relayed as they come and
+ *   closed when the browser goes away.
+ *
+ * `principal(req)` gives the user id; `null` is the anonymous visitor only
+ * with `anonymous: true` (otherwise 401, as is `undefined` or a throw).
+ * Host errors are passed on in the API's shape; an unreachable host is
+ * 503 UNAVAILABLE. Other paths and methods fall through to `next()`.
+ *
+ * @param {object} options
+ * @param {string | URL} options.host the host's base URL (`http://127.0.0.1:7700`)
+ * @param {string | (() => string | Promise<string>)} options.token a `check` (or `admin`) API token
+ * @param {(req) => string} options.org the org the user acts in
+ * @param {(req) => string | null | undefined} options.principal the logged-in user
+ * @param {boolean} [options.anonymous=false] whether `null` means the anonymous visitor
+ * @param {typeof fetch} [options.fetch] the fetch to reach the host with
+ */
+export function tesseraRoutes({ host, token, org, principal, anonymous = false, fetch: fetchFn = globalThis.fetch } = {}) {
+  if (host === undefined) throw new TypeError('tesseraRoutes needs the host URL');
+  if (typeof token !== 'string' && typeof token !== 'function') throw new TypeError('tesseraRoutes needs an API token');
+  requireFunction(org, 'org');
+  requireFunction(principal, 'principal');
+  const base = String(host).replace(/\/+$/, '');
+
+  async function call(path, headers, signal) {
+    const bearer = typeof token === 'function' ? await token() : token;
+    return fetchFn(`${base}${path}`, { headers: { ...headers, authorization: `Bearer ${bearer}` }, signal });
+  }
+
+  /** The request's org and principal, or undefined once answered. */
+  function who(req, res) {
+    let orgId;
+    let user;
+    try {
+      orgId = idFrom(org, req);
+      user = principal(req);
+    } catch (err) {
+      sendError(res, 401, 'UNAUTHENTICATED', `no session: ${err.message}`);
+      return undefined;
+    }
+    if (orgId === undefined) {
+      sendError(res, 403, 'FORBIDDEN', 'the request has no org');
+      return undefined;
+    }
+    if (user === null && anonymous) return { org: orgId, principal: 'anonymous' };
+    if (typeof user !== 'string' || user === '') {
+      sendError(res, 401, 'UNAUTHENTICATED', 'not logged in');
+      return undefined;
+    }
+    return { org: orgId, principal: user };
+  }
+
+  async function passError(res, response) {
+    let body;
+    try {
+      body = await response.json();
+    } catch {
+      body = { error: { code: 'UNAVAILABLE', message: `the host answered ${response.status}` } };
+    }
+    res.status(response.status).json(body);
+  }
+
+  async function snapshot(req, res) {
+    res.set('cache-control', 'no-store');
+    const asked = who(req, res);
+    if (!asked) return;
+    const query = new URLSearchParams({ principal: asked.principal });
+    const minRevision = req.query?.min_revision;
+    if (minRevision !== undefined) {
+      if (typeof minRevision !== 'string' || !/^\d{1,19}$/.test(minRevision)) {
+        return sendError(res, 400, 'BAD_REQUEST', '`min_revision` must be a revision number');
+      }
+      query.set('min_revision', minRevision);
+    }
+    const headers = { accept: 'text/plain' };
+    const held = present(req.headers['if-none-match']);
+    if (held) headers['if-none-match'] = held;
+    const response = await call(`/v1/orgs/${encodeURIComponent(asked.org)}/snapshot?${query}`, headers);
+    if (response.status !== 200 && response.status !== 304) return passError(res, response);
+    for (const name of RELAYED) {
+      const value = response.headers.get(name);
+      if (value !== null) res.set(name, value);
+    }
+    res.status(response.status);
+    if (response.status === 304) return res.end();
+    res.send(await response.text());
+  }
+
+  async function keys(req, res) {
+    const response = await call('/v1/keys', { accept: 'application/json' });
+    if (!response.ok) return passError(res, response);
+    res.json(await response.json());
+  }
+
+  async function events(req, res) {
+    const asked = who(req, res);
+    if (!asked) return;
+    const gone = new AbortController();
+    res.on('close', () => gone.abort());
+    const headers = { accept: 'text/event-stream' };
+    const lastEventId = present(req.headers['last-event-id']);
+    if (lastEventId) headers['last-event-id'] = lastEventId;
+    let response;
+    try {
+      response = await call(`/v1/orgs/${encodeURIComponent(asked.org)}/events`, headers, gone.signal);
+    } catch (err) {
+      if (gone.signal.aborted) return undefined;
+      throw err;
+    }
+    if (!response.ok) return passError(res, response);
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+    res.flushHeaders?.();
+    try {
+      for await (const chunk of response.body) res.write(chunk);
+    } catch {
+      // The browser went away (the fetch was aborted) or the host closed.
+    }
+    res.end();
+  }
+
+  const routes = { '/snapshot': snapshot, '/keys': keys, '/events': events };
+
+  return async function tesseraRelay(req, res, next) {
+    const route = routes[req.path];
+    if (!route || req.method !== 'GET') return next();
+    try {
+      await route(req, res);
+    } catch (err) {
+      if (!res.headersSent) sendError(res, 503, 'UNAVAILABLE', `the permission host cannot be reached: ${err.message}`);
+      else res.end();
+    }
+  };
 }

@@ -1,11 +1,15 @@
-//! An app that embeds the host library in its own axum service and guards
-//! its routes with `RequirePermission` and `RouteGuard`.
+//! An app that embeds the host library in its own axum service, guards
+//! its routes with `RequirePermission` and `RouteGuard`, and relays its
+//! pages their user's snapshot, the keys and the revision events
+//! (`Relay`, under `/tessera`, for `@tessera/web/session`).
 //!
 //! ```text
 //! cargo run -p tessera-host --example fleet_axum
 //! curl -i -H 'x-user: alice' -X POST http://127.0.0.1:7701/miners/1/blink
 //! curl -i -H 'x-user: bob'   -X POST http://127.0.0.1:7701/miners/1/blink
 //! curl -i -H 'x-user: bob'   http://127.0.0.1:7701/sites/1/racks
+//! curl -i -H 'x-user: alice' http://127.0.0.1:7701/tessera/snapshot
+//! curl -N -H 'x-user: alice' http://127.0.0.1:7701/tessera/events
 //! ```
 //!
 //! alice is a FIELD_TECH at site 1 (may blink, sees racks); bob is only a
@@ -23,7 +27,7 @@ use axum::routing::{get, post};
 use tessera_core::{NodeKey, Subject};
 use tessera_host::setup::{database_url, load_manifest, open_store, unix_now};
 use tessera_host::{
-    Actor, Admin, Authority, Principal, RequirePermission, RouteGuard, UserUpdate, reconcile,
+    Actor, Admin, Authority, Principal, Relay, RequirePermission, RouteGuard, UserUpdate, reconcile,
 };
 
 /// The app's own authentication: here, trust an `x-user` header (a real
@@ -70,6 +74,7 @@ fn app(authority: &Arc<Authority>) -> Router {
         .route("/miners/{miner}/blink", blink)
         .route("/", get(|| async { "home\n" }))
         .merge(pages)
+        .nest("/tessera", Relay::new(Arc::clone(authority)).router())
         .layer(middleware::from_fn(authenticate))
 }
 

@@ -415,6 +415,7 @@ async fn main() {
         revision_freshness: Duration::from_millis(500),
         check_token_superuser_snapshots: false,
         quotas: tessera_host::Quotas::default(),
+        max_event_streams: 10_000,
     })
     .await
     .unwrap();

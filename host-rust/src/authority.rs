@@ -178,6 +178,11 @@ impl Authority {
         self
     }
 
+    /// The store it reads.
+    pub fn store(&self) -> &Store {
+        self.loader.store()
+    }
+
     /// The log of writes it reads: give it to the [`crate::Admin`] that
     /// writes the same store ([`crate::Admin::with_changes`]).
     pub fn changes(&self) -> Arc<Changes> {
@@ -221,6 +226,7 @@ impl Authority {
             cache.retain(|key, cached| key.org != org || cached.valid_to >= revision);
         }
         self.revisions.reached(org, revision);
+        self.loader.changes().moved(Some(org), Some(revision));
     }
 
     /// Records another replica's write to `org`, which made `revision`,
@@ -235,6 +241,13 @@ impl Authority {
     /// store; `None` forgets every org (a write that bumps them all).
     pub fn forget(&self, org: Option<&str>) {
         self.revisions.forget(org);
+        self.loader.changes().moved(org, None);
+    }
+
+    /// The org's revision as this replica knows it (remembered while
+    /// fresh); `NotFound` for an org the store does not have.
+    pub async fn revision_now(&self, org: &str) -> Result<u64, AuthorityError> {
+        self.current_revision(org, None).await
     }
 
     /// The org's revision as this replica knows it: remembered while fresh

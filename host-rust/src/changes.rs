@@ -5,6 +5,10 @@
 //! `NOTIFY`). Every org write bumps its org's revision by one, so a
 //! revision missing from the log is a write this server did not hear of:
 //! whoever asks for it is told nothing is known, and rebuilds.
+//!
+//! The log also tells who listens ([`Changes::moves`]) that an org's
+//! revision moved: the revision event streams (docs/http.md §6.10) follow
+//! it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -13,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use tessera_core::{
     CapFact, HiddenFact, Member, NodeFact, NodeKey, Reach, RoleFact, Selector, Subject,
 };
+use tokio::sync::broadcast;
 
 /// How many writes the log keeps per org: a snapshot older than that is
 /// rebuilt, whatever the writes were.
@@ -216,9 +221,40 @@ pub enum Run {
 }
 
 /// The writes known per org, by the revision each made.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Changes {
     orgs: Mutex<HashMap<String, OrgLog>>,
+    moves: broadcast::Sender<Moved>,
+}
+
+impl Default for Changes {
+    fn default() -> Self {
+        Changes {
+            orgs: Mutex::default(),
+            moves: broadcast::channel(MOVES_BUFFERED).0,
+        }
+    }
+}
+
+/// How many moves a slow listener may fall behind before it is told it
+/// lagged (and reads the revision itself).
+const MOVES_BUFFERED: usize = 1024;
+
+/// An org's revision moved: `org` `None` is every org; `revision` `None`
+/// is a write that did not say which revision it made (read the store).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moved {
+    /// The org, or every org.
+    pub org: Option<Arc<str>>,
+    /// The revision it reached, when known.
+    pub revision: Option<u64>,
+}
+
+impl Moved {
+    /// Whether the move concerns `org`.
+    pub fn concerns(&self, org: &str) -> bool {
+        self.org.as_deref().is_none_or(|moved| moved == org)
+    }
 }
 
 /// Marks a write of this server to an org as committing until dropped
@@ -260,14 +296,29 @@ impl Changes {
     /// Records the write that made `org`'s `revision` (again, if heard of
     /// twice: its own write and its notification).
     pub fn record(&self, org: &str, revision: u64, change: Change) {
-        let Ok(mut orgs) = self.orgs.lock() else {
-            return;
-        };
-        let log = orgs.entry(org.to_owned()).or_default();
-        log.writes.insert(revision, Arc::new(change));
-        while log.writes.len() > KEPT_PER_ORG {
-            log.writes.pop_first();
+        if let Ok(mut orgs) = self.orgs.lock() {
+            let log = orgs.entry(org.to_owned()).or_default();
+            log.writes.insert(revision, Arc::new(change));
+            while log.writes.len() > KEPT_PER_ORG {
+                log.writes.pop_first();
+            }
         }
+        self.moved(Some(org), Some(revision));
+    }
+
+    /// Tells who listens that `org` (`None`: every org) reached
+    /// `revision` (`None`: a revision to read from the store).
+    pub fn moved(&self, org: Option<&str>, revision: Option<u64>) {
+        // Sending fails only when nobody listens.
+        let _ = self.moves.send(Moved {
+            org: org.map(Arc::from),
+            revision,
+        });
+    }
+
+    /// Listens to the moves from now on.
+    pub fn moves(&self) -> broadcast::Receiver<Moved> {
+        self.moves.subscribe()
     }
 
     /// The writes that made `org`'s revisions `after + 1 ..= upto`.
@@ -329,6 +380,7 @@ impl Changes {
                 None => orgs.values_mut().for_each(|log| log.writes.clear()),
             }
         }
+        self.moved(org, None);
     }
 }
 

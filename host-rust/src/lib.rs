@@ -11,6 +11,7 @@ mod authority;
 mod builder;
 mod changes;
 mod clock;
+mod events;
 mod facts;
 mod http;
 mod ids;
@@ -31,12 +32,13 @@ pub use admin::{
 };
 pub use authority::{Asking, Authority, AuthorityError, CacheStats, Export};
 pub use builder::{BuildError, BuildRequest, Built, build_snapshot};
-pub use changes::{Change, Changes, Delta, WriteKind};
+pub use changes::{Change, Changes, Delta, Moved, WriteKind};
+pub use events::Streams;
 pub use facts::{FactsError, Loader, LoaderBinds, load_facts, loader_queries};
 pub use keys::{
     MAX_SNAPSHOT_TTL, active_key, generate_key, published_key_set, published_keys, rotate_keys,
 };
-pub use layers::{Gate, GateLayer, Principal, RequirePermission, RouteGuard};
+pub use layers::{Gate, GateLayer, Principal, Relay, RequirePermission, RouteGuard};
 pub use missing::Missing;
 pub use orgs::create_org;
 pub use reconcile::{ReconcileReport, reconcile};

@@ -26,6 +26,8 @@ pub(crate) const DEFAULT_MAX_SNAPSHOT_BYTES: usize = 256 * 1024;
 pub(crate) const DEFAULT_CACHE_CAPACITY: usize = 10_000;
 /// How long a revision read from the store is trusted, in milliseconds.
 pub(crate) const DEFAULT_REVISION_FRESHNESS_MS: u64 = 500;
+/// Revision event streams open at once (docs/http.md §6.9).
+pub(crate) const DEFAULT_MAX_EVENT_STREAMS: usize = 10_000;
 
 /// The config file: every key optional, any other key an error.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -49,6 +51,8 @@ pub(crate) struct FileConfig {
     pub(crate) revision_freshness_ms: Option<u64>,
     /// `check_token_superuser_snapshots`.
     pub(crate) check_token_superuser_snapshots: Option<bool>,
+    /// `max_event_streams`.
+    pub(crate) max_event_streams: Option<usize>,
     /// `[quotas]`.
     pub(crate) quotas: Option<FileQuotas>,
 }
@@ -262,6 +266,10 @@ pub(crate) fn merge_serve(args: &ServeArgs, file: &FileConfig) -> Result<ServeCo
             .check_token_superuser_snapshots
             .or(file.check_token_superuser_snapshots)
             .unwrap_or(false),
+        max_event_streams: args
+            .max_event_streams
+            .or(file.max_event_streams)
+            .unwrap_or(DEFAULT_MAX_EVENT_STREAMS),
         quotas: FileQuotas::merge(
             &args
                 .quotas

@@ -4,6 +4,7 @@
 //! arguments into validated settings (flags > env > file > defaults).
 
 mod check;
+mod codegen;
 mod config;
 mod error;
 mod output;
@@ -49,7 +50,7 @@ pub(crate) enum Command {
         `bootstrap token: TOKEN`. The token is also kept in DATA_DIR/token.\n\n\
         Config file (--config): TOML with the keys data_dir, database_url, manifest,\n\
         listen, snapshot_ttl, max_snapshot_bytes, cache_capacity,\n\
-        revision_freshness_ms, check_token_superuser_snapshots, and a [quotas] table\n\
+        revision_freshness_ms, check_token_superuser_snapshots, max_event_streams, and a [quotas] table\n\
         with nodes, groups, assignments, caps, hidden, under_roots (all optional; any\n\
         other key is an error). Relative\n\
         paths in it are relative to the file's directory.\n\
@@ -68,6 +69,8 @@ pub(crate) enum Command {
     Token(TokenArgs),
     /// Work with signed snapshots
     Snapshot(SnapshotArgs),
+    /// Generate code from the manifest
+    Codegen(CodegenArgs),
     /// Ask the store whether a principal may do something (exit 0 allow, 1 deny or not_found)
     #[command(long_about = "Ask the store whether a principal may do something.\n\n\
         Prints the answer as JSON, as `POST /v1/check` gives it:\n\
@@ -141,12 +144,32 @@ pub(crate) struct ServeArgs {
         value_name = "BOOL"
     )]
     pub(crate) check_token_superuser_snapshots: Option<bool>,
+    /// Revision event streams (`GET /v1/orgs/{org}/events`) open at once;
+    /// beyond, 503 UNAVAILABLE [default: 10000]
+    #[arg(long, env = "TESSERA_MAX_EVENT_STREAMS", value_name = "N")]
+    pub(crate) max_event_streams: Option<usize>,
     /// Per-org quotas, `KIND=N` separated by commas (kinds: nodes, groups,
     /// assignments, caps, hidden, under_roots); unnamed kinds keep their
     /// defaults [default: nodes=100000,groups=10000,assignments=2000000,
     /// caps=10000,hidden=100000,under_roots=64]
     #[arg(long, env = "TESSERA_QUOTAS", value_name = "KIND=N,...")]
     pub(crate) quotas: Option<String>,
+}
+
+/// `tessera codegen`.
+#[derive(Debug, Args)]
+pub(crate) struct CodegenArgs {
+    /// What to generate.
+    #[command(subcommand)]
+    pub(crate) command: CodegenCommand,
+}
+
+/// The languages `tessera codegen` writes.
+#[derive(Debug, Subcommand)]
+pub(crate) enum CodegenCommand {
+    /// Print a TypeScript module with the PermissionKey, NodeType, NodeKey,
+    /// RoutePattern and RoutePath types (docs/frontend.md §8.5)
+    Ts(ManifestArg),
 }
 
 /// `tessera migrate`.
@@ -397,6 +420,9 @@ async fn run(command: Command) -> Result<Exit, CliError> {
         },
         Command::Snapshot(args) => match args.command {
             SnapshotCommand::Inspect(args) => snapshot::inspect(&args).await,
+        },
+        Command::Codegen(args) => match args.command {
+            CodegenCommand::Ts(manifest) => codegen::typescript(&manifest),
         },
         Command::Check(args) => check::check(&args).await,
         Command::Explain(args) => check::explain(&args).await,

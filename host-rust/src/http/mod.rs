@@ -7,6 +7,7 @@ mod auth;
 mod decisions;
 mod declared;
 mod error;
+mod events;
 mod extract;
 mod metrics;
 mod model;
@@ -24,11 +25,13 @@ use utoipa_axum::routes;
 
 use crate::admin::Admin;
 use crate::authority::Authority;
+use crate::events::Streams;
 use crate::store::Store;
 
 pub(crate) use auth::TokenCache;
 pub(crate) use error::ApiError;
 pub(crate) use metrics::Metrics;
+pub(crate) use snapshots::export_response;
 
 /// Limits of the snapshot endpoint.
 #[derive(Debug, Clone, Copy)]
@@ -50,6 +53,8 @@ pub(crate) struct AppState {
     pub(crate) tokens: TokenCache,
     pub(crate) metrics: Metrics,
     pub(crate) limits: Limits,
+    /// The open revision event streams.
+    pub(crate) streams: Streams,
 }
 
 #[derive(OpenApi)]
@@ -87,6 +92,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .routes(routes!(decisions::claims))
         .routes(routes!(snapshots::snapshot))
         .routes(routes!(snapshots::keys))
+        .routes(routes!(events::events))
         .merge(model::routes(&state))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::metrics))

@@ -168,21 +168,25 @@ pub(crate) async fn snapshot(
             "a `check` token may not export a superuser's snapshot",
         ));
     }
+    let wants_text = headers
+        .get(ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/plain"));
+    Ok(export_response(exported, wants_text))
+}
+
+/// An export as the answer: the envelope (or `304`), `Tessera-Revision`,
+/// `ETag` and `Vary: accept`.
+pub(crate) fn export_response(exported: Export, text: bool) -> Response {
     let (mut response, revision, etag) = match exported {
         Export::NotModified { revision, etag, .. } => {
             (StatusCode::NOT_MODIFIED.into_response(), revision, etag)
         }
-        Export::Built { built, etag } => {
-            let wants_text = headers
-                .get(ACCEPT)
-                .and_then(|value| value.to_str().ok())
-                .is_some_and(|accept| accept.contains("text/plain"));
-            (
-                envelope_response(built.envelope, wants_text),
-                built.revision,
-                etag,
-            )
-        }
+        Export::Built { built, etag } => (
+            envelope_response(built.envelope, text),
+            built.revision,
+            etag,
+        ),
     };
     response
         .headers_mut()
@@ -194,7 +198,7 @@ pub(crate) async fn snapshot(
     response
         .headers_mut()
         .insert(VARY, HeaderValue::from_static("accept"));
-    Ok(response)
+    response
 }
 
 /// The envelope as the binary media type, or its `tss1.` text form.

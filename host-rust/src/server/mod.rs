@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 
 use crate::admin::{Admin, Quotas};
 use crate::authority::Authority;
+use crate::events::Streams;
 use crate::http::{AppState, Limits, Metrics, TokenCache, router};
 use crate::keys::MAX_SNAPSHOT_TTL;
 use crate::reconcile::reconcile;
@@ -52,6 +53,9 @@ pub struct ServeConfig {
     pub check_token_superuser_snapshots: bool,
     /// Per-org quotas.
     pub quotas: Quotas,
+    /// How many revision event streams may be open at once (`UNAVAILABLE`
+    /// beyond).
+    pub max_event_streams: usize,
 }
 
 /// Why the server could not start or stopped with an error.
@@ -153,6 +157,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
             max_snapshot_bytes: config.max_snapshot_bytes,
             check_token_superuser_snapshots: config.check_token_superuser_snapshots,
         },
+        streams: Streams::new(config.max_event_streams),
     });
     Ok(Running {
         address,
@@ -180,7 +185,14 @@ impl Running {
     ) -> Result<(), ServeError> {
         let address = self.address;
         let store = self.state.store.clone();
+        let streams = self.state.streams.clone();
         let app = router(self.state);
+        // Open event streams never end by themselves: close them once
+        // shutdown begins, or graceful shutdown would wait for them.
+        let shutdown = async move {
+            shutdown.await;
+            streams.close_all();
+        };
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;

@@ -29,6 +29,9 @@ enum Kind {
     Model,
     /// Operations: no token needed.
     Ops,
+    /// The revision event stream: any valid token, and a body that never
+    /// ends (events.rs tests it).
+    Stream,
 }
 
 /// Every route of docs/http.md §6 (with the shapes): method and pattern,
@@ -47,6 +50,7 @@ const ROUTES: &[(&str, &str, Kind)] = &[
     ("GET", "/v1/orgs/{}/claims", Kind::Answer),
     ("GET", "/v1/orgs/{}/snapshot", Kind::Answer),
     ("GET", "/v1/keys", Kind::Answer),
+    ("GET", "/v1/orgs/{}/events", Kind::Stream),
     ("POST", "/v1/orgs", Kind::Model),
     ("PUT", "/v1/users/{}", Kind::Model),
     ("PUT", "/v1/orgs/{}/members/{}", Kind::Model),
@@ -400,7 +404,7 @@ async fn tokens(db: &TestDb) {
         .unwrap();
     let series = request_series(&metrics);
     for (name, pattern, kind) in ROUTES {
-        if *kind == Kind::Ops {
+        if matches!(kind, Kind::Ops | Kind::Stream) {
             continue;
         }
         let want = if *kind == Kind::Answer { "200" } else { "403" };
@@ -443,11 +447,11 @@ async fn bound_tokens(db: &TestDb) {
     for (name, pattern, kind) in ROUTES {
         let token = match kind {
             Kind::Ops => continue,
-            Kind::Answer => &check_beta,
+            Kind::Answer | Kind::Stream => &check_beta,
             Kind::Model => &admin_beta,
         };
         let (path, body) = match kind {
-            Kind::Answer => answer_request(pattern),
+            Kind::Answer | Kind::Stream => answer_request(pattern),
             _ => (concrete(pattern), Some(json!({}))),
         };
         let answer = call_with(&server, token, method(name), &path, body).await;

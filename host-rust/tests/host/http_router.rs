@@ -42,6 +42,7 @@ async fn host(db: &TestDb) -> Host {
         revision_freshness: std::time::Duration::ZERO,
         check_token_superuser_snapshots: false,
         quotas: tessera_host::Quotas::default(),
+        max_event_streams: 10_000,
     };
     let running = tessera_host::start(config).await.unwrap();
     let router = running.router();

@@ -21,6 +21,7 @@ mod admin_roles;
 mod admin_users;
 mod authority;
 mod builder;
+mod events;
 mod faults;
 mod filter_sql;
 mod http_api;

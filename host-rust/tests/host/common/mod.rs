@@ -523,6 +523,7 @@ impl TestServer {
             revision_freshness: std::time::Duration::from_millis(500),
             check_token_superuser_snapshots: false,
             quotas: tessera_host::Quotas::default(),
+            max_event_streams: 10_000,
         };
         configure(&mut config);
         let running = tessera_host::start(config).await.expect("server starts");
