@@ -365,9 +365,13 @@ export function tesseraRoutes({ host, token, org, principal, anonymous = false, 
     const asked = who(req, res);
     if (!asked) return;
     const query = new URLSearchParams({ principal: asked.principal });
-    const minRevision = req.query?.min_revision;
+    const asks = new URL(req.originalUrl ?? req.url, 'http://relay').searchParams;
+    if ([...asks.keys()].some((key) => key !== 'min_revision') || asks.getAll('min_revision').length > 1) {
+      return sendError(res, 400, 'BAD_REQUEST', 'the snapshot relay takes one parameter, `min_revision`');
+    }
+    const minRevision = asks.get('min_revision') ?? undefined;
     if (minRevision !== undefined) {
-      if (typeof minRevision !== 'string' || !/^\d{1,19}$/.test(minRevision)) {
+      if (!/^\d{1,19}$/.test(minRevision)) {
         return sendError(res, 400, 'BAD_REQUEST', '`min_revision` must be a revision number');
       }
       query.set('min_revision', minRevision);

@@ -11,7 +11,6 @@ mod authority;
 mod builder;
 mod changes;
 mod clock;
-mod events;
 mod facts;
 mod http;
 mod ids;
@@ -33,8 +32,8 @@ pub use admin::{
 pub use authority::{Asking, Authority, AuthorityError, CacheStats, Export};
 pub use builder::{BuildError, BuildRequest, Built, build_snapshot};
 pub use changes::{Change, Changes, Delta, Moved, WriteKind};
-pub use events::Streams;
 pub use facts::{FactsError, Loader, LoaderBinds, load_facts, loader_queries};
+pub use http::Streams;
 pub use keys::{
     MAX_SNAPSHOT_TTL, active_key, generate_key, published_key_set, published_keys, rotate_keys,
 };

@@ -40,8 +40,9 @@ export function useFilter(permission, items, pathOf, ownerOf) {
 
 /** `{allowed, decision, status}` for `permission` at `path`. */
 export function useCan(permission, path, { owner } = {}) {
-  const status = useAnswer((s) => s.status);
-  const decision = useAnswer((s) => s.decision(permission, path, owner));
+  // One subscription: the status and the decision as one string.
+  const both = useAnswer((s) => `${s.status} ${s.decision(permission, path, owner)}`);
+  const [status, decision] = both.split(' ');
   return { allowed: decision === 'allow', decision, status };
 }
 

@@ -2,7 +2,7 @@
 // (`tessera codegen ts`): `useCan<PermissionKey>('miner:rebot')` does not compile.
 
 import type { App, ComputedRef, DefineComponent, MaybeRefOrGetter } from 'vue';
-import type { Router, RouteLocationRaw } from 'vue-router';
+import type { Router } from 'vue-router';
 import type { Path } from '@tessera/web';
 import type { Session, SessionDecision, SessionGuard, Status } from '@tessera/web/session';
 
@@ -31,5 +31,9 @@ export function useGuard(route: MaybeRefOrGetter<string>): ComputedRef<SessionGu
 
 export const Can: DefineComponent<{ permission: string; path?: Path; owner?: string }>;
 
-/** Returns the guard's remover (`router.beforeEach`'s). */
-export function installRouterGuard(router: Router, session: Session<any>, options: { notFound: RouteLocationRaw }): () => void;
+/**
+ * `notFound` is the name of the app's catch-all route (`/:pathMatch(.*)*`);
+ * routes with `meta: { tessera: false }` are not guarded. Returns the
+ * guard's remover (`router.beforeEach`'s).
+ */
+export function installRouterGuard(router: Router, session: Session<any>, options: { notFound: string }): () => void;

@@ -61,7 +61,16 @@ export function useCan(permission, path, options) {
 
 /** The items `permission` allows (`session.filter`); `items` may be a ref or a getter. */
 export function useFilter(permission, items, pathOf, ownerOf) {
-  return answer((s) => s.filter(toValue(permission), toValue(items) ?? [], pathOf, ownerOf));
+  // The same array while neither the snapshot nor the items change, so a
+  // status change alone re-renders nothing.
+  let last = { snapshot: undefined, key: undefined, list: undefined, value: [] };
+  return answer((s) => {
+    const key = toValue(permission);
+    const list = toValue(items) ?? [];
+    if (s.snapshot === last.snapshot && key === last.key && list === last.list) return last.value;
+    last = { snapshot: s.snapshot, key, list, value: s.filter(key, list, pathOf, ownerOf) };
+    return last.value;
+  });
 }
 
 export function useCanAnywhere(permission) {
@@ -96,18 +105,25 @@ export const Can = defineComponent({
 /**
  * Guards vue-router navigation with the manifest's routes: waits for the
  * first snapshot, lets `allow` through, redirects to the fallback, and
- * sends `not_found`/`no_route` (and a missing snapshot) to `notFound`,
- * which is never guarded itself.
+ * shows `not_found`/`no_route` (and a missing snapshot) as the route named
+ * `notFound` (a catch-all `/:pathMatch(.*)*`) at the same URL. Routes with
+ * `meta: { tessera: false }` (a home page, a sign-in page) and the
+ * not-found route itself are not guarded.
  */
 export function installRouterGuard(router, session, { notFound }) {
-  if (notFound === undefined) throw new TypeError('installRouterGuard needs the notFound route');
-  const resolvedNotFound = () => router.resolve(notFound).fullPath;
+  if (typeof notFound !== 'string') throw new TypeError('installRouterGuard needs the name of the not-found route');
   return router.beforeEach(async (to) => {
-    if (to.fullPath === resolvedNotFound()) return true;
+    if (to.name === notFound || to.meta?.tessera === false) return true;
     await session.ready;
     const result = session.guard(to.path);
     if (result.decision === 'allow') return true;
     if (result.decision === 'redirect' && result.fallback !== to.path) return result.fallback;
-    return notFound;
+    return {
+      name: notFound,
+      params: { pathMatch: to.path.slice(1).split('/') },
+      query: to.query,
+      hash: to.hash,
+      replace: true,
+    };
   });
 }

@@ -39,6 +39,8 @@ export interface Session<K extends string = string> {
   readonly snapshot: Snapshot | null;
   /** Why the last fetch failed (`status` `'error'` or `'stale'`), else `null`. */
   readonly error: TesseraError | null;
+  /** The revision the snapshot is known current at: its own, or a later one a `304` confirmed (0 without one). */
+  readonly revision: number;
   /** Resolves once the first fetch is done (`ready` or `error`); never rejects. */
   readonly ready: Promise<Session<K>>;
   /** Calls `listener` after every change of status or snapshot; returns the unsubscribe. */

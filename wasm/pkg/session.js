@@ -36,6 +36,8 @@ export function createTessera(options = {}) {
   let verifier = null;
   let snapshot = null;
   let etag = null;
+  /** The revision the held snapshot is known current at (a 304 confirms it at a later one). */
+  let known = 0;
   let status = 'loading';
   let error = null;
   let memo = new Map();
@@ -92,6 +94,7 @@ export function createTessera(options = {}) {
     const old = snapshot;
     snapshot = next;
     etag = tag;
+    known = next.revision;
     memo = new Map();
     if (old && old !== next) old.free();
     schedule();
@@ -111,6 +114,7 @@ export function createTessera(options = {}) {
     expiryTimer = setTimeout(expire, Math.max(0, (expiresAt - now()) * 1000));
   }
 
+  /** Drops an expired snapshot: everything denies until a refresh succeeds. */
   function expire() {
     if (!snapshot || snapshot.expiresAt > now()) return schedule();
     snapshot.free();
@@ -133,7 +137,10 @@ export function createTessera(options = {}) {
       if (etag && snapshot) headers['if-none-match'] = etag;
       const params = minRevision > 0 ? { min_revision: minRevision } : undefined;
       const response = await fetchFn(href(snapshotUrl, params), { headers, cache: 'no-store' });
-      if (response.status === 304 && snapshot) return setStatus('ready', null);
+      if (response.status === 304 && snapshot) {
+        known = Math.max(known, Number(response.headers.get('tessera-revision')) || 0);
+        return setStatus('ready', null);
+      }
       if (response.ok) return swap(await open(await response.text()), response.headers.get('etag'));
       const err = await failure(response, 'SNAPSHOT_UNAVAILABLE');
       if (err.code !== 'STALE' || tries >= STALE_TRIES) throw err;
@@ -149,19 +156,28 @@ export function createTessera(options = {}) {
    */
   async function refresh({ minRevision } = {}) {
     if (closed) return;
-    while (inflight) await inflight.catch(() => {});
-    if (minRevision !== undefined && snapshot && snapshot.revision >= minRevision) return;
+    const current = () => minRevision !== undefined && snapshot && known >= minRevision;
+    if (current()) return;
+    // A fetch already running answers this call too, unless it cannot reach `minRevision`.
+    if (inflight) {
+      await inflight;
+      if (minRevision === undefined || current()) return;
+    }
+    if (inflight) return refresh({ minRevision });
     inflight = (async () => {
       try {
         if (!verifier) await loadKeys(keys);
         await fetchSnapshot(minRevision);
       } catch (err) {
         const reason = err instanceof TesseraError ? err : new TesseraError('SNAPSHOT_UNAVAILABLE', String(err?.message ?? err));
-        setStatus(snapshot ? 'stale' : 'error', reason);
+        error = reason;
+        if (snapshot && snapshot.expiresAt <= now()) expire();
+        else setStatus(snapshot ? 'stale' : 'error', reason);
         throw reason;
       }
     })();
-    try { await inflight; } finally { inflight = null; }
+    const running = inflight;
+    try { await running; } finally { if (inflight === running) inflight = null; }
   }
 
   /** Follows the revision events; on failure, polls and retries the stream. */
@@ -205,7 +221,7 @@ export function createTessera(options = {}) {
     if (type !== 'revision') return;
     let revision;
     try { revision = JSON.parse(data).revision; } catch { return; }
-    if (!snapshot || revision > snapshot.revision) refresh().catch(() => {});
+    if (!snapshot || revision > known) refresh({ minRevision: revision }).catch(() => {});
   }
 
   function startPolling() {
@@ -224,6 +240,9 @@ export function createTessera(options = {}) {
   /** Answers from the current snapshot, remembered until it is swapped. */
   function answer(key, compute, otherwise) {
     if (!snapshot) return otherwise;
+    if (key === undefined) {
+      try { return compute(snapshot); } catch { return otherwise; }
+    }
     let value = memo.get(key);
     if (value === undefined && !memo.has(key)) {
       try { value = compute(snapshot); } catch { value = otherwise; }
@@ -232,12 +251,34 @@ export function createTessera(options = {}) {
     return value;
   }
 
-  const keyOf = (...parts) => JSON.stringify(parts);
+  /**
+   * The memo key of a question: its parts joined by NUL. A part that is
+   * not a string (or an array of strings) or that holds a NUL could make
+   * two questions share a key: such a question is not remembered
+   * (`undefined`), only answered.
+   */
+  function keyOf(tag, permission, path, owner) {
+    let key = tag;
+    for (const part of [permission, owner]) {
+      if (part === undefined || part === null) key += '\u0000-';
+      else if (typeof part === 'string' && !part.includes('\u0000')) key += `\u0000=${part}`;
+      else return undefined;
+    }
+    if (path === undefined || path === null) return `${key}\u0000-`;
+    if (!Array.isArray(path)) return undefined;
+    for (const segment of path) {
+      if (typeof segment !== 'string' || segment.includes('\u0000')) return undefined;
+      key += `\u0000/${segment}`;
+    }
+    return key;
+  }
 
   const session = {
     get status() { return status; },
     get snapshot() { return snapshot; },
     get error() { return error; },
+    /** The revision the snapshot is known current at (0 without one). */
+    get revision() { return snapshot ? known : 0; },
     ready,
     subscribe(listener) {
       listeners.add(listener);
@@ -263,7 +304,7 @@ export function createTessera(options = {}) {
       return status === 'loading' ? 'loading' : session.check(permission, path, owner);
     },
     canAnywhere: (permission) => answer(keyOf('a', permission), (s) => s.canAnywhere(permission), false),
-    effective: (path, owner) => answer(keyOf('e', path, owner), (s) => s.effective(path, owner), NONE),
+    effective: (path, owner) => answer(keyOf('e', '', path, owner), (s) => s.effective(path, owner), NONE),
     nav: () => answer('n', (s) => s.nav(), NONE),
     claims: () => answer('l', (s) => s.claims(), NONE),
     guard: (route) => (status === 'loading' ? LOADING : answer(keyOf('g', route), (s) => s.guard(route), UNAVAILABLE)),

@@ -100,7 +100,9 @@ function Layout() {
   return (
     <>
       <header>
-        <strong>Fleet</strong>
+        <strong>
+          <Link to="/">Fleet</Link>
+        </strong>
         <Nav />
         <span data-user={user.id}>{user.name}</span>
       </header>

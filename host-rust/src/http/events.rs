@@ -1,6 +1,6 @@
-//! `GET /v1/orgs/{org}/events`: the org's revision events (docs/http.md
-//! §6.9), for a page that holds a snapshot and wants to know when to
-//! fetch a new one.
+//! `GET /v1/orgs/{org}/events`: the org's revision events
+//! (docs/http.md §6.10), for a page that holds a snapshot and wants to
+//! know when to fetch a new one.
 
 use std::sync::Arc;
 

@@ -13,6 +13,7 @@ mod metrics;
 mod model;
 mod ops;
 mod snapshots;
+mod streams;
 
 use std::sync::Arc;
 
@@ -25,13 +26,13 @@ use utoipa_axum::routes;
 
 use crate::admin::Admin;
 use crate::authority::Authority;
-use crate::events::Streams;
 use crate::store::Store;
 
 pub(crate) use auth::TokenCache;
 pub(crate) use error::ApiError;
 pub(crate) use metrics::Metrics;
 pub(crate) use snapshots::export_response;
+pub use streams::Streams;
 
 /// Limits of the snapshot endpoint.
 #[derive(Debug, Clone, Copy)]

@@ -18,8 +18,7 @@ use tessera_core::ErrorCode;
 use super::{Authority, Principal};
 use crate::authority::Asking;
 use crate::clock::unix_now;
-use crate::events::Streams;
-use crate::http::{ApiError, export_response};
+use crate::http::{ApiError, Streams, export_response};
 use crate::keys::{MAX_SNAPSHOT_TTL, published_keys};
 
 /// The relay's settings and open streams.

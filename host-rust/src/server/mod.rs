@@ -16,8 +16,7 @@ use tokio::net::TcpListener;
 
 use crate::admin::{Admin, Quotas};
 use crate::authority::Authority;
-use crate::events::Streams;
-use crate::http::{AppState, Limits, Metrics, TokenCache, router};
+use crate::http::{AppState, Limits, Metrics, Streams, TokenCache, router};
 use crate::keys::MAX_SNAPSHOT_TTL;
 use crate::reconcile::reconcile;
 use crate::store::{Backend, StoreError};

@@ -18,9 +18,9 @@ use tessera_core::ErrorCode;
 use tokio::sync::{broadcast, watch};
 use tokio::time::{Interval, MissedTickBehavior};
 
+use super::ApiError;
 use crate::authority::{Authority, AuthorityError};
 use crate::changes::Moved;
-use crate::http::ApiError;
 
 /// How often an open stream gets a comment (so proxies keep it open and
 /// a dead client is noticed) and re-reads the org's revision.
