@@ -268,6 +268,8 @@ export class TesseraClient {
   snapshot(args: SnapshotArgs, options?: CallOptions): Promise<string | Uint8Array>;
   snapshotIfChanged(args: ConditionalSnapshotArgs & { text: true }, options?: CallOptions): Promise<ConditionalSnapshot<string>>;
   snapshotIfChanged(args: ConditionalSnapshotArgs & { text?: false }, options?: CallOptions): Promise<ConditionalSnapshot<Uint8Array>>;
+  /** The org's revision events (`GET …/events`): the current revision, then one per move, until the host closes or `signal` aborts. */
+  events(args: { org: string; lastEventId?: number }, options?: { signal?: AbortSignal }): AsyncIterableIterator<{ revision: number }>;
   keys(options?: CallOptions): Promise<Jwks>;
 
   // The model (admin tokens; acting for `actor`).

@@ -5,6 +5,7 @@
 // exports), so `err instanceof TesseraError` holds for both.
 
 import { TesseraError, camelKeys } from './api.js';
+import { serverEvents } from './sse.js';
 
 /** Default time a request may take before it fails with UNAVAILABLE. */
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -359,6 +360,49 @@ export class TesseraClient {
     const revision = Number(headers.get('tessera-revision'));
     if (status === 304) return { changed: false, etag, revision };
     return { changed: true, snapshot: text ? payload.trim() : payload, etag, revision };
+  }
+
+  /**
+   * `GET …/events`: the org's revision events (docs/http.md §6.10), as an
+   * async iterator of `{revision}`: first the current revision (unless
+   * `lastEventId` is already there), then one per move. It runs until the
+   * host closes the stream or `options.signal` aborts; stop early with
+   * `break`. A refusal rejects like any call; a stream silent for 35 s
+   * (the host sends a comment every 15 s) rejects with UNAVAILABLE.
+   */
+  async *events({ org, lastEventId } = {}, options = {}) {
+    const headers = { authorization: `Bearer ${this.#token}`, accept: 'text/event-stream' };
+    if (lastEventId !== undefined && lastEventId !== null) {
+      if (!Number.isSafeInteger(lastEventId) || lastEventId < 0) throw badArgument('lastEventId must be a revision');
+      headers['last-event-id'] = String(lastEventId);
+    }
+    const url = `${this.#base}${this.#org(org)}/events`;
+    let response;
+    try {
+      response = await this.#fetch(url, { method: 'GET', headers, signal: options.signal });
+    } catch (err) {
+      if (options.signal?.aborted) throw err;
+      throw hostError('UNAVAILABLE', `GET ${url}: ${err?.cause?.message ?? err?.message ?? err}`, 0, {}, err);
+    }
+    if (!response.ok) {
+      let error;
+      try {
+        error = (await response.json())?.error;
+      } catch {
+        error = undefined;
+      }
+      throw hostError(error?.code ?? `HTTP_${response.status}`, error?.message ?? `GET ${url} answered ${response.status}`, response.status, camelKeys(error?.details));
+    }
+    try {
+      for await (const event of serverEvents(response.body, { idleMs: 35_000 })) {
+        if (event.event !== 'revision') continue;
+        const { revision } = JSON.parse(event.data);
+        yield { revision };
+      }
+    } catch (err) {
+      if (options.signal?.aborted) return;
+      throw hostError('UNAVAILABLE', `GET ${url}: ${err?.message ?? err}`, 0, {}, err);
+    }
   }
 
   /** `GET /v1/keys`: the JWKS (`{keys: [...]}`) that verifies the host's snapshots. */

@@ -303,7 +303,9 @@ const RELAYED = ['content-type', 'etag', 'tessera-revision', 'vary'];
  *   closed when the browser goes away.
  *
  * `principal(req)` gives the user id; `null` is the anonymous visitor only
- * with `anonymous: true` (otherwise 401, as is `undefined` or a throw).
+ * with `anonymous: true` (otherwise 401, as are `undefined` and the id
+ * `anonymous`); a throwing `org` or `principal` is 403. Snapshot and key
+ * requests to the host time out after 5 s.
  * Host errors are passed on in the API's shape; an unreachable host is
  * 503 UNAVAILABLE. Other paths and methods fall through to `next()`.
  *
@@ -324,7 +326,10 @@ export function tesseraRoutes({ host, token, org, principal, anonymous = false, 
 
   async function call(path, headers, signal) {
     const bearer = typeof token === 'function' ? await token() : token;
-    return fetchFn(`${base}${path}`, { headers: { ...headers, authorization: `Bearer ${bearer}` }, signal });
+    return fetchFn(`${base}${path}`, {
+      headers: { ...headers, authorization: `Bearer ${bearer}` },
+      signal: signal ?? AbortSignal.timeout(FETCH_TIMEOUT_MS),
+    });
   }
 
   /** The request's org and principal, or undefined once answered. */
@@ -335,7 +340,7 @@ export function tesseraRoutes({ host, token, org, principal, anonymous = false, 
       orgId = idFrom(org, req);
       user = principal(req);
     } catch (err) {
-      sendError(res, 401, 'UNAUTHENTICATED', `no session: ${err.message}`);
+      sendError(res, 403, 'FORBIDDEN', `cannot tell whose snapshot to serve: ${err.message}`);
       return undefined;
     }
     if (orgId === undefined) {
@@ -343,7 +348,8 @@ export function tesseraRoutes({ host, token, org, principal, anonymous = false, 
       return undefined;
     }
     if (user === null && anonymous) return { org: orgId, principal: 'anonymous' };
-    if (typeof user !== 'string' || user === '') {
+    // Only `null` with `anonymous: true` is the anonymous visitor, never a user id that spells it.
+    if (typeof user !== 'string' || user === '' || user === 'anonymous') {
       sendError(res, 401, 'UNAUTHENTICATED', 'not logged in');
       return undefined;
     }

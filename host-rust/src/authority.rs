@@ -232,8 +232,9 @@ impl Authority {
     /// Records another replica's write to `org`, which made `revision`,
     /// and remembers that the store has reached it.
     pub fn heard(&self, org: &str, revision: u64, change: crate::changes::Change) {
-        self.loader.changes().record(org, revision, change);
+        // Reached first: a stream told of the move reads this revision.
         self.revisions.reached(org, revision);
+        self.loader.changes().record(org, revision, change);
     }
 
     /// Forgets what is known of `org`'s revision (after a write whose new

@@ -39,7 +39,8 @@ export function useFilter(permission, items, pathOf, ownerOf) {
 }
 
 /** `{allowed, decision, status}` for `permission` at `path`. */
-export function useCan(permission, path, { owner } = {}) {
+export function useCan(permission, path, options) {
+  const owner = options?.owner;
   // One subscription: the status and the decision as one string.
   const both = useAnswer((s) => `${s.status} ${s.decision(permission, path, owner)}`);
   const [status, decision] = both.split(' ');
@@ -76,7 +77,8 @@ export function Can({ permission, path, owner, fallback = null, loading = null, 
 
 /**
  * A React Router (data router) `loader` that waits for the first snapshot,
- * then redirects to the manifest's fallback, throws a 404 response on
+ * then redirects to the manifest's fallback (a 404 when the fallback
+ * itself redirects: no loops), throws a 404 response on
  * `not_found`/`no_route` (and a 503 without a snapshot), or runs `loader`
  * (when given) and lets the route load.
  */
@@ -85,10 +87,11 @@ export function requireRoute(session, loader) {
     await session.ready;
     const { pathname } = new URL(args.request.url);
     const result = session.guard(pathname);
-    if (result.decision === 'redirect') {
+    // A fallback that is not itself open would send the user round in circles.
+    if (result.decision === 'redirect' && session.guard(result.fallback).decision !== 'redirect') {
       throw new Response(null, { status: 302, headers: { Location: result.fallback } });
     }
-    if (result.decision === 'not_found' || result.decision === 'no_route') {
+    if (result.decision === 'not_found' || result.decision === 'no_route' || result.decision === 'redirect') {
       throw new Response('Not Found', { status: 404, statusText: 'Not Found' });
     }
     if (result.decision !== 'allow') {

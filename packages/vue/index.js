@@ -7,6 +7,15 @@ import { computed, defineComponent, inject, shallowRef, toValue } from 'vue';
 
 const KEY = Symbol('tessera');
 
+/** A path segment decoded once (the router encodes params again); as is when malformed. */
+function decoded(segment) {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 /** The plugin: `app.use(createTesseraPlugin(session))`. */
 export function createTesseraPlugin(session) {
   // One subscription per app: a counter the computeds below depend on.
@@ -63,13 +72,11 @@ export function useCan(permission, path, options) {
 export function useFilter(permission, items, pathOf, ownerOf) {
   // The same array while neither the snapshot nor the items change, so a
   // status change alone re-renders nothing.
-  let last = { snapshot: undefined, key: undefined, list: undefined, value: [] };
+  let last = [];
   return answer((s) => {
-    const key = toValue(permission);
-    const list = toValue(items) ?? [];
-    if (s.snapshot === last.snapshot && key === last.key && list === last.list) return last.value;
-    last = { snapshot: s.snapshot, key, list, value: s.filter(key, list, pathOf, ownerOf) };
-    return last.value;
+    const kept = s.filter(toValue(permission), toValue(items) ?? [], pathOf, ownerOf);
+    if (kept.length !== last.length || kept.some((item, at) => item !== last[at])) last = kept;
+    return last;
   });
 }
 
@@ -117,10 +124,11 @@ export function installRouterGuard(router, session, { notFound }) {
     await session.ready;
     const result = session.guard(to.path);
     if (result.decision === 'allow') return true;
-    if (result.decision === 'redirect' && result.fallback !== to.path) return result.fallback;
+    // A fallback that is not itself open would send the user round in circles.
+    if (result.decision === 'redirect' && session.guard(result.fallback).decision !== 'redirect') return result.fallback;
     return {
       name: notFound,
-      params: { pathMatch: to.path.slice(1).split('/') },
+      params: { pathMatch: to.path.slice(1).split('/').map(decoded) },
       query: to.query,
       hash: to.hash,
       replace: true,

@@ -82,3 +82,54 @@ export function tampered(text) {
   bytes[bytes.length - 10] ^= 1;
   return `tss1.${bytes.toString('base64url')}`;
 }
+
+// ---------------------------------------------------------------- the relay's routes, intercepted
+
+/** A page setup: the revision event stream refused (the session must poll). */
+export const blockEvents = (context) => context.route('**/tessera/events', (route) => route.abort());
+
+/** A page setup: every snapshot answer `ms` late. */
+export const delaySnapshots = (ms) => (context) => context.route('**/tessera/snapshot*', async (route) => {
+  await sleep(ms);
+  return route.continue();
+});
+
+/** A page setup: every snapshot answer with one signature byte flipped. */
+export const tamperSnapshots = (context) => context.route('**/tessera/snapshot*', async (route) => {
+  const response = await route.fetch();
+  return route.fulfill({ response, body: tampered(await response.text()) });
+});
+
+/** A page setup counting snapshot requests in `counter.fetched`. */
+export const countSnapshots = (counter) => (context) => context.route('**/tessera/snapshot*', (route) => {
+  counter.fetched += 1;
+  return route.continue();
+});
+
+/**
+ * Waits until the page's session has just swapped in a new snapshot, so
+ * that its own refresh (at 80% of a 5 s lifetime) is at least 3.5 s away:
+ * a change seen within 3 s after this was seen by events or polling, not
+ * by the clock.
+ */
+export async function afterFreshSnapshot(page) {
+  await page.waitForFunction(() => {
+    const held = window.tessera?.snapshot;
+    return held && Date.now() / 1000 - held.issuedAt < 0.5;
+  }, undefined, { timeout: 10_000, polling: 20 });
+}
+
+/**
+ * Samples `probe` every 50 ms for `ms` on a page that refreshes its 5 s
+ * snapshot; asserts at least two refreshes happened and that every sample
+ * is `allowed`.
+ */
+export async function assertNoFlash(page, counter, probe, allowed, ms = 10_500) {
+  const before = counter.fetched;
+  const stop = await sampler(page, probe);
+  await sleep(ms);
+  const samples = await stop();
+  assert.ok(counter.fetched - before >= 2, `two refreshes in ${ms} ms, saw ${counter.fetched - before}`);
+  assert.ok(samples.length >= (ms / 50) * 0.7, `${samples.length} samples`);
+  assert.deepEqual(samples.filter((sample) => !allowed(sample)), [], 'every sample shows the allowed page');
+}

@@ -631,6 +631,27 @@ test('@tessera/node/express fetches the host key set (public, or with keysToken)
 
 // ------------------------------------------------------------ coverage, shutdown
 
+test('events: the current revision, then one per write; refusals reject; the stream stops on abort', async () => {
+  const stop = new AbortController();
+  const events = admin.events({ org: 'acme' }, { signal: stop.signal });
+  const first = (await events.next()).value.revision;
+  assert.ok(Number.isInteger(first) && first > 0);
+  await admin.putUser('eve', { name: 'Eve' });
+  await admin.putMember('acme', 'eve');
+  let seen = first;
+  while (seen < first + 2) {
+    const next = (await events.next()).value.revision;
+    assert.ok(next > seen, `revisions go up: ${seen} then ${next}`);
+    seen = next;
+  }
+  const resumed = checkClient.events({ org: 'acme', lastEventId: first });
+  assert.equal((await resumed.next()).value.revision, seen, 'resuming behind gets the current revision');
+  await resumed.return();
+  await assert.rejects(checkClient.events({ org: 'nope' }).next(), (err) => err instanceof ClientTesseraError && err.status === 404);
+  stop.abort();
+  assert.deepEqual(await events.next(), { value: undefined, done: true });
+});
+
 test('every route of the host /openapi.json was called through the client', async () => {
   const document = await admin.openapi();
   const missing = [];

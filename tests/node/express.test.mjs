@@ -152,7 +152,7 @@ test('the package exports the middleware as @tessera/node/express', async () => 
     assert.ok(pkg.files.includes(file.replace('./', '')), file);
   }
   const module = await import(`../../bindings-node/pkg/${entry.default}`);
-  assert.deepEqual(Object.keys(module), ['createTessera']);
+  assert.deepEqual(Object.keys(module).sort(), ['createTessera', 'tesseraRoutes']);
 });
 
 test('allowed → next() with req.tessera; denied → 403; hidden → 404', async () => {

@@ -6,12 +6,15 @@
 // file only decides *when* to fetch and remembers answers per snapshot.
 
 import init, { TesseraError, TesseraVerifier } from '#tessera';
+import { serverEvents } from './sse.js';
 
 const NONE = Object.freeze([]);
 const LOADING = Object.freeze({ decision: 'loading' });
 const UNAVAILABLE = Object.freeze({ decision: 'unavailable' });
 /** Tries of a read-your-writes refetch the relay answers 409 STALE to. */
 const STALE_TRIES = 4;
+/** A revision event stream silent this long is dead (the host sends a comment every 15 s). */
+const STREAM_IDLE_MS = 35_000;
 
 /**
  * A session over the relay's `snapshotUrl`, `keysUrl` and (optional)
@@ -43,7 +46,8 @@ export function createTessera(options = {}) {
   let memo = new Map();
   let inflight = null;
   let closed = false;
-  let refreshTimer, expiryTimer, pollTimer, streamRetry;
+  let refreshTimer, expiryTimer, pollTimer, streamRetry, retryTimer;
+  let fetching = null;
   let stream = null;
   let markReady;
   const ready = new Promise((resolve) => { markReady = resolve; });
@@ -91,6 +95,8 @@ export function createTessera(options = {}) {
 
   /** Swaps in a new snapshot atomically, frees the old one, drops the answers. */
   function swap(next, tag) {
+    if (closed) return next.free();
+    clearTimeout(retryTimer);
     const old = snapshot;
     snapshot = next;
     etag = tag;
@@ -115,6 +121,26 @@ export function createTessera(options = {}) {
   }
 
   /** Drops an expired snapshot: everything denies until a refresh succeeds. */
+  /**
+   * Tries again soon after a refresh that left the session behind (a
+   * failure, or a 304 past the refresh point): within half the time the
+   * snapshot has left, at least 1 s and at most `pollSeconds` apart, so a
+   * blip does not run out the snapshot while the event stream is quiet.
+   */
+  function retrySoon() {
+    clearTimeout(retryTimer);
+    if (closed) return;
+    const left = snapshot ? snapshot.expiresAt - now() : Infinity;
+    const seconds = Math.min(pollSeconds, Math.max(1, left / 2));
+    retryTimer = setTimeout(() => refresh().catch(() => {}), seconds * 1000);
+  }
+
+  const pastRefreshPoint = () => {
+    if (!snapshot) return false;
+    const { issuedAt, expiresAt } = snapshot;
+    return now() >= issuedAt + (expiresAt - issuedAt) * refreshAt;
+  };
+
   function expire() {
     if (!snapshot || snapshot.expiresAt > now()) return schedule();
     snapshot.free();
@@ -136,9 +162,11 @@ export function createTessera(options = {}) {
       const headers = { accept: 'text/plain' };
       if (etag && snapshot) headers['if-none-match'] = etag;
       const params = minRevision > 0 ? { min_revision: minRevision } : undefined;
-      const response = await fetchFn(href(snapshotUrl, params), { headers, cache: 'no-store' });
+      fetching = new AbortController();
+      const response = await fetchFn(href(snapshotUrl, params), { headers, cache: 'no-store', signal: fetching.signal });
       if (response.status === 304 && snapshot) {
         known = Math.max(known, Number(response.headers.get('tessera-revision')) || 0);
+        if (pastRefreshPoint()) retrySoon();
         return setStatus('ready', null);
       }
       if (response.ok) return swap(await open(await response.text()), response.headers.get('etag'));
@@ -166,13 +194,16 @@ export function createTessera(options = {}) {
     if (inflight) return refresh({ minRevision });
     inflight = (async () => {
       try {
+        await initialized;
         if (!verifier) await loadKeys(keys);
         await fetchSnapshot(minRevision);
       } catch (err) {
+        if (closed) return;
         const reason = err instanceof TesseraError ? err : new TesseraError('SNAPSHOT_UNAVAILABLE', String(err?.message ?? err));
         error = reason;
         if (snapshot && snapshot.expiresAt <= now()) expire();
         else setStatus(snapshot ? 'stale' : 'error', reason);
+        retrySoon();
         throw reason;
       }
     })();
@@ -189,36 +220,17 @@ export function createTessera(options = {}) {
       const response = await fetchFn(href(eventsUrl), { headers: { accept: 'text/event-stream' }, signal: abort.signal });
       if (!response.ok || !response.body) throw new Error(`events answered ${response.status}`);
       stopPolling();
-      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = '';
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buffer += value.replace(/\r\n?/g, '\n');
-        let end;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          onEvent(buffer.slice(0, end));
-          buffer = buffer.slice(end + 2);
-        }
-      }
+      for await (const event of serverEvents(response.body, { idleMs: STREAM_IDLE_MS })) onEvent(event);
     } catch {}
     if (stream !== abort || closed) return;
+    abort.abort();
     stream = null;
     startPolling();
     streamRetry = setTimeout(follow, pollSeconds * 1000);
   }
 
-  function onEvent(block) {
-    let type = 'message';
-    let data = '';
-    for (const line of block.split('\n')) {
-      const colon = line.indexOf(':');
-      const field = colon < 0 ? line : line.slice(0, colon);
-      const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-      if (field === 'event') type = value;
-      else if (field === 'data') data += value;
-    }
-    if (type !== 'revision') return;
+  function onEvent({ event, data }) {
+    if (event !== 'revision') return;
     let revision;
     try { revision = JSON.parse(data).revision; } catch { return; }
     if (!snapshot || revision > known) refresh({ minRevision: revision }).catch(() => {});
@@ -240,6 +252,12 @@ export function createTessera(options = {}) {
   /** Answers from the current snapshot, remembered until it is swapped. */
   function answer(key, compute, otherwise) {
     if (!snapshot) return otherwise;
+    // Timers sleep with a suspended laptop or a background tab: an answer
+    // never comes from a snapshot past its expiry.
+    if (snapshot.expiresAt <= now()) {
+      queueMicrotask(expire);
+      return otherwise;
+    }
     if (key === undefined) {
       try { return compute(snapshot); } catch { return otherwise; }
     }
@@ -287,6 +305,8 @@ export function createTessera(options = {}) {
     refresh,
     close() {
       closed = true;
+      fetching?.abort();
+      clearTimeout(retryTimer);
       stream?.abort();
       stream = null;
       stopPolling();
@@ -310,17 +330,24 @@ export function createTessera(options = {}) {
     guard: (route) => (status === 'loading' ? LOADING : answer(keyOf('g', route), (s) => s.guard(route), UNAVAILABLE)),
     explain: (permission, path, owner) => answer(keyOf('x', permission, path, owner), (s) => s.explain(permission, path, owner), null),
     filter(permission, items, pathOf, ownerOf) {
-      if (!snapshot) return [];
+      if (!snapshot || snapshot.expiresAt <= now()) return [];
       try { return snapshot.filter(permission, items, pathOf, ownerOf); } catch { return []; }
     },
   };
 
+  // The module loads first: no fetch or open runs before it.
+  const initialized = init();
   (async () => {
     try {
-      await init();
+      await initialized;
       if (initial) {
-        await loadKeys(keys);
-        swap(await open(initial), null);
+        try {
+          await loadKeys(keys);
+          swap(await open(initial), null);
+        } catch {
+          // An expired or damaged rendered snapshot: fetch a fresh one.
+          await refresh();
+        }
       } else {
         await refresh();
       }

@@ -5,6 +5,7 @@
 //! replicas' through Postgres `NOTIFY`); a heartbeat also re-reads the
 //! revision, which bounds how late a move nobody announced is seen.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use tessera_core::ErrorCode;
 use tokio::sync::{broadcast, watch};
-use tokio::time::{Interval, MissedTickBehavior};
+use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use super::ApiError;
 use crate::authority::{Authority, AuthorityError};
@@ -26,6 +27,9 @@ use crate::changes::Moved;
 /// a dead client is noticed) and re-reads the org's revision.
 pub(crate) const HEARTBEAT: Duration = Duration::from_secs(15);
 
+/// How long a re-read revision is kept for the other streams of its org.
+const REREAD_KEPT: Duration = Duration::from_secs(5);
+
 /// The open streams of one server, bounded, and the signal that closes
 /// them all at shutdown.
 #[derive(Debug, Clone)]
@@ -33,6 +37,38 @@ pub struct Streams {
     open: Arc<AtomicUsize>,
     max: usize,
     closing: watch::Sender<bool>,
+    rereads: Arc<Rereads>,
+}
+
+/// Revisions re-read by streams, shared: a write that says nothing of its
+/// revision wakes every stream of the org (or of every org) at once, and
+/// one store read answers them all instead of one read per stream.
+#[derive(Debug, Default)]
+struct Rereads {
+    recent: tokio::sync::Mutex<HashMap<String, (Instant, u64)>>,
+}
+
+impl Rereads {
+    /// The org's revision as read at `since` or later: a stream woken by a
+    /// move at `since` takes the revision another stream of the org read
+    /// after that move, or reads it itself.
+    async fn revision(
+        &self,
+        authority: &Authority,
+        org: &str,
+        since: Instant,
+    ) -> Result<u64, AuthorityError> {
+        let mut recent = self.recent.lock().await;
+        if let Some((at, revision)) = recent.get(org)
+            && *at >= since
+        {
+            return Ok(*revision);
+        }
+        let revision = authority.revision_now(org).await?;
+        recent.retain(|_, (at, _)| at.elapsed() < REREAD_KEPT);
+        recent.insert(org.to_owned(), (Instant::now(), revision));
+        Ok(revision)
+    }
 }
 
 /// One admitted stream; its place is given back when dropped.
@@ -52,6 +88,7 @@ impl Streams {
             open: Arc::default(),
             max,
             closing: watch::channel(false).0,
+            rereads: Arc::default(),
         }
     }
 
@@ -111,6 +148,7 @@ impl Streams {
             moves,
             heartbeat,
             closing: self.closing.subscribe(),
+            rereads: Arc::clone(&self.rereads),
             _slot: slot,
         };
         Ok(Sse::new(follow.into_stream()).into_response())
@@ -143,6 +181,7 @@ struct Follow {
     moves: broadcast::Receiver<Moved>,
     heartbeat: Interval,
     closing: watch::Receiver<bool>,
+    rereads: Arc<Rereads>,
     _slot: Slot,
 }
 
@@ -173,7 +212,9 @@ impl Follow {
             tokio::select! {
                 _ = self.closing.changed() => return Step::End,
                 _ = self.heartbeat.tick() => {
-                    return match self.reread().await {
+                    // A heartbeat takes a revision read in the last second.
+                    let since = Instant::now().checked_sub(Duration::from_secs(1)).unwrap_or_else(Instant::now);
+                    return match self.reread(since).await {
                         Reread::Moved(revision) => self.revision(revision),
                         Reread::Same => Step::Send(Event::default().comment("")),
                         Reread::Gone => Step::End,
@@ -184,7 +225,7 @@ impl Follow {
                         Ok(moved) if !moved.concerns(&self.org) => continue,
                         Ok(Moved { revision: Some(revision), .. }) => revision,
                         Ok(Moved { revision: None, .. }) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                            match self.reread().await {
+                            match self.reread(Instant::now()).await {
                                 Reread::Moved(revision) => revision,
                                 Reread::Same => continue,
                                 Reread::Gone => return Step::End,
@@ -211,11 +252,15 @@ impl Follow {
         )
     }
 
-    /// Reads the org's revision: moved past what was sent, the same, or
-    /// the org is gone (the stream ends). A failed read is "the same": the
-    /// next heartbeat reads again.
-    async fn reread(&self) -> Reread {
-        match self.authority.revision_now(&self.org).await {
+    /// Reads the org's revision (as read at `since` or later): moved past
+    /// what was sent, the same, or the org is gone (the stream ends). A
+    /// failed read is "the same": the next heartbeat reads again.
+    async fn reread(&self, since: Instant) -> Reread {
+        match self
+            .rereads
+            .revision(&self.authority, &self.org, since)
+            .await
+        {
             Ok(revision) if revision > self.sent => Reread::Moved(revision),
             Ok(_) => Reread::Same,
             Err(AuthorityError::NotFound(_)) => Reread::Gone,
