@@ -298,6 +298,24 @@ export class TesseraClient {
   deleteNode(org: string, node: string, options?: CallOptions): Promise<void>;
 
   listAssignments(org: string, options?: CallOptions): Promise<Assignment[]>;
+  /** Every active user `check` allows, a page at a time (docs/http.md §6.11). */
+  whoCan(
+    args: { org: string; permission: string; path?: readonly string[]; owner?: string | null; limit?: number; after?: string | null },
+    options?: CallOptions,
+  ): Promise<{
+    principals: { id: string; name: string; via: { subject: string; role: string; scope: string | null }[] }[];
+    anonymous: boolean;
+    next: string | null;
+    diagnostic?: string;
+    revision: number;
+  }>;
+  /** What one user may do where: the root's keys, nodes that differ from their parent, hidden subtrees. */
+  userAccess(org: string, user: string, options?: CallOptions): Promise<{
+    root: string[];
+    nodes: { node: string; permissions: string[] }[];
+    hidden: string[];
+    revision: number;
+  }>;
   createAssignment(
     org: string,
     assignment: { subject: string; role: string; scope?: string | null; ownerOnly?: boolean },

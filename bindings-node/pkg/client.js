@@ -522,6 +522,26 @@ export class TesseraClient {
     return this.#request('GET', `${this.#org(org)}/assignments`, {}, options);
   }
 
+  // ------------------------------------------------------------ access (admin token)
+
+  /**
+   * `POST /v1/who-can`: `{principals: [{id, name, via: [{subject, role,
+   * scope}]}], anonymous, next, diagnostic?, revision}`: every active user
+   * `check` allows, by id, `limit` at a time (pass `next` as `after`).
+   */
+  whoCan({ org, permission, path, owner, limit, after } = {}, options) {
+    const body = { org, permission, path: path ?? [] };
+    put(body, 'owner', owner);
+    put(body, 'limit', limit);
+    put(body, 'after', after);
+    return this.#post('/v1/who-can', body, options);
+  }
+
+  /** `GET …/users/{id}/access`: `{root, nodes: [{node, permissions}], hidden, revision}`. */
+  userAccess(org, user, options) {
+    return this.#request('GET', `${this.#org(org)}/users/${segment(user, 'user')}/access`, {}, options);
+  }
+
   /** `POST …/assignments` with `{subject, role, scope?, ownerOnly?}`: the assignment. */
   createAssignment(org, { subject, role, scope = null, ownerOnly } = {}, options) {
     const body = put({ subject, role, scope }, 'owner_only', ownerOnly);

@@ -10,6 +10,7 @@
 //! grants never count).
 
 mod assignments;
+mod audience;
 mod audit;
 mod err;
 mod escalation;
@@ -26,6 +27,7 @@ mod users;
 mod write;
 
 pub use assignments::AssignmentView;
+pub use audience::Candidate;
 pub use audit::{AUDIT_PAGE, AuditEntry};
 pub use err::AdminError;
 pub use groups::GroupView;

@@ -26,8 +26,8 @@ mod store;
 mod tokens;
 
 pub use admin::{
-    AUDIT_PAGE, Actor, Admin, AdminError, AssignmentView, AuditEntry, CapView, GroupView,
-    HiddenView, Quotas, RoleView, UserUpdate, UserView,
+    AUDIT_PAGE, Actor, Admin, AdminError, AssignmentView, AuditEntry, Candidate, CapView,
+    GroupView, HiddenView, Quotas, RoleView, UserUpdate, UserView,
 };
 pub use authority::{Asking, Authority, AuthorityError, CacheStats, Export};
 pub use builder::{BuildError, BuildRequest, Built, build_snapshot};

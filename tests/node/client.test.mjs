@@ -652,6 +652,22 @@ test('events: the current revision, then one per write; refusals reject; the str
   assert.deepEqual(await events.next(), { value: undefined, done: true });
 });
 
+test('whoCan and userAccess answer as check does', async () => {
+  const asked = { org: 'acme', permission: 'miner:blink_led', path: M11 };
+  const { principals, anonymous, next } = await admin.whoCan(asked);
+  assert.equal(anonymous, false);
+  assert.equal(next, null);
+  for (const principal of PRINCIPALS) {
+    const { decision } = await admin.check({ ...asked, principal });
+    assert.equal(principals.some((p) => p.id === principal), decision === 'allow', principal);
+  }
+  const paged = await admin.whoCan({ ...asked, limit: 1 });
+  assert.equal(paged.principals.length, Math.min(1, principals.length));
+  const map = await admin.userAccess('acme', 'carol');
+  assert.deepEqual(map.root, (await admin.effective({ org: 'acme', principal: 'carol' })).permissions);
+  await assert.rejects(checkClient.whoCan(asked), (err) => err.code === 'FORBIDDEN' && err.status === 403);
+});
+
 test('every route of the host /openapi.json was called through the client', async () => {
   const document = await admin.openapi();
   const missing = [];

@@ -3,6 +3,7 @@
 //! an `OpenApiRouter`, so `/openapi.json` is generated from the handlers
 //! that serve it.
 
+mod access;
 mod auth;
 mod decisions;
 mod declared;
@@ -94,6 +95,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .routes(routes!(snapshots::snapshot))
         .routes(routes!(snapshots::keys))
         .routes(routes!(events::events))
+        .routes(routes!(access::who_can))
+        .routes(routes!(access::user_access))
         .merge(model::routes(&state))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::metrics))

@@ -51,6 +51,8 @@ const ROUTES: &[(&str, &str, Kind)] = &[
     ("GET", "/v1/orgs/{}/snapshot", Kind::Answer),
     ("GET", "/v1/keys", Kind::Answer),
     ("GET", "/v1/orgs/{}/events", Kind::Stream),
+    ("POST", "/v1/who-can", Kind::Model),
+    ("GET", "/v1/orgs/{}/users/{}/access", Kind::Model),
     ("POST", "/v1/orgs", Kind::Model),
     ("PUT", "/v1/users/{}", Kind::Model),
     ("PUT", "/v1/orgs/{}/members/{}", Kind::Model),
@@ -155,6 +157,10 @@ fn answer_request(pattern: &str) -> (String, Option<Value>) {
             (pattern.to_owned(), who(json!({"permission": "miner:read"})))
         }
         "/v1/guard" => (pattern.to_owned(), who(json!({"route": "/miners"}))),
+        "/v1/who-can" => (
+            pattern.to_owned(),
+            Some(json!({"org": "acme", "permission": "miner:read", "path": ["site:1"]})),
+        ),
         "/v1/keys" => (pattern.to_owned(), None),
         _ => (format!("{}?principal=carol", concrete(pattern)), None),
     }
@@ -452,6 +458,7 @@ async fn bound_tokens(db: &TestDb) {
         };
         let (path, body) = match kind {
             Kind::Answer | Kind::Stream => answer_request(pattern),
+            _ if *pattern == "/v1/who-can" => answer_request(pattern),
             _ => (concrete(pattern), Some(json!({}))),
         };
         let answer = call_with(&server, token, method(name), &path, body).await;

@@ -15,6 +15,7 @@
 mod common;
 mod http_util;
 
+mod access;
 mod admin_access;
 mod admin_groups;
 mod admin_roles;

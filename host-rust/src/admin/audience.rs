@@ -1,0 +1,83 @@
+//! Who and where an org's answers can be about (docs/http.md §6.11): the
+//! users `who-can` asks about and the registered nodes an access map
+//! draws. Reading them is reading the org's members, so it takes the
+//! `manage_members` admin key, as listing assignments does.
+
+use tessera_core::NodeKey;
+
+use super::err::AdminError;
+use super::write::{Actor, Admin, AdminKey};
+use crate::store::StoreError;
+
+/// A user an answer may be about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    /// The user id.
+    pub id: String,
+    /// The display name.
+    pub name: String,
+}
+
+impl Admin {
+    /// The active users who may be allowed something in `org`, by id,
+    /// after `after`, at most `limit`: its members and the superusers, and
+    /// every active user when an `@everyone` or `@authenticated`
+    /// assignment reaches non-members.
+    pub async fn audience(
+        &self,
+        actor: &Actor,
+        org: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Candidate>, AdminError> {
+        let mut tx = self.open_read(actor, org, AdminKey::ManageMembers).await?;
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT u.id, u.name FROM users u
+             WHERE u.active = 1 AND u.id > $2
+               AND (u.superuser = 1
+                    OR EXISTS (SELECT 1 FROM members m WHERE m.org_id = $1 AND m.user_id = u.id)
+                    OR EXISTS (SELECT 1 FROM assignments a WHERE a.org_id = $1
+                               AND a.subject IN ('@everyone', '@authenticated')))
+             ORDER BY u.id LIMIT $3",
+        )
+        .bind(org)
+        .bind(after.unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.rollback().await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name)| Candidate { id, name })
+            .collect())
+    }
+
+    /// The org's registered nodes with their parents, in no order.
+    pub async fn node_tree(
+        &self,
+        actor: &Actor,
+        org: &str,
+    ) -> Result<Vec<(NodeKey, Option<NodeKey>)>, AdminError> {
+        let mut tx = self.open_read(actor, org, AdminKey::ManageMembers).await?;
+        let rows: Vec<(String, String, Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT type, id, parent_type, parent_id FROM nodes WHERE org_id = $1")
+                .bind(org)
+                .fetch_all(&mut *tx)
+                .await?;
+        tx.rollback().await?;
+        let key = |kind: &str, id: &str| {
+            format!("{kind}:{id}")
+                .parse::<NodeKey>()
+                .map_err(|_| AdminError::Store(StoreError::Corrupt(format!("node {kind}:{id}"))))
+        };
+        rows.into_iter()
+            .map(|(kind, id, parent_kind, parent_id)| {
+                let parent = match (parent_kind, parent_id) {
+                    (Some(kind), Some(id)) => Some(key(&kind, &id)?),
+                    _ => None,
+                };
+                Ok((key(&kind, &id)?, parent))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,304 @@
+//! Access questions for people (docs/http.md §6.11): who can do something
+//! at a node, and what one user can do where. Every answer is the one
+//! `POST /v1/check` gives: each user's compiled snapshot is asked, so the
+//! lists cannot disagree with a check.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use tessera_core::{Diagnostic, Effect, NodeKey, Snapshot};
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::auth::AdminCaller;
+use super::error::{ApiError, ErrorBody};
+use super::extract::{JsonBody, PathArgs};
+use crate::authority::Asking;
+
+/// Users examined per read of the candidates.
+const CANDIDATES_PER_READ: u32 = 256;
+/// The default and the largest page of `who-can`.
+const DEFAULT_LIMIT: u32 = 100;
+const MAX_LIMIT: u32 = 1_000;
+
+/// `POST /v1/who-can`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WhoCanBody {
+    /// The org id.
+    org: String,
+    /// The permission key.
+    permission: String,
+    /// The path from the top, `type:id` segments.
+    path: Vec<String>,
+    /// The thing's owner (a user id), for owner-only grants.
+    #[serde(default)]
+    owner: Option<String>,
+    /// Users per page, 1 to 1,000 (default 100).
+    #[serde(default)]
+    limit: Option<u32>,
+    /// The `next` of the previous page.
+    #[serde(default)]
+    after: Option<String>,
+}
+
+/// An assignment that gives a user the permission.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Via {
+    subject: String,
+    role: String,
+    scope: Option<String>,
+}
+
+/// A user who is allowed.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Allowed {
+    id: String,
+    name: String,
+    /// The assignments that give it (empty for a superuser).
+    via: Vec<Via>,
+}
+
+/// The answer of `POST /v1/who-can`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct WhoCan {
+    /// Every active user `check` allows, by id, one page.
+    principals: Vec<Allowed>,
+    /// Whether the anonymous principal is allowed.
+    anonymous: bool,
+    /// The cursor of the next page (`after`), or null after the last.
+    next: Option<String>,
+    /// The check's diagnostic when the question itself is wrong (an
+    /// unknown permission, an invalid path): then nobody is listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    diagnostic: Option<Diagnostic>,
+    /// The highest org revision the answers used.
+    revision: u64,
+}
+
+fn asking<'a>(org: &'a str, principal: &'a str) -> Asking<'a> {
+    Asking {
+        org,
+        principal,
+        token_scopes: None,
+        under: None,
+        min_revision: None,
+    }
+}
+
+/// The assignments that grant the permission, from `explain`.
+fn via(snapshot: &Snapshot, body: &WhoCanBody) -> Vec<Via> {
+    snapshot
+        .explain(&body.permission, &body.path, body.owner.as_deref())
+        .assignments
+        .into_iter()
+        .filter(|used| used.grants_permission)
+        .map(|used| Via {
+            subject: used.subject,
+            role: used.role,
+            scope: used.scope,
+        })
+        .collect()
+}
+
+/// Who `check` allows to do `permission` at `path`: every active user
+/// (members, superusers, and the non-members `@everyone`/`@authenticated`
+/// grants reach), by id, a page at a time, with the assignments that give
+/// it; and whether the anonymous principal is allowed. An admin token;
+/// with `Tessera-Actor`, the actor needs the `manage_members` admin key.
+#[utoipa::path(post, path = "/v1/who-can", tag = "access", request_body = WhoCanBody,
+    responses((status = 200, body = WhoCan), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn who_can(
+    State(state): State<Arc<AppState>>,
+    caller: AdminCaller,
+    JsonBody(body): JsonBody<WhoCanBody>,
+) -> Result<Json<WhoCan>, ApiError> {
+    caller.caller.reach(&body.org)?;
+    let limit = body.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_request(format!(
+            "`limit` must be 1 to {MAX_LIMIT}"
+        )));
+    }
+    // The actor's right to list members comes first: a refusal names no one.
+    let mut page = state
+        .admin
+        .audience(
+            &caller.actor,
+            &body.org,
+            body.after.as_deref(),
+            CANDIDATES_PER_READ,
+        )
+        .await?;
+    let (visitor, mut revision) = state
+        .authority
+        .snapshot(&asking(&body.org, "anonymous"))
+        .await?;
+    let asked = visitor.check(&body.permission, &body.path, body.owner.as_deref());
+    let mut answer = WhoCan {
+        principals: Vec::new(),
+        anonymous: asked.decision == Effect::Allow,
+        next: None,
+        diagnostic: asked
+            .diagnostic
+            .filter(|diagnostic| !matches!(diagnostic, Diagnostic::OutsideSnapshot)),
+        revision,
+    };
+    if answer.diagnostic.is_some() {
+        return Ok(Json(answer));
+    }
+    loop {
+        let exhausted = page.len() < CANDIDATES_PER_READ as usize;
+        let mut last = None;
+        for candidate in page {
+            let (snapshot, at) = state
+                .authority
+                .snapshot(&asking(&body.org, &candidate.id))
+                .await?;
+            revision = revision.max(at);
+            let decision = snapshot.check(&body.permission, &body.path, body.owner.as_deref());
+            if decision.decision == Effect::Allow {
+                answer.principals.push(Allowed {
+                    via: via(&snapshot, &body),
+                    id: candidate.id.clone(),
+                    name: candidate.name,
+                });
+                if answer.principals.len() == limit as usize {
+                    answer.next = Some(candidate.id);
+                    answer.revision = revision;
+                    return Ok(Json(answer));
+                }
+            }
+            last = Some(candidate.id);
+        }
+        match last {
+            Some(last) if !exhausted => {
+                page = state
+                    .admin
+                    .audience(&caller.actor, &body.org, Some(&last), CANDIDATES_PER_READ)
+                    .await?;
+            }
+            _ => break,
+        }
+    }
+    answer.revision = revision;
+    Ok(Json(answer))
+}
+
+/// The permissions at one node where they differ from its parent's.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct NodeAccess {
+    node: String,
+    permissions: Vec<String>,
+}
+
+/// The answer of `GET …/users/{id}/access`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AccessMap {
+    /// The keys allowed at the org root.
+    root: Vec<String>,
+    /// Every registered node whose keys differ from its parent's, parents
+    /// first.
+    nodes: Vec<NodeAccess>,
+    /// The top node of each subtree hidden from the user.
+    hidden: Vec<String>,
+    /// The org revision the answers used.
+    revision: u64,
+}
+
+/// Each node's path from the top, parents before children.
+fn paths(tree: Vec<(NodeKey, Option<NodeKey>)>) -> Vec<(NodeKey, Vec<String>)> {
+    let mut children: BTreeMap<Option<String>, Vec<NodeKey>> = BTreeMap::new();
+    for (node, parent) in tree {
+        children
+            .entry(parent.map(|parent| parent.to_string()))
+            .or_default()
+            .push(node);
+    }
+    let mut out = Vec::new();
+    let mut stack: Vec<(NodeKey, Vec<String>)> = children
+        .remove(&None)
+        .unwrap_or_default()
+        .into_iter()
+        .rev()
+        .map(|node| {
+            let path = vec![node.to_string()];
+            (node, path)
+        })
+        .collect();
+    while let Some((node, path)) = stack.pop() {
+        for child in children
+            .remove(&Some(node.to_string()))
+            .unwrap_or_default()
+            .into_iter()
+            .rev()
+        {
+            let mut below = path.clone();
+            below.push(child.to_string());
+            stack.push((child, below));
+        }
+        out.push((node, path));
+    }
+    out
+}
+
+/// What one user may do where: the keys at the org root, every registered
+/// node whose keys differ from its parent's (the map a "manage access"
+/// screen draws) and the hidden subtrees. Owner-only grants are left out
+/// (they depend on the thing's owner). An admin token; with
+/// `Tessera-Actor`, the actor needs the `manage_members` admin key.
+#[utoipa::path(get, path = "/v1/orgs/{org}/users/{id}/access", tag = "access",
+    params(("org" = String, Path, description = "org id"), ("id" = String, Path, description = "user id")),
+    responses((status = 200, body = AccessMap), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn user_access(
+    State(state): State<Arc<AppState>>,
+    caller: AdminCaller,
+    PathArgs((org, user)): PathArgs<(String, String)>,
+) -> Result<Json<AccessMap>, ApiError> {
+    let tree = state.admin.node_tree(&caller.actor, &org).await?;
+    let (snapshot, revision) = state.authority.snapshot(&asking(&org, &user)).await?;
+    let root = snapshot.effective::<String>(&[], None);
+    let mut held: HashMap<String, Option<Vec<String>>> = HashMap::new();
+    let mut answer = AccessMap {
+        root,
+        nodes: Vec::new(),
+        hidden: Vec::new(),
+        revision,
+    };
+    for (node, path) in paths(tree) {
+        let key = node.to_string();
+        let parent = path
+            .len()
+            .checked_sub(2)
+            .and_then(|at| path.get(at))
+            .map_or(Some(&answer.root), |parent| {
+                held.get(parent).and_then(Option::as_ref)
+            });
+        let Some(parent) = parent.cloned() else {
+            // Below a hidden node: hidden too, already listed at its top.
+            held.insert(key, None);
+            continue;
+        };
+        if snapshot.hidden(&path) {
+            answer.hidden.push(key.clone());
+            held.insert(key, None);
+            continue;
+        }
+        let here = snapshot.effective(&path, None);
+        if here != parent {
+            answer.nodes.push(NodeAccess {
+                node: key.clone(),
+                permissions: here.clone(),
+            });
+        }
+        held.insert(key, Some(here));
+    }
+    Ok(Json(answer))
+}
