@@ -309,6 +309,16 @@ export class TesseraClient {
     diagnostic?: string;
     revision: number;
   }>;
+  /** What a model write would change, without making it; rejects with the write's own refusal. */
+  preview(
+    org: string,
+    write: { method: 'POST' | 'PUT' | 'PATCH' | 'DELETE'; path: string; body?: unknown },
+    options?: CallOptions,
+  ): Promise<{
+    changes: { principal: string; node: string | null; permission: string; before: string; after: string }[];
+    principalsAffected: number;
+    revision: number;
+  }>;
   /** What one user may do where: the root's keys, nodes that differ from their parent, hidden subtrees. */
   userAccess(org: string, user: string, options?: CallOptions): Promise<{
     root: string[];

@@ -537,6 +537,18 @@ export class TesseraClient {
     return this.#post('/v1/who-can', body, options);
   }
 
+  /**
+   * `POST …/preview`: what the model write `{method, path, body?}` would
+   * change, without making it: `{changes: [{principal, node, permission,
+   * before, after}], principalsAffected, revision}`, or the write's own
+   * refusal (rejected like the write would be).
+   */
+  preview(org, { method, path, body } = {}, options) {
+    const request = { method, path };
+    put(request, 'body', body);
+    return this.#post(`${this.#org(org)}/preview`, request, options);
+  }
+
   /** `GET …/users/{id}/access`: `{root, nodes: [{node, permissions}], hidden, revision}`. */
   userAccess(org, user, options) {
     return this.#request('GET', `${this.#org(org)}/users/${segment(user, 'user')}/access`, {}, options);

@@ -10,12 +10,15 @@
 mod err;
 mod etag;
 mod revisions;
+mod table;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tessera_core::{CompileRequest, Decision, Footprint, Manifest, NodeKey, Snapshot};
+
+pub(crate) use table::{Answers, Place};
 
 pub use err::AuthorityError;
 use revisions::Revisions;

@@ -666,6 +666,14 @@ test('whoCan and userAccess answer as check does', async () => {
   const map = await admin.userAccess('acme', 'carol');
   assert.deepEqual(map.root, (await admin.effective({ org: 'acme', principal: 'carol' })).permissions);
   await assert.rejects(checkClient.whoCan(asked), (err) => err.code === 'FORBIDDEN' && err.status === 403);
+  const before = await admin.whoCan(asked);
+  const preview = await admin.preview('acme', { method: 'POST', path: '/v1/orgs/acme/hidden', body: { selector: 'everyone', node: 'miner:11' } });
+  assert.ok(preview.principalsAffected > 0 && preview.changes.some((c) => c.after === 'not_found'), JSON.stringify(preview));
+  assert.deepEqual(await admin.whoCan(asked), before, 'a preview writes nothing');
+  await assert.rejects(
+    admin.preview('acme', { method: 'POST', path: '/v1/orgs/acme/roles', body: { name: 'R', permissions: ['miner:reboot'] } }),
+    (err) => err.code === 'READ_PAIRING_VIOLATION',
+  );
 });
 
 test('every route of the host /openapi.json was called through the client', async () => {

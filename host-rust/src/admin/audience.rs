@@ -7,7 +7,7 @@ use tessera_core::NodeKey;
 
 use super::err::AdminError;
 use super::write::{Actor, Admin, AdminKey};
-use crate::store::StoreError;
+use crate::store::{StoreError, Tx};
 
 /// A user an answer may be about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +16,60 @@ pub struct Candidate {
     pub id: String,
     /// The display name.
     pub name: String,
+}
+
+/// [`Admin::audience`] in a transaction (a preview reads the users a
+/// write it holds makes members).
+pub(crate) async fn audience_rows(
+    tx: &mut Tx,
+    org: &str,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<Candidate>, AdminError> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT u.id, u.name FROM users u
+         WHERE u.active = 1 AND u.id > $2
+           AND (u.superuser = 1
+                OR EXISTS (SELECT 1 FROM members m WHERE m.org_id = $1 AND m.user_id = u.id)
+                OR EXISTS (SELECT 1 FROM assignments a WHERE a.org_id = $1
+                           AND a.subject IN ('@everyone', '@authenticated')))
+         ORDER BY u.id LIMIT $3",
+    )
+    .bind(org)
+    .bind(after.unwrap_or(""))
+    .bind(i64::from(limit))
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| Candidate { id, name })
+        .collect())
+}
+
+/// [`Admin::node_tree`] in a transaction.
+pub(crate) async fn node_rows(
+    tx: &mut Tx,
+    org: &str,
+) -> Result<Vec<(NodeKey, Option<NodeKey>)>, AdminError> {
+    let rows: Vec<(String, String, Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT type, id, parent_type, parent_id FROM nodes WHERE org_id = $1")
+            .bind(org)
+            .fetch_all(&mut **tx)
+            .await?;
+    let key = |kind: &str, id: &str| {
+        format!("{kind}:{id}")
+            .parse::<NodeKey>()
+            .map_err(|_| AdminError::Store(StoreError::Corrupt(format!("node {kind}:{id}"))))
+    };
+    rows.into_iter()
+        .map(|(kind, id, parent_kind, parent_id)| {
+            let parent = match (parent_kind, parent_id) {
+                (Some(kind), Some(id)) => Some(key(&kind, &id)?),
+                _ => None,
+            };
+            Ok((key(&kind, &id)?, parent))
+        })
+        .collect()
 }
 
 impl Admin {
@@ -31,25 +85,9 @@ impl Admin {
         limit: u32,
     ) -> Result<Vec<Candidate>, AdminError> {
         let mut tx = self.open_read(actor, org, AdminKey::ManageMembers).await?;
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT u.id, u.name FROM users u
-             WHERE u.active = 1 AND u.id > $2
-               AND (u.superuser = 1
-                    OR EXISTS (SELECT 1 FROM members m WHERE m.org_id = $1 AND m.user_id = u.id)
-                    OR EXISTS (SELECT 1 FROM assignments a WHERE a.org_id = $1
-                               AND a.subject IN ('@everyone', '@authenticated')))
-             ORDER BY u.id LIMIT $3",
-        )
-        .bind(org)
-        .bind(after.unwrap_or(""))
-        .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
-        .await?;
+        let rows = audience_rows(&mut tx, org, after, limit).await?;
         tx.rollback().await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, name)| Candidate { id, name })
-            .collect())
+        Ok(rows)
     }
 
     /// The org's registered nodes with their parents, in no order.
@@ -59,25 +97,8 @@ impl Admin {
         org: &str,
     ) -> Result<Vec<(NodeKey, Option<NodeKey>)>, AdminError> {
         let mut tx = self.open_read(actor, org, AdminKey::ManageMembers).await?;
-        let rows: Vec<(String, String, Option<String>, Option<String>)> =
-            sqlx::query_as("SELECT type, id, parent_type, parent_id FROM nodes WHERE org_id = $1")
-                .bind(org)
-                .fetch_all(&mut *tx)
-                .await?;
+        let rows = node_rows(&mut tx, org).await?;
         tx.rollback().await?;
-        let key = |kind: &str, id: &str| {
-            format!("{kind}:{id}")
-                .parse::<NodeKey>()
-                .map_err(|_| AdminError::Store(StoreError::Corrupt(format!("node {kind}:{id}"))))
-        };
-        rows.into_iter()
-            .map(|(kind, id, parent_kind, parent_id)| {
-                let parent = match (parent_kind, parent_id) {
-                    (Some(kind), Some(id)) => Some(key(&kind, &id)?),
-                    _ => None,
-                };
-                Ok((key(&kind, &id)?, parent))
-            })
-            .collect()
+        Ok(rows)
     }
 }

@@ -268,6 +268,10 @@ impl Admin {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        // A previewed write is held, uncommitted, for its preview to read.
+        let Some(tx) = super::preview::keep(tx) else {
+            return Ok(());
+        };
         let committing = bumped.map(|(org, _)| self.changes.committing(org));
         tx.commit().await?;
         match (bumped, change) {

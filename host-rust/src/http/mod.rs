@@ -13,6 +13,7 @@ mod extract;
 mod metrics;
 mod model;
 mod ops;
+mod preview;
 mod snapshots;
 mod streams;
 
@@ -97,6 +98,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .routes(routes!(events::events))
         .routes(routes!(access::who_can))
         .routes(routes!(access::user_access))
+        .routes(routes!(preview::preview))
         .merge(model::routes(&state))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::metrics))

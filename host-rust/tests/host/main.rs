@@ -33,6 +33,7 @@ mod http_router;
 mod invalidation;
 mod layers;
 mod migrations;
+mod preview;
 mod readme_e2e;
 mod reconcile;
 mod replicas;
