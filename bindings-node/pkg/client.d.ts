@@ -309,6 +309,8 @@ export class TesseraClient {
     diagnostic?: string;
     revision: number;
   }>;
+  /** The org as a `tessera.org/1` document, its canonical JSON text (byte-equal for the same state). */
+  exportOrg(org: string, options?: CallOptions): Promise<string>;
   /** What a model write would change, without making it; rejects with the write's own refusal. */
   preview(
     org: string,

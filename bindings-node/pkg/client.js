@@ -549,6 +549,11 @@ export class TesseraClient {
     return this.#post(`${this.#org(org)}/preview`, request, options);
   }
 
+  /** `GET …/export`: the org as a `tessera.org/1` document (docs/documents.md §9), its canonical text. */
+  exportOrg(org, options) {
+    return this.#request('GET', `${this.#org(org)}/export`, { expect: 'text' }, options);
+  }
+
   /** `GET …/users/{id}/access`: `{root, nodes: [{node, permissions}], hidden, revision}`. */
   userAccess(org, user, options) {
     return this.#request('GET', `${this.#org(org)}/users/${segment(user, 'user')}/access`, {}, options);

@@ -14,6 +14,7 @@ mod audience;
 mod audit;
 mod err;
 mod escalation;
+mod export;
 mod groups;
 mod lookup;
 mod names;
@@ -29,9 +30,13 @@ mod write;
 
 pub use assignments::AssignmentView;
 pub use audience::Candidate;
-pub(crate) use audience::{audience_rows, node_rows};
+pub(crate) use audience::{audience_rows, node_paths, node_rows, parents_first};
 pub use audit::{AUDIT_PAGE, AuditEntry};
 pub use err::AdminError;
+pub use export::{
+    DOCUMENT_FORMAT, DocAssignment, DocCap, DocGroup, DocHidden, DocNode, DocOrg, DocRole,
+    DocSettings, DocUser, OrgDocument,
+};
 pub use groups::GroupView;
 pub use policy::{CapView, HiddenView};
 pub(crate) use preview::{Held, holding};

@@ -27,7 +27,9 @@ mod tokens;
 
 pub use admin::{
     AUDIT_PAGE, Actor, Admin, AdminError, AssignmentView, AuditEntry, Candidate, CapView,
-    GroupView, HiddenView, Quotas, RoleView, UserUpdate, UserView,
+    DOCUMENT_FORMAT, DocAssignment, DocCap, DocGroup, DocHidden, DocNode, DocOrg, DocRole,
+    DocSettings, DocUser, GroupView, HiddenView, OrgDocument, Quotas, RoleView, UserUpdate,
+    UserView,
 };
 pub use authority::{Asking, Authority, AuthorityError, CacheStats, Export};
 pub use builder::{BuildError, BuildRequest, Built, build_snapshot};

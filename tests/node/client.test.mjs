@@ -666,6 +666,9 @@ test('whoCan and userAccess answer as check does', async () => {
   const map = await admin.userAccess('acme', 'carol');
   assert.deepEqual(map.root, (await admin.effective({ org: 'acme', principal: 'carol' })).permissions);
   await assert.rejects(checkClient.whoCan(asked), (err) => err.code === 'FORBIDDEN' && err.status === 403);
+  const document = await admin.exportOrg('acme');
+  assert.equal(JSON.parse(document).format, 'tessera.org/1');
+  assert.equal(await admin.exportOrg('acme'), document, 'canonical: the same state, the same bytes');
   const before = await admin.whoCan(asked);
   const preview = await admin.preview('acme', { method: 'POST', path: '/v1/orgs/acme/hidden', body: { selector: 'everyone', node: 'miner:11' } });
   assert.ok(preview.principalsAffected > 0 && preview.changes.some((c) => c.after === 'not_found'), JSON.stringify(preview));

@@ -3,6 +3,8 @@
 //! draws. Reading them is reading the org's members, so it takes the
 //! `manage_members` admin key, as listing assignments does.
 
+use std::collections::BTreeMap;
+
 use tessera_core::NodeKey;
 
 use super::err::AdminError;
@@ -101,4 +103,36 @@ impl Admin {
         tx.rollback().await?;
         Ok(rows)
     }
+}
+
+/// Each node's path from the top (`type:id` segments), by node key; the
+/// order of a path's length then its key puts parents first.
+pub(crate) fn node_paths(tree: &[(NodeKey, Option<NodeKey>)]) -> BTreeMap<String, Vec<String>> {
+    let parents: BTreeMap<String, Option<String>> = tree
+        .iter()
+        .map(|(node, parent)| (node.to_string(), parent.as_ref().map(ToString::to_string)))
+        .collect();
+    parents
+        .keys()
+        .map(|node| {
+            let mut path = vec![node.clone()];
+            let mut at = node;
+            // The store refuses cycles; the bound only guards the loop.
+            while let Some(Some(parent)) = parents.get(at) {
+                if path.len() > parents.len() {
+                    break;
+                }
+                path.insert(0, parent.clone());
+                at = parent;
+            }
+            (node.clone(), path)
+        })
+        .collect()
+}
+
+/// [`node_paths`] as a list, parents first (by depth, then key).
+pub(crate) fn parents_first(tree: &[(NodeKey, Option<NodeKey>)]) -> Vec<(String, Vec<String>)> {
+    let mut nodes: Vec<(String, Vec<String>)> = node_paths(tree).into_iter().collect();
+    nodes.sort_by(|a, b| a.1.len().cmp(&b.1.len()).then_with(|| a.0.cmp(&b.0)));
+    nodes
 }

@@ -95,7 +95,7 @@ impl Admin {
     }
 
     /// The keys of a stored set that the catalog still has, in catalog order.
-    fn live_keys(&self, stored: &[String]) -> Vec<String> {
+    pub(super) fn live_keys(&self, stored: &[String]) -> Vec<String> {
         let catalog = &self.manifest.catalog;
         catalog.keys(&catalog.bits_of_known(stored.iter().map(String::as_str)))
     }

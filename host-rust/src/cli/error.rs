@@ -9,7 +9,7 @@ use tessera_core::ErrorCode;
 
 use tessera_core::VerifyError;
 use tessera_host::setup::SetupError;
-use tessera_host::{AuthorityError, ServeError, StoreError, TokenError};
+use tessera_host::{AdminError, AuthorityError, ServeError, StoreError, TokenError};
 
 use super::output;
 
@@ -109,6 +109,15 @@ impl From<AuthorityError> for CliError {
     fn from(err: AuthorityError) -> Self {
         match err {
             AuthorityError::Store(err) => err.into(),
+            err => CliError::new(err.code(), err.to_string()),
+        }
+    }
+}
+
+impl From<AdminError> for CliError {
+    fn from(err: AdminError) -> Self {
+        match err {
+            AdminError::Store(err) => err.into(),
             err => CliError::new(err.code(), err.to_string()),
         }
     }

@@ -6,6 +6,7 @@
 mod check;
 mod codegen;
 mod config;
+mod documents;
 mod error;
 mod output;
 mod serve;
@@ -71,6 +72,8 @@ pub(crate) enum Command {
     Snapshot(SnapshotArgs),
     /// Generate code from the manifest
     Codegen(CodegenArgs),
+    /// Print an org's access as one document (JSON, tessera.org/1)
+    Export(ExportArgs),
     /// Ask the store whether a principal may do something (exit 0 allow, 1 deny or not_found)
     #[command(long_about = "Ask the store whether a principal may do something.\n\n\
         Prints the answer as JSON, as `POST /v1/check` gives it:\n\
@@ -154,6 +157,23 @@ pub(crate) struct ServeArgs {
     /// caps=10000,hidden=100000,under_roots=64]
     #[arg(long, env = "TESSERA_QUOTAS", value_name = "KIND=N,...")]
     pub(crate) quotas: Option<String>,
+}
+
+/// `tessera export`.
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// The org id
+    #[arg(long)]
+    pub(crate) org: String,
+    /// Write the document to this file instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+    /// Where the store is.
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+    /// The manifest.
+    #[command(flatten)]
+    pub(crate) manifest: ManifestArg,
 }
 
 /// `tessera codegen`.
@@ -424,6 +444,7 @@ async fn run(command: Command) -> Result<Exit, CliError> {
         Command::Codegen(args) => match args.command {
             CodegenCommand::Ts(manifest) => codegen::typescript(&manifest),
         },
+        Command::Export(args) => documents::export(&args).await,
         Command::Check(args) => check::check(&args).await,
         Command::Explain(args) => check::explain(&args).await,
     }

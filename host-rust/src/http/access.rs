@@ -3,19 +3,20 @@
 //! `POST /v1/check` gives: each user's compiled snapshot is asked, so the
 //! lists cannot disagree with a check.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use tessera_core::{Diagnostic, Effect, NodeKey, Snapshot};
+use tessera_core::{Diagnostic, Effect, Snapshot};
 use utoipa::ToSchema;
 
 use super::AppState;
 use super::auth::AdminCaller;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{JsonBody, PathArgs};
+use crate::admin::parents_first;
 use crate::authority::Asking;
 
 /// Users examined per read of the candidates.
@@ -212,42 +213,6 @@ pub(crate) struct AccessMap {
     revision: u64,
 }
 
-/// Each node's path from the top, parents before children.
-fn paths(tree: Vec<(NodeKey, Option<NodeKey>)>) -> Vec<(NodeKey, Vec<String>)> {
-    let mut children: BTreeMap<Option<String>, Vec<NodeKey>> = BTreeMap::new();
-    for (node, parent) in tree {
-        children
-            .entry(parent.map(|parent| parent.to_string()))
-            .or_default()
-            .push(node);
-    }
-    let mut out = Vec::new();
-    let mut stack: Vec<(NodeKey, Vec<String>)> = children
-        .remove(&None)
-        .unwrap_or_default()
-        .into_iter()
-        .rev()
-        .map(|node| {
-            let path = vec![node.to_string()];
-            (node, path)
-        })
-        .collect();
-    while let Some((node, path)) = stack.pop() {
-        for child in children
-            .remove(&Some(node.to_string()))
-            .unwrap_or_default()
-            .into_iter()
-            .rev()
-        {
-            let mut below = path.clone();
-            below.push(child.to_string());
-            stack.push((child, below));
-        }
-        out.push((node, path));
-    }
-    out
-}
-
 /// What one user may do where: the keys at the org root, every registered
 /// node whose keys differ from its parent's (the map a "manage access"
 /// screen draws) and the hidden subtrees. Owner-only grants are left out
@@ -272,8 +237,7 @@ pub(crate) async fn user_access(
         hidden: Vec::new(),
         revision,
     };
-    for (node, path) in paths(tree) {
-        let key = node.to_string();
+    for (key, path) in parents_first(&tree) {
         let parent = path
             .len()
             .checked_sub(2)

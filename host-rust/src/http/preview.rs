@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tessera_core::{Effect, NodeKey};
+use tessera_core::Effect;
 use tower::ServiceExt;
 use utoipa::ToSchema;
 
@@ -22,7 +22,7 @@ use super::auth::AdminCaller;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{JsonBody, PathArgs};
 use super::model;
-use crate::admin::{Held, audience_rows, holding, node_rows};
+use crate::admin::{Held, audience_rows, holding, node_paths, node_rows};
 use crate::authority::{Answers, Place};
 
 /// The body of `POST …/preview`: a model write of the same org.
@@ -60,30 +60,6 @@ pub(crate) struct Preview {
     principals_affected: usize,
     /// The org revision the write would apply to.
     revision: u64,
-}
-
-/// Each node's path from the top.
-fn paths_of(tree: &[(NodeKey, Option<NodeKey>)]) -> BTreeMap<String, Vec<String>> {
-    let parents: BTreeMap<String, Option<String>> = tree
-        .iter()
-        .map(|(node, parent)| (node.to_string(), parent.as_ref().map(ToString::to_string)))
-        .collect();
-    parents
-        .keys()
-        .map(|node| {
-            let mut path = vec![node.clone()];
-            let mut at = node;
-            while let Some(Some(parent)) = parents.get(at) {
-                // A cycle cannot be stored; the bound only guards the loop.
-                if path.len() > parents.len() {
-                    break;
-                }
-                path.insert(0, parent.clone());
-                at = parent;
-            }
-            (node.clone(), path)
-        })
-        .collect()
 }
 
 /// The places of one side: the root, then every node either side has,
@@ -210,7 +186,7 @@ pub(crate) async fn preview(
         .into_iter()
         .collect();
     principals.push("anonymous".to_owned());
-    let (before_paths, after_paths) = (paths_of(&before_tree), paths_of(&after_tree));
+    let (before_paths, after_paths) = (node_paths(&before_tree), node_paths(&after_tree));
     let before_places = places(&before_paths, &after_paths);
     let after_places = places(&after_paths, &before_paths);
     let after = state

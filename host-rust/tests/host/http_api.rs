@@ -54,6 +54,7 @@ const ROUTES: &[(&str, &str, Kind)] = &[
     ("POST", "/v1/who-can", Kind::Model),
     ("GET", "/v1/orgs/{}/users/{}/access", Kind::Model),
     ("POST", "/v1/orgs/{}/preview", Kind::Model),
+    ("GET", "/v1/orgs/{}/export", Kind::Model),
     ("POST", "/v1/orgs", Kind::Model),
     ("PUT", "/v1/users/{}", Kind::Model),
     ("PUT", "/v1/orgs/{}/members/{}", Kind::Model),

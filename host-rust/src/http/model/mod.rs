@@ -8,6 +8,7 @@
 
 mod assignments;
 mod audit;
+mod documents;
 mod groups;
 mod nodes;
 mod orgs;
@@ -101,6 +102,7 @@ fn model_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(policy::delete_cap))
         .routes(routes!(settings::put_settings))
         .routes(routes!(audit::audit))
+        .routes(routes!(documents::export))
 }
 
 /// Parses the text form of a subject, selector, group member or node key;
