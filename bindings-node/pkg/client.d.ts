@@ -318,6 +318,8 @@ export class TesseraClient {
     options?: CallOptions,
   ): Promise<{
     changes: { principal: string; node: string | null; permission: string; before: string; after: string }[];
+    truncated: boolean;
+    totalChanges: number;
     principalsAffected: number;
     revision: number;
   }>;

@@ -540,7 +540,8 @@ export class TesseraClient {
   /**
    * `POST …/preview`: what the model write `{method, path, body?}` would
    * change, without making it: `{changes: [{principal, node, permission,
-   * before, after}], principalsAffected, revision}`, or the write's own
+   * before, after}] (the first 10,000), truncated, totalChanges,
+   * principalsAffected, revision}`, or the write's own
    * refusal (rejected like the write would be).
    */
   preview(org, { method, path, body } = {}, options) {

@@ -30,7 +30,7 @@ mod write;
 
 pub use assignments::AssignmentView;
 pub use audience::Candidate;
-pub(crate) use audience::{audience_rows, node_paths, node_rows, parents_first};
+pub(crate) use audience::{Outline, node_paths, outline_rows, parents_first};
 pub use audit::{AUDIT_PAGE, AuditEntry};
 pub use err::AdminError;
 pub use export::{

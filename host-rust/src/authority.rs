@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use tessera_core::{CompileRequest, Decision, Footprint, Manifest, NodeKey, Snapshot};
 
-pub(crate) use table::{Answers, Place};
+pub(crate) use table::answers_at;
 
 pub use err::AuthorityError;
 use revisions::Revisions;
@@ -72,7 +72,7 @@ struct Cached {
     /// write since could change).
     valid_to: u64,
     snapshot: Arc<Snapshot>,
-    footprint: Footprint,
+    footprint: Arc<Footprint>,
 }
 
 /// Per write kind, how many cached snapshots the writes of that kind left
@@ -92,9 +92,9 @@ fn count(counters: &[AtomicU64; WriteKind::ALL.len()], kind: WriteKind) {
 
 /// What the cache holds for a question.
 enum Kept {
-    /// A snapshot valid at the revision asked, and the revision it was
-    /// compiled at.
-    Valid(Arc<Snapshot>, u64),
+    /// A snapshot valid at the revision asked, the revision it was
+    /// compiled at, and what it draws on.
+    Valid(Arc<Snapshot>, u64, Arc<Footprint>),
     /// Nothing valid: build.
     Stale,
     /// Ask again once this server's committing write is recorded.
@@ -109,6 +109,8 @@ struct State {
     /// The revision it was compiled at: its content is the same at every
     /// revision from this one to `revision`.
     built: u64,
+    /// What of the org it draws on.
+    footprint: Arc<Footprint>,
 }
 
 /// Cache counters, for `/metrics`.
@@ -319,12 +321,13 @@ impl Authority {
             self.loader.changes().settled(asking.org).await;
             kept = self.kept(&key, revision, false);
         }
-        if let Kept::Valid(snapshot, built) = kept {
+        if let Kept::Valid(snapshot, built, footprint) = kept {
             self.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(State {
                 snapshot,
                 revision,
                 built,
+                footprint,
             });
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
@@ -349,6 +352,7 @@ impl Authority {
                 .map_err(|err| AuthorityError::Store(StoreError::Corrupt(err.to_string())))?,
         );
         let built_at = facts.revision();
+        let footprint = Arc::new(facts.footprint());
         let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         self.build_micros.fetch_add(micros, Ordering::Relaxed);
         if let Ok(mut cache) = self.cache.lock() {
@@ -361,7 +365,7 @@ impl Authority {
                     built: built_at,
                     valid_to: built_at,
                     snapshot: Arc::clone(&snapshot),
-                    footprint: facts.footprint(),
+                    footprint: Arc::clone(&footprint),
                 };
                 cache.insert(key, cached, 1);
             }
@@ -370,6 +374,7 @@ impl Authority {
             snapshot,
             revision: built_at,
             built: built_at,
+            footprint,
         })
     }
 
@@ -386,7 +391,11 @@ impl Authority {
             return Kept::Stale;
         };
         if cached.valid_to >= revision {
-            return Kept::Valid(Arc::clone(&cached.snapshot), cached.built);
+            return Kept::Valid(
+                Arc::clone(&cached.snapshot),
+                cached.built,
+                Arc::clone(&cached.footprint),
+            );
         }
         let stale = match self
             .loader
@@ -405,7 +414,11 @@ impl Authority {
                         count(&self.writes.kept, change.kind);
                     }
                     cached.valid_to = revision;
-                    return Kept::Valid(Arc::clone(&cached.snapshot), cached.built);
+                    return Kept::Valid(
+                        Arc::clone(&cached.snapshot),
+                        cached.built,
+                        Arc::clone(&cached.footprint),
+                    );
                 }
             },
         };

@@ -6,6 +6,8 @@
 
 use std::sync::OnceLock;
 
+use tessera_core::CompileRequest;
+
 static SEED: OnceLock<u64> = OnceLock::new();
 
 /// This process's hash seed, drawn from the OS on first use. Should the OS
@@ -21,4 +23,20 @@ pub fn hash_seed() -> u64 {
             nanos ^ u64::from(std::process::id()).rotate_left(32)
         }
     })
+}
+
+/// A compile request for a snapshot this process asks itself and never
+/// exports (an actor's holdings, a preview's after side): no lifetime, no
+/// key, no provenance, this process's seed.
+pub(crate) fn in_process(principal: &str) -> CompileRequest<'_> {
+    CompileRequest {
+        principal,
+        token_scopes: None,
+        under: None,
+        issued_at: 0,
+        expires_at: 1,
+        kid: "",
+        provenance: false,
+        hash_seed: hash_seed(),
+    }
 }

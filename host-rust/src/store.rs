@@ -24,6 +24,19 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// The collation that orders text as bytes, the order Rust compares
+    /// strings in: a page of ids ordered by the database must continue
+    /// where Rust says the last one was (Postgres' default collation
+    /// need not be byte order).
+    pub(crate) fn byte_order(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "BINARY",
+            Backend::Postgres => "\"C\"",
+        }
+    }
+}
+
 /// A store failure. The database's own text never reaches an API caller.
 #[derive(Debug, Error)]
 pub enum StoreError {

@@ -672,6 +672,8 @@ test('whoCan and userAccess answer as check does', async () => {
   const before = await admin.whoCan(asked);
   const preview = await admin.preview('acme', { method: 'POST', path: '/v1/orgs/acme/hidden', body: { selector: 'everyone', node: 'miner:11' } });
   assert.ok(preview.principalsAffected > 0 && preview.changes.some((c) => c.after === 'not_found'), JSON.stringify(preview));
+  assert.equal(preview.truncated, false);
+  assert.equal(preview.totalChanges, preview.changes.length);
   assert.deepEqual(await admin.whoCan(asked), before, 'a preview writes nothing');
   await assert.rejects(
     admin.preview('acme', { method: 'POST', path: '/v1/orgs/acme/roles', body: { name: 'R', permissions: ['miner:reboot'] } }),

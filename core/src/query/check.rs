@@ -157,12 +157,6 @@ impl Snapshot {
         }
     }
 
-    /// Whether `path` is hidden from the principal (docs/model.md §1.8):
-    /// every `check` there answers `not_found`.
-    pub fn hidden<S: AsRef<str>>(&self, path: &[S]) -> bool {
-        matches!(self.reach(segments(path)), Reached::Hidden(_))
-    }
-
     /// Whether `check` (without an owner) allows `permission` at the root or
     /// at some covered, visible node the snapshot knows.
     pub fn can_anywhere(&self, permission: &str) -> bool {

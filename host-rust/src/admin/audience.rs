@@ -1,15 +1,17 @@
 //! Who and where an org's answers can be about (docs/http.md §6.11): the
 //! users `who-can` asks about and the registered nodes an access map
 //! draws. Reading them is reading the org's members, so it takes the
-//! `manage_members` admin key, as listing assignments does.
+//! `manage_members` admin key, as listing assignments does; and an acting
+//! user who is not a superuser reads the org's members only ([`Seen`]).
 
 use std::collections::BTreeMap;
 
-use tessera_core::NodeKey;
+use tessera_core::{NodeKey, Snapshot};
 
 use super::err::AdminError;
 use super::write::{Actor, Admin, AdminKey};
-use crate::store::{StoreError, Tx};
+use crate::missing::Missing;
+use crate::store::{Backend, StoreError, Tx};
 
 /// A user an answer may be about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,23 +22,63 @@ pub struct Candidate {
     pub name: String,
 }
 
-/// [`Admin::audience`] in a transaction (a preview reads the users a
-/// write it holds makes members).
+/// Whose answers an actor may read. Users are global, orgs are tenants:
+/// an org's administrators must not learn of other tenants' users, nor of
+/// the host's operators, so an acting user who is not a superuser reads
+/// the org's members only; the trusted backend and superusers read every
+/// user an answer can be about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Seen {
+    /// The org's active members.
+    Members,
+    /// Its active members, the active superusers, and every active user
+    /// when an `@everyone` or `@authenticated` assignment reaches
+    /// non-members.
+    Audience,
+}
+
+impl Seen {
+    /// What the actor whose snapshot `holder` is (`None`: the trusted
+    /// backend) may read.
+    fn of(holder: Option<&Snapshot>) -> Seen {
+        match holder {
+            Some(actor) if !actor.is_superuser() => Seen::Members,
+            _ => Seen::Audience,
+        }
+    }
+
+    /// The SQL condition on `u`.
+    fn condition(self) -> &'static str {
+        match self {
+            Seen::Members => {
+                "EXISTS (SELECT 1 FROM members m WHERE m.org_id = $1 AND m.user_id = u.id)"
+            }
+            Seen::Audience => {
+                "(u.superuser = 1
+                  OR EXISTS (SELECT 1 FROM members m WHERE m.org_id = $1 AND m.user_id = u.id)
+                  OR EXISTS (SELECT 1 FROM assignments a WHERE a.org_id = $1
+                             AND a.subject IN ('@everyone', '@authenticated')))"
+            }
+        }
+    }
+}
+
+/// [`Admin::audience`] in a transaction, ids in byte order.
 pub(crate) async fn audience_rows(
     tx: &mut Tx,
+    backend: Backend,
+    seen: Seen,
     org: &str,
     after: Option<&str>,
     limit: u32,
 ) -> Result<Vec<Candidate>, AdminError> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
+    let collate = backend.byte_order();
+    let condition = seen.condition();
+    let rows: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT u.id, u.name FROM users u
-         WHERE u.active = 1 AND u.id > $2
-           AND (u.superuser = 1
-                OR EXISTS (SELECT 1 FROM members m WHERE m.org_id = $1 AND m.user_id = u.id)
-                OR EXISTS (SELECT 1 FROM assignments a WHERE a.org_id = $1
-                           AND a.subject IN ('@everyone', '@authenticated')))
-         ORDER BY u.id LIMIT $3",
-    )
+         WHERE u.active = 1 AND u.id COLLATE {collate} > $2 AND {condition}
+         ORDER BY u.id COLLATE {collate} LIMIT $3"
+    )))
     .bind(org)
     .bind(after.unwrap_or(""))
     .bind(i64::from(limit))
@@ -46,6 +88,39 @@ pub(crate) async fn audience_rows(
         .into_iter()
         .map(|(id, name)| Candidate { id, name })
         .collect())
+}
+
+/// An org as a preview compares it: who its answers can be about, where,
+/// and the revision, read in one transaction.
+#[derive(Debug)]
+pub(crate) struct Outline {
+    /// Every user [`Admin::audience`] lists.
+    pub(crate) users: Vec<Candidate>,
+    /// The registered nodes with their parents.
+    pub(crate) tree: Vec<(NodeKey, Option<NodeKey>)>,
+    /// The org's revision.
+    pub(crate) revision: u64,
+    /// Whose answers the actor may read.
+    pub(crate) seen: Seen,
+}
+
+/// The org's [`Outline`] as `tx` has it.
+pub(crate) async fn outline_rows(
+    tx: &mut Tx,
+    backend: Backend,
+    seen: Seen,
+    org: &str,
+) -> Result<Outline, AdminError> {
+    let (revision,): (i64,) = sqlx::query_as("SELECT revision FROM orgs WHERE id = $1")
+        .bind(org)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(Outline {
+        users: audience_rows(tx, backend, seen, org, None, u32::MAX).await?,
+        tree: node_rows(tx, org).await?,
+        revision: u64::try_from(revision).unwrap_or(0),
+        seen,
+    })
 }
 
 /// [`Admin::node_tree`] in a transaction.
@@ -75,10 +150,17 @@ pub(crate) async fn node_rows(
 }
 
 impl Admin {
-    /// The active users who may be allowed something in `org`, by id,
-    /// after `after`, at most `limit`: its members and the superusers, and
-    /// every active user when an `@everyone` or `@authenticated`
-    /// assignment reaches non-members.
+    /// Opens a read of whom `org`'s answers are about: the
+    /// `manage_members` gate, and what the actor may read.
+    async fn open_seen(&self, actor: &Actor, org: &str) -> Result<(Tx, Seen), AdminError> {
+        let (tx, holder) = self
+            .open_read_as(actor, org, AdminKey::ManageMembers)
+            .await?;
+        Ok((tx, Seen::of(holder.as_ref())))
+    }
+
+    /// The active users whose answers the actor may read in `org`
+    /// ([`Seen`]), by id (byte order), after `after`, at most `limit`.
     pub async fn audience(
         &self,
         actor: &Actor,
@@ -86,19 +168,41 @@ impl Admin {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Candidate>, AdminError> {
-        let mut tx = self.open_read(actor, org, AdminKey::ManageMembers).await?;
-        let rows = audience_rows(&mut tx, org, after, limit).await?;
+        let (mut tx, seen) = self.open_seen(actor, org).await?;
+        let rows = audience_rows(&mut tx, self.store.backend(), seen, org, after, limit).await?;
         tx.rollback().await?;
         Ok(rows)
     }
 
-    /// The org's registered nodes with their parents, in no order.
-    pub async fn node_tree(
+    /// The org's [`Outline`], read in one transaction.
+    pub(crate) async fn outline(&self, actor: &Actor, org: &str) -> Result<Outline, AdminError> {
+        let (mut tx, seen) = self.open_seen(actor, org).await?;
+        let outline = outline_rows(&mut tx, self.store.backend(), seen, org).await?;
+        tx.rollback().await?;
+        Ok(outline)
+    }
+
+    /// The org's registered nodes with their parents, in no order, for
+    /// the access map of `user`: `NOT_FOUND` for a user the actor may not
+    /// read ([`Seen`]), as for one that does not exist.
+    pub async fn user_tree(
         &self,
         actor: &Actor,
         org: &str,
+        user: &str,
     ) -> Result<Vec<(NodeKey, Option<NodeKey>)>, AdminError> {
-        let mut tx = self.open_read(actor, org, AdminKey::ManageMembers).await?;
+        let (mut tx, seen) = self.open_seen(actor, org).await?;
+        if seen == Seen::Members {
+            let member: Option<(i64,)> =
+                sqlx::query_as("SELECT 1 FROM members WHERE org_id = $1 AND user_id = $2")
+                    .bind(org)
+                    .bind(user)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if member.is_none() {
+                return Err(AdminError::NotFound(Missing::new("user", user)));
+            }
+        }
         let rows = node_rows(&mut tx, org).await?;
         tx.rollback().await?;
         Ok(rows)

@@ -18,7 +18,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use tessera_core::{CompileRequest, Selector, Snapshot};
+use tessera_core::{Selector, Snapshot};
 
 use super::AdminError;
 use super::lookup::{default_closure, scope_path, user_groups};
@@ -52,16 +52,7 @@ impl Admin {
         user: &str,
     ) -> Result<Snapshot, AdminError> {
         let facts = load_facts(tx, org, user, &[]).await?;
-        let request = CompileRequest {
-            principal: user,
-            token_scopes: None,
-            under: None,
-            issued_at: 0,
-            expires_at: 1,
-            kid: "",
-            provenance: false,
-            hash_seed: crate::hash_seed(),
-        };
+        let request = crate::seed::in_process(user);
         let payload = tessera_core::compile(&self.manifest, &facts, &request)
             .map_err(|err| internal(err.to_string()))?;
         Snapshot::with_seed(payload, crate::hash_seed()).map_err(|err| internal(err.to_string()))

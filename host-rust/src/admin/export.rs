@@ -279,7 +279,7 @@ impl Admin {
         .fetch_all(&mut **tx)
         .await?;
         let catalog = &self.manifest.catalog;
-        Ok(OrgDocument {
+        let mut document = OrgDocument {
             format: DOCUMENT_FORMAT.to_owned(),
             org: DocOrg {
                 id: org.to_owned(),
@@ -347,7 +347,24 @@ impl Admin {
                     })
                 })
                 .collect::<Result<_, AdminError>>()?,
-        })
+        };
+        document.sort();
+        Ok(document)
+    }
+}
+
+impl OrgDocument {
+    /// Puts every list in its documented order, by id compared as bytes:
+    /// the stores' `ORDER BY` follows the database's collation, which on
+    /// Postgres need not be byte order.
+    fn sort(&mut self) {
+        self.members.sort();
+        self.users.sort_by(|a, b| a.id.cmp(&b.id));
+        self.groups.sort_by(|a, b| a.id.cmp(&b.id));
+        self.roles.sort_by(|a, b| a.id.cmp(&b.id));
+        self.assignments.sort_by(|a, b| a.id.cmp(&b.id));
+        self.hidden.sort_by(|a, b| a.id.cmp(&b.id));
+        self.caps.sort_by(|a, b| a.id.cmp(&b.id));
     }
 }
 

@@ -5,19 +5,24 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::changes::Change;
 use crate::store::Tx;
 
 tokio::task_local! {
     static HELD: Arc<Held>;
 }
 
+/// A write held uncommitted: its transaction, and what it changed (`None`
+/// for a write that does not describe it, as if it reached everyone).
+pub(crate) type HeldWrite = (Tx, Option<Change>);
+
 /// Where a previewed write leaves its transaction.
 #[derive(Debug, Default)]
-pub(crate) struct Held(Mutex<Option<Tx>>);
+pub(crate) struct Held(Mutex<Option<HeldWrite>>);
 
 impl Held {
-    /// The transaction the write left, if it wrote anything.
-    pub(crate) fn take(&self) -> Option<Tx> {
+    /// The write held, if it wrote anything.
+    pub(crate) fn take(&self) -> Option<HeldWrite> {
         self.0.lock().ok().and_then(|mut held| held.take())
     }
 }
@@ -27,14 +32,15 @@ pub(crate) async fn holding<F: Future>(held: Arc<Held>, write: F) -> F::Output {
     HELD.scope(held, write).await
 }
 
-/// The transaction back to commit, or `None` when a preview holds it.
-pub(crate) fn keep(tx: Tx) -> Option<Tx> {
+/// The transaction back to commit, or `None` when a preview holds it
+/// (with `change`, what the write changed).
+pub(crate) fn keep(tx: Tx, change: Option<&Change>) -> Option<Tx> {
     if HELD.try_with(|_| ()).is_err() {
         return Some(tx);
     }
     HELD.with(|held| {
         if let Ok(mut slot) = held.0.lock() {
-            *slot = Some(tx);
+            *slot = Some((tx, change.cloned()));
         }
     });
     None

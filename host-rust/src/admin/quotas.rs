@@ -21,6 +21,9 @@ pub struct Quotas {
     pub hidden: u64,
     /// Subtree roots one snapshot request may name (`under=`).
     pub under_roots: u64,
+    /// Principals one preview compiles inside the write it holds (the
+    /// write's org lock is held meanwhile).
+    pub preview_principals: u64,
 }
 
 impl Default for Quotas {
@@ -35,6 +38,7 @@ impl Default for Quotas {
             caps: 10_000,
             hidden: 100_000,
             under_roots: 64,
+            preview_principals: 10_000,
         }
     }
 }

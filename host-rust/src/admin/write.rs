@@ -76,7 +76,8 @@ enum Lock<'a> {
     Org(&'a str),
     /// A global write (users, orgs).
     Global,
-    /// A read: no lock.
+    /// A read: no lock; one snapshot of the store (Postgres
+    /// `REPEATABLE READ`; an SQLite transaction reads one already).
     Read,
 }
 
@@ -136,7 +137,11 @@ impl Admin {
     async fn begin(&self, lock: Lock<'_>) -> Result<Tx, AdminError> {
         let pool = self.store.pool();
         match (self.store.backend(), lock) {
-            (_, Lock::Read) => Ok(pool.begin().await?),
+            // One snapshot of the store for every statement of the read.
+            (Backend::Postgres, Lock::Read) => Ok(pool
+                .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .await?),
+            (Backend::Sqlite, Lock::Read) => Ok(pool.begin().await?),
             (Backend::Sqlite, _) => Ok(pool.begin_with("BEGIN IMMEDIATE").await?),
             (Backend::Postgres, Lock::Org(org)) => {
                 let mut tx = pool.begin().await?;
@@ -188,10 +193,21 @@ impl Admin {
         org: &str,
         key: AdminKey,
     ) -> Result<Tx, AdminError> {
+        Ok(self.open_read_as(actor, org, key).await?.0)
+    }
+
+    /// [`Admin::open_read`], with the acting user's snapshot (`None` for
+    /// the trusted backend).
+    pub(crate) async fn open_read_as(
+        &self,
+        actor: &Actor,
+        org: &str,
+        key: AdminKey,
+    ) -> Result<(Tx, Option<Snapshot>), AdminError> {
         let mut tx = self.begin(Lock::Read).await?;
-        self.gate(&mut tx, actor, org, key).await?;
+        let holder = self.gate(&mut tx, actor, org, key).await?;
         require_org(&mut tx, org).await?;
-        Ok(tx)
+        Ok((tx, holder))
     }
 
     /// Opens a global write (users, orgs): the global lock and an active
@@ -269,7 +285,7 @@ impl Admin {
         .execute(&mut *tx)
         .await?;
         // A previewed write is held, uncommitted, for its preview to read.
-        let Some(tx) = super::preview::keep(tx) else {
+        let Some(tx) = super::preview::keep(tx, change.as_ref()) else {
             return Ok(());
         };
         let committing = bumped.map(|(org, _)| self.changes.committing(org));

@@ -25,6 +25,14 @@ pub enum AuthorityError {
         /// The store's revision.
         have: u64,
     },
+    /// A preview's org moved past the revision it started at (`STALE`).
+    #[error("the org moved from revision {from} to {to} during the preview; ask again")]
+    Moved {
+        /// The revision the preview started at.
+        from: u64,
+        /// The revision the org moved to.
+        to: u64,
+    },
     /// An exported snapshot over the configured maximum (`SNAPSHOT_TOO_LARGE`).
     #[error("the snapshot is {size} bytes, over the maximum of {max}; ask for subtrees")]
     SnapshotTooLarge {
@@ -47,7 +55,7 @@ impl AuthorityError {
         match self {
             AuthorityError::NotFound(_) => ErrorCode::NotFound,
             AuthorityError::UnknownPermission(_) => ErrorCode::UnknownPermission,
-            AuthorityError::Stale { .. } => ErrorCode::Stale,
+            AuthorityError::Stale { .. } | AuthorityError::Moved { .. } => ErrorCode::Stale,
             AuthorityError::SnapshotTooLarge { .. } => ErrorCode::SnapshotTooLarge,
             AuthorityError::BadRequest(_) => ErrorCode::BadRequest,
             AuthorityError::Store(_) => ErrorCode::Internal,

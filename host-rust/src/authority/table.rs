@@ -1,84 +1,62 @@
-//! Decision tables (docs/http.md §6.12): every catalog key's answer for
-//! each principal at the org root and at each registered node, from the
-//! snapshots the host answers with, or from a transaction a preview holds
-//! (what the same questions would answer once its write commits).
+//! The snapshots a preview compares (docs/http.md §6.12): each principal's
+//! snapshot pinned to the revision the preview started at, with what it
+//! draws on, and a snapshot compiled from a write held uncommitted.
 
-use tessera_core::{CompileRequest, Effect, Snapshot};
+use std::sync::Arc;
+
+use tessera_core::{Effect, Facts, Footprint, Snapshot};
 
 use super::{Asking, Authority, AuthorityError};
-use crate::facts::load_facts;
-use crate::store::{StoreError, Tx};
-
-/// A place: the node (`None`: the org root) and its path from the top.
-pub(crate) type Place = (Option<String>, Vec<String>);
-
-/// One principal's answers: per place, per catalog key (catalog order).
-pub(crate) type Answers = Vec<Vec<Effect>>;
+use crate::store::StoreError;
 
 impl Authority {
-    /// The answers of each principal at each place now.
-    pub(crate) async fn table_now(
+    /// `principal`'s snapshot at exactly `revision`, and its footprint;
+    /// [`AuthorityError::Moved`] once the org has moved past it.
+    pub(crate) async fn pinned(
         &self,
         org: &str,
-        principals: &[String],
-        places: &[Place],
-    ) -> Result<Vec<Answers>, AuthorityError> {
-        let mut table = Vec::with_capacity(principals.len());
-        for principal in principals {
-            let asking = Asking {
-                org,
-                principal,
-                token_scopes: None,
-                under: None,
-                min_revision: None,
-            };
-            let (snapshot, _) = self.snapshot(&asking).await?;
-            table.push(answers(&snapshot, places));
+        principal: &str,
+        revision: u64,
+    ) -> Result<(Arc<Snapshot>, Arc<Footprint>), AuthorityError> {
+        let asking = Asking {
+            org,
+            principal,
+            token_scopes: None,
+            under: None,
+            min_revision: Some(revision),
+        };
+        let state = self.state(&asking).await?;
+        if state.revision != revision {
+            return Err(AuthorityError::Moved {
+                from: revision,
+                to: state.revision,
+            });
         }
-        Ok(table)
+        Ok((state.snapshot, state.footprint))
     }
 
-    /// The answers of each principal at each place as `tx` has the org.
-    pub(crate) async fn table_in(
+    /// The snapshot `facts` compile to (facts read in a held write's
+    /// transaction: the principal's snapshot once the write commits).
+    pub(crate) fn compiled(
         &self,
-        tx: &mut Tx,
-        org: &str,
-        principals: &[String],
-        places: &[Place],
-    ) -> Result<Vec<Answers>, AuthorityError> {
-        let mut table = Vec::with_capacity(principals.len());
-        for principal in principals {
-            let facts = load_facts(tx, org, principal, &[]).await?;
-            let request = CompileRequest {
-                principal,
-                token_scopes: None,
-                under: None,
-                issued_at: 0,
-                expires_at: 1,
-                kid: "",
-                provenance: false,
-                hash_seed: crate::hash_seed(),
-            };
-            let payload = tessera_core::compile(&self.manifest, &facts, &request)?;
-            let snapshot = Snapshot::new(payload)
-                .map_err(|err| AuthorityError::Store(StoreError::Corrupt(err.to_string())))?;
-            table.push(answers(&snapshot, places));
-        }
-        Ok(table)
+        principal: &str,
+        facts: &Facts,
+    ) -> Result<Snapshot, AuthorityError> {
+        let request = crate::seed::in_process(principal);
+        let payload = tessera_core::compile(&self.manifest, facts, &request)?;
+        Snapshot::with_seed(payload, crate::hash_seed())
+            .map_err(|err| AuthorityError::Store(StoreError::Corrupt(err.to_string())))
     }
 }
 
-/// Every key's answer at every place.
-fn answers(snapshot: &Snapshot, places: &[Place]) -> Answers {
-    let catalog = snapshot.catalog();
-    places
+/// Every catalog key's answer at `path`, in catalog order.
+pub(crate) fn answers_at<'a>(
+    snapshot: &'a Snapshot,
+    path: &'a [String],
+) -> impl Iterator<Item = Effect> + 'a {
+    snapshot
+        .catalog()
+        .entries()
         .iter()
-        .map(|(_, path)| {
-            catalog
-                .entries()
-                .iter()
-                .map(|entry| snapshot.check(&entry.key, path, None).decision)
-                .collect()
-        })
-        .collect()
+        .map(move |entry| snapshot.check(&entry.key, path, None).decision)
 }

@@ -67,6 +67,7 @@ pub(crate) struct FileQuotas {
     caps: Option<u64>,
     hidden: Option<u64>,
     under_roots: Option<u64>,
+    preview_principals: Option<u64>,
 }
 
 impl FileQuotas {
@@ -79,6 +80,7 @@ impl FileQuotas {
             "caps" => &mut self.caps,
             "hidden" => &mut self.hidden,
             "under_roots" => &mut self.under_roots,
+            "preview_principals" => &mut self.preview_principals,
             _ => return Err(CliError::config(format!("`{kind}` is not a quota"))),
         };
         *slot = Some(value);
@@ -101,6 +103,10 @@ impl FileQuotas {
                 .under_roots
                 .or(file.under_roots)
                 .unwrap_or(defaults.under_roots),
+            preview_principals: flags
+                .preview_principals
+                .or(file.preview_principals)
+                .unwrap_or(defaults.preview_principals),
         }
     }
 }

@@ -52,7 +52,8 @@ pub(crate) enum Command {
         Config file (--config): TOML with the keys data_dir, database_url, manifest,\n\
         listen, snapshot_ttl, max_snapshot_bytes, cache_capacity,\n\
         revision_freshness_ms, check_token_superuser_snapshots, max_event_streams, and a [quotas] table\n\
-        with nodes, groups, assignments, caps, hidden, under_roots (all optional; any\n\
+        with nodes, groups, assignments, caps, hidden, under_roots, preview_principals\n\
+        (all optional; any\n\
         other key is an error). Relative\n\
         paths in it are relative to the file's directory.\n\
         Precedence: flag > environment variable > file > default."
@@ -152,9 +153,10 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "TESSERA_MAX_EVENT_STREAMS", value_name = "N")]
     pub(crate) max_event_streams: Option<usize>,
     /// Per-org quotas, `KIND=N` separated by commas (kinds: nodes, groups,
-    /// assignments, caps, hidden, under_roots); unnamed kinds keep their
-    /// defaults [default: nodes=100000,groups=10000,assignments=2000000,
-    /// caps=10000,hidden=100000,under_roots=64]
+    /// assignments, caps, hidden, under_roots, preview_principals); unnamed
+    /// kinds keep their defaults [default: nodes=100000,groups=10000,
+    /// assignments=2000000,caps=10000,hidden=100000,under_roots=64,
+    /// preview_principals=10000]
     #[arg(long, env = "TESSERA_QUOTAS", value_name = "KIND=N,...")]
     pub(crate) quotas: Option<String>,
 }

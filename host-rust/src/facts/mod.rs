@@ -90,8 +90,44 @@ pub async fn load_facts(
     principal: &str,
     under: &[NodeKey],
 ) -> Result<Facts, FactsError> {
-    let head = load_head(tx, org, principal).await?;
     let structure = OrgStructure::load(tx, org).await?;
+    facts_with(tx, org, principal, under, &structure).await
+}
+
+/// An org's structure read once in a transaction, for the facts of many
+/// principals as that transaction has them: a preview compiles every
+/// principal its held write reaches from one read of the structure.
+pub(crate) struct StructureIn(OrgStructure);
+
+impl StructureIn {
+    /// Reads `org`'s structure in `tx`.
+    pub(crate) async fn load(
+        tx: &mut Transaction<'static, Any>,
+        org: &str,
+    ) -> Result<StructureIn, FactsError> {
+        Ok(StructureIn(OrgStructure::load(tx, org).await?))
+    }
+
+    /// [`load_facts`] for `principal` over this structure.
+    pub(crate) async fn facts(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        org: &str,
+        principal: &str,
+    ) -> Result<Facts, FactsError> {
+        facts_with(tx, org, principal, &[], &self.0).await
+    }
+}
+
+/// [`load_facts`] over a structure already read in `tx`.
+async fn facts_with(
+    tx: &mut Transaction<'static, Any>,
+    org: &str,
+    principal: &str,
+    under: &[NodeKey],
+    structure: &OrgStructure,
+) -> Result<Facts, FactsError> {
+    let head = load_head(tx, org, principal).await?;
     let effective = structure.effective_groups(&head.direct, head.member, head.superuser());
     let read = load_group_assignments(tx, org, &effective).await?;
     let groups: Vec<AssignmentFact> = read.by_group.into_values().flatten().collect();
@@ -104,7 +140,7 @@ pub async fn load_facts(
         &head,
         &effective,
         &assignments,
-        &structure,
+        structure,
     );
     facts.nodes = structure.node_facts(&picked);
     facts.assignments = assignments.into_iter().cloned().collect();

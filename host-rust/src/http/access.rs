@@ -227,7 +227,7 @@ pub(crate) async fn user_access(
     caller: AdminCaller,
     PathArgs((org, user)): PathArgs<(String, String)>,
 ) -> Result<Json<AccessMap>, ApiError> {
-    let tree = state.admin.node_tree(&caller.actor, &org).await?;
+    let tree = state.admin.user_tree(&caller.actor, &org, &user).await?;
     let (snapshot, revision) = state.authority.snapshot(&asking(&org, &user)).await?;
     let root = snapshot.effective::<String>(&[], None);
     let mut held: HashMap<String, Option<Vec<String>>> = HashMap::new();
@@ -250,7 +250,7 @@ pub(crate) async fn user_access(
             held.insert(key, None);
             continue;
         };
-        if snapshot.hidden(&path) {
+        if snapshot.hides(&path) {
             answer.hidden.push(key.clone());
             held.insert(key, None);
             continue;

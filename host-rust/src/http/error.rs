@@ -212,6 +212,7 @@ impl From<AuthorityError> for ApiError {
             AuthorityError::Stale { wanted, have } => {
                 json!({ "min_revision": wanted, "revision": have })
             }
+            AuthorityError::Moved { from, to } => json!({ "revision": from, "now": to }),
             AuthorityError::SnapshotTooLarge { size, max } => json!({ "size": size, "max": max }),
             AuthorityError::BadRequest(_) => json!({}),
         };

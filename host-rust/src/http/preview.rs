@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tessera_core::Effect;
+use tessera_core::{Effect, Footprint, Reach, Snapshot};
 use tower::ServiceExt;
 use utoipa::ToSchema;
 
@@ -22,8 +22,11 @@ use super::auth::AdminCaller;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{JsonBody, PathArgs};
 use super::model;
-use crate::admin::{Held, audience_rows, holding, node_paths, node_rows};
-use crate::authority::{Answers, Place};
+use crate::admin::{AdminError, Candidate, Held, Outline, holding, node_paths, outline_rows};
+use crate::authority::{AuthorityError, answers_at};
+use crate::changes::Change;
+use crate::facts::StructureIn;
+use crate::store::Tx;
 
 /// The body of `POST …/preview`: a model write of the same org.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -54,16 +57,29 @@ pub(crate) struct DecisionChange {
 /// The answer of a preview whose write would succeed.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Preview {
-    /// Every answer that changes, by principal, node and permission.
+    /// The answers that change, by principal, node and permission; the
+    /// first 10,000.
     changes: Vec<DecisionChange>,
+    /// Whether `changes` stops short of `total_changes`.
+    truncated: bool,
+    /// How many answers change.
+    total_changes: usize,
     /// How many principals have at least one change.
     principals_affected: usize,
     /// The org revision the write would apply to.
     revision: u64,
 }
 
+/// The most changes one answer lists.
+const LISTED_CHANGES: usize = 10_000;
+
+/// A place an answer is asked at: the node (`None`: the org root) and its
+/// path from the top.
+type Place = (Option<String>, Vec<String>);
+
 /// The places of one side: the root, then every node either side has,
-/// at this side's path when it has the node, else at the other's.
+/// at this side's path when it has the node, else at the other's (a check
+/// does not ask whether a path's nodes are registered).
 fn places(
     mine: &BTreeMap<String, Vec<String>>,
     other: &BTreeMap<String, Vec<String>>,
@@ -114,7 +130,7 @@ async fn held_write(
     let request = request
         .body(payload)
         .map_err(|err| ApiError::bad_request(format!("`path` is not a request path: {err}")))?;
-    let (routes, _) = model::routes(state).split_for_parts();
+    let (routes, _) = model::handlers().split_for_parts();
     let routes = routes.with_state(Arc::clone(state));
     let response = holding(held, routes.oneshot(request)).await;
     Ok(response.into_response())
@@ -138,17 +154,7 @@ pub(crate) async fn preview(
     headers: HeaderMap,
     JsonBody(body): JsonBody<PreviewBody>,
 ) -> Result<Response, ApiError> {
-    let method = match body.method.to_ascii_uppercase().as_str() {
-        "POST" => Method::POST,
-        "PUT" => Method::PUT,
-        "PATCH" => Method::PATCH,
-        "DELETE" => Method::DELETE,
-        _ => {
-            return Err(ApiError::bad_request(
-                "`method` must be POST, PUT, PATCH or DELETE",
-            ));
-        }
-    };
+    let method = write_method(&body.method)?;
     let prefix = uri.path().strip_suffix("preview").unwrap_or_default();
     if prefix.is_empty() || !body.path.starts_with(prefix) || body.path.ends_with("/preview") {
         return Err(ApiError::bad_request(format!(
@@ -156,51 +162,134 @@ pub(crate) async fn preview(
         )));
     }
     // The actor may see everyone's answers, or nothing is written, nor said.
-    let before_users = state
-        .admin
-        .audience(&caller.actor, &org, None, u32::MAX)
-        .await?;
-    let before_tree = state.admin.node_tree(&caller.actor, &org).await?;
-    let revision = state.authority.revision_now(&org).await?;
+    let before = state.admin.outline(&caller.actor, &org).await?;
+    let mut footprints = BTreeMap::new();
+    for principal in principals(&before.users, &[]) {
+        let (_, footprint) = state
+            .authority
+            .pinned(&org, &principal, before.revision)
+            .await?;
+        footprints.insert(principal, footprint);
+    }
     let held = Arc::new(Held::default());
     let response = held_write(&state, &headers, method, &body, Arc::clone(&held)).await?;
     if !response.status().is_success() {
         return Ok(response);
     }
-    let Some(mut tx) = held.take() else {
+    let Some((mut tx, change)) = held.take() else {
         // The write changes nothing (an identical assignment, say).
-        return Ok(axum::Json(Preview {
-            changes: Vec::new(),
-            principals_affected: 0,
-            revision,
-        })
-        .into_response());
+        return Ok(axum::Json(compare(&state, &org, &before, None).await?).into_response());
     };
-    let after_users = audience_rows(&mut tx, &org, None, u32::MAX).await?;
-    let after_tree = node_rows(&mut tx, &org).await?;
-    let mut principals: Vec<String> = before_users
-        .into_iter()
-        .chain(after_users)
-        .map(|user| user.id)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    principals.push("anonymous".to_owned());
-    let (before_paths, after_paths) = (node_paths(&before_tree), node_paths(&after_tree));
-    let before_places = places(&before_paths, &after_paths);
-    let after_places = places(&after_paths, &before_paths);
-    let after = state
-        .authority
-        .table_in(&mut tx, &org, &principals, &after_places)
-        .await;
+    let after = read_held(&state, &mut tx, &org, &before, &footprints, change).await;
     tx.rollback()
         .await
         .map_err(crate::store::StoreError::from)?;
     let after = after?;
-    let before = state
-        .authority
-        .table_now(&org, &principals, &before_places)
-        .await?;
+    Ok(axum::Json(compare(&state, &org, &before, Some(&after)).await?).into_response())
+}
+
+fn write_method(method: &str) -> Result<Method, ApiError> {
+    match method.to_ascii_uppercase().as_str() {
+        "POST" => Ok(Method::POST),
+        "PUT" => Ok(Method::PUT),
+        "PATCH" => Ok(Method::PATCH),
+        "DELETE" => Ok(Method::DELETE),
+        _ => Err(ApiError::bad_request(
+            "`method` must be POST, PUT, PATCH or DELETE",
+        )),
+    }
+}
+
+/// Every principal of either side, by id, then `anonymous`.
+fn principals(before: &[Candidate], after: &[Candidate]) -> Vec<String> {
+    let users: BTreeSet<&String> = before.iter().chain(after).map(|user| &user.id).collect();
+    users
+        .into_iter()
+        .cloned()
+        .chain(std::iter::once("anonymous".to_owned()))
+        .collect()
+}
+
+/// The org as the held write leaves it.
+struct After {
+    outline: Outline,
+    /// The snapshots the write can change, by principal; every other
+    /// principal's is the one it has now.
+    snapshots: BTreeMap<String, Snapshot>,
+}
+
+/// Reads the held write's org: its outline, and the snapshot of every
+/// principal its reach touches (or that the preview did not see before),
+/// compiled from one read of the org's structure. The org's write lock is
+/// held meanwhile, so the number compiled is bounded by a quota.
+async fn read_held(
+    state: &AppState,
+    tx: &mut Tx,
+    org: &str,
+    before: &Outline,
+    footprints: &BTreeMap<String, Arc<Footprint>>,
+    change: Option<Change>,
+) -> Result<After, ApiError> {
+    let outline = outline_rows(tx, state.admin.store.backend(), before.seen, org).await?;
+    if outline.revision != before.revision + 1 {
+        return Err(AuthorityError::Moved {
+            from: before.revision,
+            to: outline.revision.saturating_sub(1),
+        }
+        .into());
+    }
+    let reach = change.map_or(Reach::Everyone, |change| change.reach);
+    let touched: Vec<String> = principals(&before.users, &outline.users)
+        .into_iter()
+        .filter(|principal| {
+            footprints
+                .get(principal)
+                .is_none_or(|footprint| reach.touches(footprint))
+        })
+        .collect();
+    let limit = state.admin.quotas().preview_principals;
+    if u64::try_from(touched.len()).unwrap_or(u64::MAX) > limit {
+        return Err(AdminError::QuotaExceeded {
+            quota: "preview_principals",
+            limit,
+        }
+        .into());
+    }
+    let structure = StructureIn::load(tx, org)
+        .await
+        .map_err(AuthorityError::from)?;
+    let mut snapshots = BTreeMap::new();
+    for principal in touched {
+        let facts = structure
+            .facts(tx, org, &principal)
+            .await
+            .map_err(AuthorityError::from)?;
+        let snapshot = state.authority.compiled(&principal, &facts)?;
+        snapshots.insert(principal, snapshot);
+    }
+    Ok(After { outline, snapshots })
+}
+
+/// Compares every principal's answers at the revision the preview started
+/// at with its answers after the write (`None`: a write that changes
+/// nothing), one principal at a time.
+async fn compare(
+    state: &AppState,
+    org: &str,
+    before: &Outline,
+    after: Option<&After>,
+) -> Result<Preview, ApiError> {
+    let before_paths = node_paths(&before.tree);
+    let after_paths = after.map_or_else(
+        || before_paths.clone(),
+        |after| node_paths(&after.outline.tree),
+    );
+    let was_at = places(&before_paths, &after_paths);
+    let now_at = places(&after_paths, &before_paths);
+    let everyone = principals(
+        &before.users,
+        after.map_or(&[], |after| &after.outline.users),
+    );
     let keys: Vec<String> = state
         .admin
         .manifest
@@ -209,48 +298,42 @@ pub(crate) async fn preview(
         .iter()
         .map(|entry| entry.key.clone())
         .collect();
-    Ok(axum::Json(diff(
-        &principals,
-        &before_places,
-        &keys,
-        &before,
-        &after,
-        revision,
-    ))
-    .into_response())
-}
-
-/// Every answer that differs between the two tables.
-fn diff(
-    principals: &[String],
-    places: &[Place],
-    keys: &[String],
-    before: &[Answers],
-    after: &[Answers],
-    revision: u64,
-) -> Preview {
-    let mut changes = Vec::new();
-    let mut affected = 0;
-    for ((principal, was), now) in principals.iter().zip(before).zip(after) {
-        let count = changes.len();
-        for (((node, _), was), now) in places.iter().zip(was).zip(now) {
-            for ((key, was), now) in keys.iter().zip(was).zip(now) {
-                if was != now {
-                    changes.push(DecisionChange {
+    let mut preview = Preview {
+        changes: Vec::new(),
+        truncated: false,
+        total_changes: 0,
+        principals_affected: 0,
+        revision: before.revision,
+    };
+    for principal in &everyone {
+        let (was, _) = state
+            .authority
+            .pinned(org, principal, before.revision)
+            .await?;
+        let now = after
+            .and_then(|after| after.snapshots.get(principal))
+            .unwrap_or(&was);
+        let total = preview.total_changes;
+        for ((node, was_path), (_, now_path)) in was_at.iter().zip(&now_at) {
+            let answers = answers_at(&was, was_path).zip(answers_at(now, now_path));
+            for (key, (was, now)) in keys.iter().zip(answers) {
+                if was == now {
+                    continue;
+                }
+                preview.total_changes += 1;
+                if preview.changes.len() < LISTED_CHANGES {
+                    preview.changes.push(DecisionChange {
                         principal: principal.clone(),
                         node: node.clone(),
                         permission: key.clone(),
-                        before: effect(*was),
-                        after: effect(*now),
+                        before: effect(was),
+                        after: effect(now),
                     });
                 }
             }
         }
-        affected += usize::from(changes.len() > count);
+        preview.principals_affected += usize::from(preview.total_changes > total);
     }
-    Preview {
-        changes,
-        principals_affected: affected,
-        revision,
-    }
+    preview.truncated = preview.total_changes > preview.changes.len();
+    Ok(preview)
 }

@@ -352,6 +352,13 @@ async fn refusals(db: &common::TestDb) {
         .find(|p| p["id"] == "carol")
         .expect("carol may blink");
     assert_eq!(carol["via"][0]["role"], "FIELD_TECH", "{carol}");
+    let root = body["principals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "root")
+        .expect("a superuser may blink");
+    assert_eq!(root["via"], json!([]), "{root}");
     // An acting user without manage_members is refused; so is an unknown user's map.
     let acting = server
         .client
@@ -375,3 +382,63 @@ async fn refusals(db: &common::TestDb) {
 }
 
 both_backends!(who_can_refusals, refusals);
+
+/// Users are global and orgs are tenants: an org administrator who is not
+/// a superuser reads its org's members' answers only, never the names or
+/// the existence of other tenants' users or of the host's superusers; the
+/// trusted backend reads every user an answer can be about.
+async fn tenants(db: &common::TestDb) {
+    crate::http_util::import_fleet(db).await;
+    let server = common::TestServer::start(db, crate::http_util::FLEET).await;
+    let (status, body) = server
+        .call(
+            Method::PUT,
+            "/v1/users/eve",
+            Some(json!({"name": "Eve of another org"})),
+        )
+        .await;
+    assert!(status < 300, "{body}");
+    crate::http_util::member_admin(&server, &["user:carol", "@everyone"], &["fleet:read"]).await;
+    let question = json!({"org": "acme", "permission": "fleet:read", "path": []});
+    let listed = |body: &Value| -> Vec<String> {
+        body["principals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (status, body) = server
+        .call(Method::POST, "/v1/who-can", Some(question.clone()))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(listed(&body), ["alice", "carol", "eve", "root", "vic"]);
+    let as_carol = server
+        .client
+        .post(format!("{}/v1/who-can", server.base))
+        .bearer_auth(&server.token)
+        .header("tessera-actor", "carol")
+        .json(&question);
+    let (status, body) = common::send_json(as_carol, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(listed(&body), ["alice", "carol", "vic"], "members only");
+    for user in ["eve", "root"] {
+        let path = format!("/v1/orgs/acme/users/{user}/access");
+        let (status, map) = server.call(Method::GET, &path, None).await;
+        assert_eq!(status, 200, "{user}: {map}");
+        let as_carol = server
+            .client
+            .get(format!("{}{path}", server.base))
+            .bearer_auth(&server.token)
+            .header("tessera-actor", "carol");
+        assert_error(
+            &format!("carol mapping {user}"),
+            common::send_json(as_carol, None).await,
+            404,
+            "NOT_FOUND",
+        );
+    }
+    server.stop().await;
+}
+
+both_backends!(an_org_admin_reads_its_members_only, tenants);

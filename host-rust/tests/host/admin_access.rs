@@ -1000,6 +1000,7 @@ both_backends!(
                 caps: count("SELECT COUNT(*) FROM caps WHERE org_id = 'acme'").await + 1,
                 hidden: count("SELECT COUNT(*) FROM hidden WHERE org_id = 'acme'").await + 1,
                 under_roots: 1,
+                preview_principals: 1,
             };
             let admin = admin.with_quotas(quotas);
             admin

@@ -211,14 +211,35 @@ async fn previews(db: &common::TestDb) {
         "{refusal} / {real}"
     );
     assert_eq!(refusal["error"]["code"], "READ_PAIRING_VIOLATION");
-    let escalation = server
-        .client
-        .post(format!("{}/v1/orgs/acme/preview", server.base))
-        .bearer_auth(&server.token)
-        .header("tessera-actor", "carol")
-        .json(&json!({"method": "POST", "path": "/v1/orgs/acme/assignments", "body": {"subject": "user:carol", "role": "ADMIN"}}));
-    let refused = common::send_json(escalation, None).await;
-    assert_eq!(refused.0, 403, "{}", refused.1);
+    assert_eq!(
+        common::state(&store).await,
+        before,
+        "refused previews write nothing"
+    );
+    // An actor who may see everyone's answers (manage_members) but would
+    // give more than it holds is refused as the write would be.
+    http_util::member_admin(&server, &["user:carol"], &[]).await;
+    let before = common::state(&store).await;
+    let as_carol = |path: &str, body: Value| {
+        server
+            .client
+            .post(format!("{}{path}", server.base))
+            .bearer_auth(&server.token)
+            .header("tessera-actor", "carol")
+            .json(&body)
+    };
+    let admin = json!({"subject": "user:carol", "role": "ADMIN"});
+    let refused = common::send_json(
+        as_carol(
+            "/v1/orgs/acme/preview",
+            json!({"method": "POST", "path": "/v1/orgs/acme/assignments", "body": admin}),
+        ),
+        None,
+    )
+    .await;
+    let real = common::send_json(as_carol("/v1/orgs/acme/assignments", admin), None).await;
+    assert_eq!(refused, real, "the preview answers the write's own refusal");
+    assert_error("escalation", refused, 403, "ESCALATION_DENIED");
     assert_eq!(
         common::state(&store).await,
         before,
@@ -264,3 +285,55 @@ both_backends!(
     a_preview_lists_what_the_write_changes_and_writes_nothing,
     previews
 );
+
+/// The write's reach bounds what a preview recompiles while it holds the
+/// org's lock: with room for one principal, a write reaching one user is
+/// previewed, one reaching everyone is refused, and neither writes.
+async fn bounded(db: &common::TestDb) {
+    http_util::import_fleet(db).await;
+    let server = common::TestServer::start_with(db, FLEET, |config| {
+        config.quotas.preview_principals = 1;
+    })
+    .await;
+    let store = db.store().await;
+    let before = common::state(&store).await;
+    let hide = json!({"method": "POST", "path": "/v1/orgs/acme/hidden",
+        "body": {"selector": "user:vic", "node": "miner:11"}});
+    let (status, preview) = server
+        .call(Method::POST, "/v1/orgs/acme/preview", Some(hide))
+        .await;
+    assert_eq!(status, 200, "{preview}");
+    let principals: BTreeSet<&str> = preview["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|change| change["principal"].as_str().unwrap())
+        .collect();
+    assert_eq!(principals, BTreeSet::from(["vic"]), "{preview}");
+    assert_eq!(preview["truncated"], false);
+    assert_eq!(
+        preview["total_changes"].as_u64(),
+        Some(preview["changes"].as_array().unwrap().len() as u64)
+    );
+    let everyone = json!({"method": "POST", "path": "/v1/orgs/acme/assignments",
+        "body": {"subject": "@everyone", "role": "FIELD_TECH"}});
+    let refused = server
+        .call(Method::POST, "/v1/orgs/acme/preview", Some(everyone))
+        .await;
+    assert_eq!(
+        refused.1["error"]["details"],
+        json!({"quota": "preview_principals", "limit": 1}),
+        "{}",
+        refused.1
+    );
+    assert_error("a preview over its quota", refused, 409, "QUOTA_EXCEEDED");
+    assert_eq!(
+        common::state(&store).await,
+        before,
+        "previews write nothing"
+    );
+    store.close().await;
+    server.stop().await;
+}
+
+both_backends!(a_preview_recompiles_only_what_the_write_reaches, bounded);

@@ -33,7 +33,7 @@ use super::error::ApiError;
 
 /// Every model route, one `routes!` per path, behind [`after_write`].
 pub(crate) fn routes(state: &Arc<AppState>) -> OpenApiRouter<Arc<AppState>> {
-    model_routes().layer(middleware::from_fn_with_state(
+    handlers().layer(middleware::from_fn_with_state(
         Arc::clone(state),
         after_write,
     ))
@@ -76,7 +76,9 @@ async fn after_write(State(state): State<Arc<AppState>>, request: Request, next:
     response
 }
 
-fn model_routes() -> OpenApiRouter<Arc<AppState>> {
+/// Every model route without [`after_write`]: what a preview runs its
+/// write on, since a held write commits nothing to forget or announce.
+pub(crate) fn handlers() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
         .routes(routes!(orgs::create_org))
         .routes(routes!(orgs::rename_org, orgs::delete_org))

@@ -106,7 +106,13 @@ impl TestDb {
             }
             Backend::Postgres => {
                 let admin = postgres_admin_url();
-                let create = format!("CREATE DATABASE {name}");
+                // A collation that is not byte order (ICU English, as an
+                // en_US database would sort), so no test passes only
+                // because the server's default happens to be `C`.
+                let create = format!(
+                    "CREATE DATABASE {name} TEMPLATE template0 \
+                     LOCALE_PROVIDER icu ICU_LOCALE 'en' LOCALE 'C.UTF-8'"
+                );
                 let mut conn = match AnyConnection::connect(&admin).await {
                     Ok(conn) => conn,
                     Err(err) => unreachable_postgres(&admin, &err),

@@ -52,6 +52,32 @@ pub(crate) const FIELD_TECH: [&str; 6] = [
     "rack:manage",
 ];
 
+/// Creates the fleet role "Member admin" (the `manage_members` admin key,
+/// its `requires`, and `extra` keys) and gives it at the org root to each
+/// of `subjects`: an actor who may read everyone's answers, not more.
+pub(crate) async fn member_admin(server: &TestServer, subjects: &[&str], extra: &[&str]) {
+    let mut permissions = vec!["user:manage", "user:read"];
+    permissions.extend_from_slice(extra);
+    let (status, role) = server
+        .call(
+            Method::POST,
+            "/v1/orgs/acme/roles",
+            Some(json!({"name": "Member admin", "permissions": permissions})),
+        )
+        .await;
+    assert_eq!(status, 201, "{role}");
+    for subject in subjects {
+        let (status, given) = server
+            .call(
+                Method::POST,
+                "/v1/orgs/acme/assignments",
+                Some(json!({"subject": subject, "role": role["id"]})),
+            )
+            .await;
+        assert_eq!(status, 201, "{given}");
+    }
+}
+
 /// Asserts that a response is the error `code` with `status`, in exactly
 /// the shape `{"error": {"code", "message", "details"}}`.
 pub(crate) fn assert_error(what: &str, answer: (u16, Value), want: u16, code: &str) {
