@@ -63,7 +63,8 @@ impl Seen {
     }
 }
 
-/// [`Admin::audience`] in a transaction, ids in byte order.
+/// The active users whose answers the actor may read in `org` ([`Seen`]),
+/// by id (byte order), after `after`, at most `limit`.
 pub(crate) async fn audience_rows(
     tx: &mut Tx,
     backend: Backend,
@@ -90,11 +91,97 @@ pub(crate) async fn audience_rows(
         .collect())
 }
 
+/// The users whose answers may allow `permission`, a superset of those
+/// `check` allows: with the roles that grant it (`granting`), the holders
+/// of an assignment of one of them, directly or through a group (nesting
+/// followed down), and the superusers. An assignment of one to a
+/// pseudo-subject (`@everyone`, `@authenticated`, `@members`), or through a
+/// default group, reaches users no row names: then every user the
+/// audience has. Ids in byte order, after `after`, at most `limit`.
+pub(crate) async fn holder_rows(
+    tx: &mut Tx,
+    backend: Backend,
+    seen: Seen,
+    org: &str,
+    granting: &[String],
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<Candidate>, AdminError> {
+    // The role ids are bound after the query's own parameters.
+    let reached = |first: usize| {
+        let roles = (first..first + granting.len())
+            .map(|at| format!("${at}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let roles = if roles.is_empty() {
+            "NULL".to_owned()
+        } else {
+            roles
+        };
+        let cte = format!(
+            "WITH RECURSIVE reached(group_id) AS (
+                 SELECT a.subject_group FROM assignments a
+                  WHERE a.org_id = $1 AND a.subject_group IS NOT NULL AND a.role_id IN ({roles})
+               UNION
+                 SELECT gm.member_group FROM group_members gm JOIN reached r ON gm.group_id = r.group_id
+                  WHERE gm.org_id = $1 AND gm.member_group IS NOT NULL)"
+        );
+        (cte, roles)
+    };
+    let (cte, roles) = reached(2);
+    let broad = format!(
+        "{cte}
+         SELECT COUNT(*) FROM (
+           SELECT 1 FROM assignments a WHERE a.org_id = $1 AND a.role_id IN ({roles})
+              AND a.subject IN ('@everyone', '@authenticated', '@members')
+           UNION ALL
+           SELECT 1 FROM reached r JOIN groups g ON g.org_id = $1 AND g.id = r.group_id
+            WHERE g.is_default = 1) t"
+    );
+    let mut query = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(broad)).bind(org);
+    for role in granting {
+        query = query.bind(role);
+    }
+    let (broad,) = query.fetch_one(&mut **tx).await?;
+    if broad > 0 {
+        return audience_rows(tx, backend, seen, org, after, limit).await;
+    }
+    let collate = backend.byte_order();
+    let condition = seen.condition();
+    let (cte, roles) = reached(4);
+    let named = format!(
+        "{cte}
+         SELECT u.id, u.name FROM users u
+          WHERE u.active = 1 AND u.id COLLATE {collate} > $2 AND {condition}
+            AND u.id IN (
+              SELECT a.subject_user FROM assignments a
+               WHERE a.org_id = $1 AND a.subject_user IS NOT NULL AND a.role_id IN ({roles})
+              UNION
+              SELECT gm.member_user FROM group_members gm JOIN reached r ON gm.group_id = r.group_id
+               WHERE gm.org_id = $1 AND gm.member_user IS NOT NULL
+              UNION
+              SELECT s.id FROM users s WHERE s.superuser = 1)
+          ORDER BY u.id COLLATE {collate} LIMIT $3"
+    );
+    let mut query = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(named))
+        .bind(org)
+        .bind(after.unwrap_or(""))
+        .bind(i64::from(limit));
+    for role in granting {
+        query = query.bind(role);
+    }
+    let rows = query.fetch_all(&mut **tx).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| Candidate { id, name })
+        .collect())
+}
+
 /// An org as a preview compares it: who its answers can be about, where,
 /// and the revision, read in one transaction.
 #[derive(Debug)]
 pub(crate) struct Outline {
-    /// Every user [`Admin::audience`] lists.
+    /// Every user whose answers the actor may read ([`audience_rows`]).
     pub(crate) users: Vec<Candidate>,
     /// The registered nodes with their parents.
     pub(crate) tree: Vec<(NodeKey, Option<NodeKey>)>,
@@ -159,17 +246,36 @@ impl Admin {
         Ok((tx, Seen::of(holder.as_ref())))
     }
 
-    /// The active users whose answers the actor may read in `org`
-    /// ([`Seen`]), by id (byte order), after `after`, at most `limit`.
-    pub async fn audience(
+    /// The users who may be allowed `permission` in `org` whose answers
+    /// the actor may read ([`holder_rows`]), by id (byte order), after
+    /// `after`, at most `limit`: what `who-can` examines.
+    pub async fn holders(
         &self,
         actor: &Actor,
         org: &str,
+        permission: &str,
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Candidate>, AdminError> {
         let (mut tx, seen) = self.open_seen(actor, org).await?;
-        let rows = audience_rows(&mut tx, self.store.backend(), seen, org, after, limit).await?;
+        let roles: Vec<(String,)> =
+            sqlx::query_as("SELECT DISTINCT role_id FROM assignments WHERE org_id = $1")
+                .bind(org)
+                .fetch_all(&mut *tx)
+                .await?;
+        let mut granting = Vec::new();
+        for (role,) in roles {
+            if self
+                .role_keys(&mut tx, org, &role)
+                .await?
+                .iter()
+                .any(|key| key == permission)
+            {
+                granting.push(role);
+            }
+        }
+        let backend = self.store.backend();
+        let rows = holder_rows(&mut tx, backend, seen, org, &granting, after, limit).await?;
         tx.rollback().await?;
         Ok(rows)
     }

@@ -128,15 +128,27 @@ pub(crate) async fn who_can(
         )));
     }
     // The actor's right to list members comes first: a refusal names no one.
-    let mut page = state
-        .admin
-        .audience(
-            &caller.actor,
-            &body.org,
-            body.after.as_deref(),
-            CANDIDATES_PER_READ,
-        )
-        .await?;
+    let holders = |after: Option<String>| {
+        let state = Arc::clone(&state);
+        let (actor, org, permission) = (
+            caller.actor.clone(),
+            body.org.clone(),
+            body.permission.clone(),
+        );
+        async move {
+            state
+                .admin
+                .holders(
+                    &actor,
+                    &org,
+                    &permission,
+                    after.as_deref(),
+                    CANDIDATES_PER_READ,
+                )
+                .await
+        }
+    };
+    let mut page = holders(body.after.clone()).await?;
     let (visitor, mut revision) = state
         .authority
         .snapshot(&asking(&body.org, "anonymous"))
@@ -180,10 +192,7 @@ pub(crate) async fn who_can(
         }
         match last {
             Some(last) if !exhausted => {
-                page = state
-                    .admin
-                    .audience(&caller.actor, &body.org, Some(&last), CANDIDATES_PER_READ)
-                    .await?;
+                page = holders(Some(last)).await?;
             }
             _ => break,
         }

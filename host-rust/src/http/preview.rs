@@ -305,16 +305,26 @@ async fn compare(
         principals_affected: 0,
         revision: before.revision,
     };
+    // A principal the write does not reach keeps its snapshot: its answers
+    // can differ only where a place's path does (a node registered,
+    // deleted or moved), and nowhere when none does.
+    let tree_moved = was_at.iter().zip(&now_at).any(|(was, now)| was.1 != now.1);
     for principal in &everyone {
+        let recompiled = after.and_then(|after| after.snapshots.get(principal));
+        if recompiled.is_none() && !tree_moved {
+            continue;
+        }
         let (was, _) = state
             .authority
             .pinned(org, principal, before.revision)
             .await?;
-        let now = after
-            .and_then(|after| after.snapshots.get(principal))
-            .unwrap_or(&was);
+        let now = recompiled.unwrap_or(&was);
         let total = preview.total_changes;
-        for ((node, was_path), (_, now_path)) in was_at.iter().zip(&now_at) {
+        let places = was_at
+            .iter()
+            .zip(&now_at)
+            .filter(|(was, now)| recompiled.is_some() || was.1 != now.1);
+        for ((node, was_path), (_, now_path)) in places {
             let answers = answers_at(&was, was_path).zip(answers_at(now, now_path));
             for (key, (was, now)) in keys.iter().zip(answers) {
                 if was == now {
