@@ -177,7 +177,16 @@ impl Store {
                     Ok(())
                 })
             }),
-            Backend::Postgres => options,
+            // The host's statements are short, index-driven reads and
+            // writes. On a large org Postgres' cost estimates switch its JIT
+            // on, which measured ~200 ms of compiling for a 45 ms page of
+            // who-can (BENCHMARKS.md).
+            Backend::Postgres => options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("SET jit = off").await?;
+                    Ok(())
+                })
+            }),
         };
         let pool = options.connect(url).await?;
         Ok(Store { pool, backend })

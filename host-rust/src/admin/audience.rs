@@ -91,13 +91,19 @@ pub(crate) async fn audience_rows(
         .collect())
 }
 
+/// Assignments of the granting roles from which every user the actor may
+/// read is examined instead of the holders alone: with that many, most
+/// users hold one, and collecting the holders costs more than asking.
+const MANY_HOLDERS: i64 = 10_000;
+
 /// The users whose answers may allow `permission`, a superset of those
 /// `check` allows: with the roles that grant it (`granting`), the holders
 /// of an assignment of one of them, directly or through a group (nesting
 /// followed down), and the superusers. An assignment of one to a
 /// pseudo-subject (`@everyone`, `@authenticated`, `@members`), or through a
-/// default group, reaches users no row names: then every user the
-/// audience has. Ids in byte order, after `after`, at most `limit`.
+/// default group, reaches users no row names, and [`MANY_HOLDERS`]
+/// assignments or more name most: then every user the audience has. Ids
+/// in byte order, after `after`, at most `limit`.
 pub(crate) async fn holder_rows(
     tx: &mut Tx,
     backend: Backend,
@@ -136,7 +142,12 @@ pub(crate) async fn holder_rows(
               AND a.subject IN ('@everyone', '@authenticated', '@members')
            UNION ALL
            SELECT 1 FROM reached r JOIN groups g ON g.org_id = $1 AND g.id = r.group_id
-            WHERE g.is_default = 1) t"
+            WHERE g.is_default = 1
+           UNION ALL
+           SELECT 1 FROM (SELECT COUNT(*) AS n FROM (
+                            SELECT 1 FROM assignments a WHERE a.org_id = $1 AND a.role_id IN ({roles})
+                             LIMIT {MANY_HOLDERS}) x) many
+            WHERE many.n >= {MANY_HOLDERS}) t"
     );
     let mut query = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(broad)).bind(org);
     for role in granting {

@@ -75,6 +75,10 @@ const DIALECT: &[(&str, &str)] = &[
     ),
     ("public_key  BLOB NOT NULL,", "public_key  BYTEA NOT NULL,"),
     ("private_key BLOB NOT NULL,", "private_key BYTEA NOT NULL,"),
+    (
+        "CREATE INDEX users_id_bytes ON users (id COLLATE BINARY);",
+        "CREATE INDEX users_id_bytes ON users (id COLLATE \"C\");",
+    ),
 ];
 
 /// A migration's statements: comments and blank lines dropped, each line
