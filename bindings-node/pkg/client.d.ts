@@ -298,6 +298,11 @@ export class TesseraClient {
   deleteNode(org: string, node: string, options?: CallOptions): Promise<void>;
 
   listAssignments(org: string, options?: CallOptions): Promise<Assignment[]>;
+  /** A one-time console sign-in URL (a path on the host, 60 s, once) for a user this backend authenticated (docs/console.md §10.1). */
+  consoleSignIn(
+    request: { actor: string; org?: string },
+    options?: CallOptions,
+  ): Promise<{ url: string; expiresAt: number }>;
   /** Every active user `check` allows, a page at a time (docs/http.md §6.11). */
   whoCan(
     args: { org: string; permission: string; path?: readonly string[]; owner?: string | null; limit?: number; after?: string | null },

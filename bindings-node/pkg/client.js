@@ -538,6 +538,19 @@ export class TesseraClient {
   }
 
   /**
+   * `POST /v1/console-sessions`: a one-time URL (a path on the host, valid
+   * 60 s, once) that signs a browser in to the console as `actor`, a user
+   * this backend authenticated, in `org` only when given:
+   * `{url, expiresAt}` (docs/console.md §10.1). The client must not send
+   * `Tessera-Actor` here.
+   */
+  consoleSignIn({ actor, org } = {}, options) {
+    const body = { actor };
+    put(body, 'org', org);
+    return this.#post('/v1/console-sessions', body, options);
+  }
+
+  /**
    * `POST …/preview`: what the model write `{method, path, body?}` would
    * change, without making it: `{changes: [{principal, node, permission,
    * before, after}] (the first 10,000), truncated, totalChanges,

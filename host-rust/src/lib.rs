@@ -22,6 +22,7 @@ mod orgs;
 mod reconcile;
 mod seed;
 mod server;
+mod sessions;
 mod store;
 mod tokens;
 
@@ -46,6 +47,7 @@ pub use reconcile::{ReconcileReport, reconcile};
 pub use seed::hash_seed;
 pub use server::setup;
 pub use server::{Running, ServeConfig, ServeError, start};
+pub use sessions::{SessionError, create_code};
 pub use store::{Backend, Store, StoreError};
 pub use tokens::{
     TokenAccess, TokenError, TokenKind, create_token, revoke_token, token_access, token_kind,

@@ -22,11 +22,12 @@ pub struct Candidate {
     pub name: String,
 }
 
-/// Whose answers an actor may read. Users are global, orgs are tenants:
-/// an org's administrators must not learn of other tenants' users, nor of
-/// the host's operators, so an acting user who is not a superuser reads
-/// the org's members only; the trusted backend and superusers read every
-/// user an answer can be about.
+/// Whose answers a caller may read. Users are global, orgs are tenants:
+/// an org's administrators must not be shown other tenants' users, nor
+/// the host's operators, so an acting user who is not a superuser, and
+/// any caller whose token is bound to orgs (a tenant's token), read the
+/// org's members only; the unbound trusted backend and superusers read
+/// every user an answer can be about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Seen {
     /// The org's active members.
@@ -39,9 +40,10 @@ pub(crate) enum Seen {
 
 impl Seen {
     /// What the actor whose snapshot `holder` is (`None`: the trusted
-    /// backend) may read.
-    fn of(holder: Option<&Snapshot>) -> Seen {
+    /// backend) may read, through a token bound to orgs or not.
+    fn of(holder: Option<&Snapshot>, bound: bool) -> Seen {
         match holder {
+            _ if bound => Seen::Members,
             Some(actor) if !actor.is_superuser() => Seen::Members,
             _ => Seen::Audience,
         }
@@ -249,12 +251,18 @@ pub(crate) async fn node_rows(
 
 impl Admin {
     /// Opens a read of whom `org`'s answers are about: the
-    /// `manage_members` gate, and what the actor may read.
-    async fn open_seen(&self, actor: &Actor, org: &str) -> Result<(Tx, Seen), AdminError> {
+    /// `manage_members` gate, and what the actor may read (`bound`: through
+    /// a token bound to orgs).
+    async fn open_seen(
+        &self,
+        actor: &Actor,
+        bound: bool,
+        org: &str,
+    ) -> Result<(Tx, Seen), AdminError> {
         let (tx, holder) = self
             .open_read_as(actor, org, AdminKey::ManageMembers)
             .await?;
-        Ok((tx, Seen::of(holder.as_ref())))
+        Ok((tx, Seen::of(holder.as_ref(), bound)))
     }
 
     /// The users who may be allowed `permission` in `org` whose answers
@@ -263,12 +271,13 @@ impl Admin {
     pub async fn holders(
         &self,
         actor: &Actor,
+        bound: bool,
         org: &str,
         permission: &str,
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Candidate>, AdminError> {
-        let (mut tx, seen) = self.open_seen(actor, org).await?;
+        let (mut tx, seen) = self.open_seen(actor, bound, org).await?;
         let roles: Vec<(String,)> =
             sqlx::query_as("SELECT DISTINCT role_id FROM assignments WHERE org_id = $1")
                 .bind(org)
@@ -292,8 +301,13 @@ impl Admin {
     }
 
     /// The org's [`Outline`], read in one transaction.
-    pub(crate) async fn outline(&self, actor: &Actor, org: &str) -> Result<Outline, AdminError> {
-        let (mut tx, seen) = self.open_seen(actor, org).await?;
+    pub(crate) async fn outline(
+        &self,
+        actor: &Actor,
+        bound: bool,
+        org: &str,
+    ) -> Result<Outline, AdminError> {
+        let (mut tx, seen) = self.open_seen(actor, bound, org).await?;
         let outline = outline_rows(&mut tx, self.store.backend(), seen, org).await?;
         tx.rollback().await?;
         Ok(outline)
@@ -305,11 +319,12 @@ impl Admin {
     pub async fn user_tree(
         &self,
         actor: &Actor,
+        bound: bool,
         org: &str,
         user: &str,
     ) -> Result<Vec<(NodeKey, Option<NodeKey>)>, AdminError> {
-        let (mut tx, seen) = self.open_seen(actor, org).await?;
-        if seen == Seen::Members {
+        let (mut tx, seen) = self.open_seen(actor, bound, org).await?;
+        if seen == Seen::Members && user != "anonymous" {
             let member: Option<(i64,)> =
                 sqlx::query_as("SELECT 1 FROM members WHERE org_id = $1 AND user_id = $2")
                     .bind(org)

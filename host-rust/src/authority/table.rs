@@ -26,10 +26,14 @@ impl Authority {
             min_revision: Some(revision),
         };
         let state = self.state(&asking).await?;
-        if state.revision != revision {
+        // Its content is the same at every revision from `built` to
+        // `state.revision`: it is the one at `revision` unless a later
+        // write built it (a replica may remember a revision for a while
+        // after the store moved).
+        if state.built > revision {
             return Err(AuthorityError::Moved {
                 from: revision,
-                to: state.revision,
+                to: state.built,
             });
         }
         Ok((state.snapshot, state.footprint))

@@ -9,7 +9,7 @@ use tessera_core::ErrorCode;
 
 use tessera_core::VerifyError;
 use tessera_host::setup::SetupError;
-use tessera_host::{AdminError, AuthorityError, ServeError, StoreError, TokenError};
+use tessera_host::{AdminError, AuthorityError, ServeError, SessionError, StoreError, TokenError};
 
 use super::output;
 
@@ -95,6 +95,18 @@ impl From<TokenError> for CliError {
         match err {
             TokenError::BadOrg(_) => CliError::new(ErrorCode::BadRequest, err.to_string()),
             TokenError::Store(err) => err.into(),
+        }
+    }
+}
+
+impl From<SessionError> for CliError {
+    fn from(err: SessionError) -> Self {
+        match err {
+            SessionError::BadId(_) => CliError::new(ErrorCode::BadRequest, err.to_string()),
+            SessionError::UnknownActor(_) | SessionError::UnknownOrg(_) => {
+                CliError::new(ErrorCode::NotFound, err.to_string())
+            }
+            SessionError::Store(err) => err.into(),
         }
     }
 }

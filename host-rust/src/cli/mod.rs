@@ -6,6 +6,7 @@
 mod check;
 mod codegen;
 mod config;
+mod console;
 mod documents;
 mod error;
 mod output;
@@ -75,6 +76,14 @@ pub(crate) enum Command {
     Codegen(CodegenArgs),
     /// Print an org's access as one document (JSON, tessera.org/1)
     Export(ExportArgs),
+    /// Print a one-time URL that signs a browser in to the console as a user
+    #[command(
+        long_about = "Print a one-time URL that signs a browser in to the console as a user.\n\n\
+        The URL works once, within 60 s, on the host serving this store; the browser\n\
+        then acts as that user (every [admin] key and escalation rule applies) until\n\
+        it signs out, 30 minutes unused or 8 hours in all (docs/console.md §10.1)."
+    )]
+    Console(ConsoleArgs),
     /// Ask the store whether a principal may do something (exit 0 allow, 1 deny or not_found)
     #[command(long_about = "Ask the store whether a principal may do something.\n\n\
         Prints the answer as JSON, as `POST /v1/check` gives it:\n\
@@ -176,6 +185,23 @@ pub(crate) struct ExportArgs {
     /// The manifest.
     #[command(flatten)]
     pub(crate) manifest: ManifestArg,
+}
+
+/// `tessera console`.
+#[derive(Debug, Args)]
+pub(crate) struct ConsoleArgs {
+    /// The user the browser will act as
+    #[arg(long)]
+    pub(crate) actor: String,
+    /// The one org the session may act in [default: every org]
+    #[arg(long)]
+    pub(crate) org: Option<String>,
+    /// The host's base URL [default: http:// and the config file's listen, or 127.0.0.1:7700]
+    #[arg(long)]
+    pub(crate) url: Option<String>,
+    /// Where the store is.
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
 }
 
 /// `tessera codegen`.
@@ -447,6 +473,7 @@ async fn run(command: Command) -> Result<Exit, CliError> {
             CodegenCommand::Ts(manifest) => codegen::typescript(&manifest),
         },
         Command::Export(args) => documents::export(&args).await,
+        Command::Console(args) => console::console(&args).await,
         Command::Check(args) => check::check(&args).await,
         Command::Explain(args) => check::explain(&args).await,
     }

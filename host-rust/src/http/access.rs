@@ -135,11 +135,13 @@ pub(crate) async fn who_can(
             body.org.clone(),
             body.permission.clone(),
         );
+        let bound = caller.caller.access.orgs.is_some();
         async move {
             state
                 .admin
                 .holders(
                     &actor,
+                    bound,
                     &org,
                     &permission,
                     after.as_deref(),
@@ -236,7 +238,15 @@ pub(crate) async fn user_access(
     caller: AdminCaller,
     PathArgs((org, user)): PathArgs<(String, String)>,
 ) -> Result<Json<AccessMap>, ApiError> {
-    let tree = state.admin.user_tree(&caller.actor, &org, &user).await?;
+    let tree = state
+        .admin
+        .user_tree(
+            &caller.actor,
+            caller.caller.access.orgs.is_some(),
+            &org,
+            &user,
+        )
+        .await?;
     let (snapshot, revision) = state.authority.snapshot(&asking(&org, &user)).await?;
     let root = snapshot.effective::<String>(&[], None);
     let mut held: HashMap<String, Option<Vec<String>>> = HashMap::new();

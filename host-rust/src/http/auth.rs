@@ -1,13 +1,17 @@
 //! Who is calling: the API token's kind (`Authorization: Bearer <token>`,
-//! docs/admin.md §5) and, for admin writes, the acting user (`Tessera-Actor`).
+//! docs/admin.md §5) and, for admin writes, the acting user (`Tessera-Actor`);
+//! or, on the model and access endpoints, a console session's cookie, which
+//! acts as its user (docs/console.md §10.1).
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tessera_core::ErrorCode;
 
 use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method};
 
 use super::AppState;
 use super::error::ApiError;
@@ -17,6 +21,7 @@ use crate::admin::Actor;
 use crate::authority::AuthorityError;
 use crate::lru::Lru;
 use crate::missing::Missing;
+use crate::sessions::Session;
 use crate::tokens::{TokenAccess, TokenKind, digest, token_access};
 
 /// Tokens already seen to be valid, by SHA-256 (the plaintext is not
@@ -139,8 +144,8 @@ fn reach_model_path(caller: &Caller, path: &str) -> Result<(), ApiError> {
     }
     let mut segments = path.split('/').skip(1);
     match (segments.next(), segments.next(), segments.next()) {
-        // Names its org in the body; the handler checks it with `caller.reach`.
-        (Some("v1"), Some("who-can"), None) => Ok(()),
+        // Name their org in the body; the handler checks it with `caller.reach`.
+        (Some("v1"), Some("who-can" | "console-sessions"), None) => Ok(()),
         (Some("v1"), Some("orgs"), Some(org)) if !org.is_empty() => {
             let org = percent_encoding::percent_decode_str(org)
                 .decode_utf8()
@@ -154,6 +159,75 @@ fn reach_model_path(caller: &Caller, path: &str) -> Result<(), ApiError> {
     }
 }
 
+/// The console session cookie's name.
+pub(crate) const SESSION_COOKIE: &str = "tessera_console";
+
+/// The console session cookie's value, if the request carries one.
+pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+}
+
+/// A console session's write must carry its `Tessera-Csrf` value: another
+/// site's page can make the browser send a request, but cannot read the
+/// value to put in a header.
+pub(crate) fn require_csrf(headers: &HeaderMap, session: &Session) -> Result<(), ApiError> {
+    let given = headers
+        .get("tessera-csrf")
+        .and_then(|value| value.to_str().ok());
+    if given.is_some_and(|given| constant_time_eq(given.as_bytes(), session.csrf.as_bytes())) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "a console write needs the Tessera-Csrf header of its session",
+        ))
+    }
+}
+
+/// Equal bytes, compared in time that does not depend on where they differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0, |diff, (x, y)| diff | (x ^ y)) == 0
+}
+
+/// A caller signed in to the console: its session's user acts, in its org
+/// when it has one; a write needs the CSRF header. No token is involved.
+async fn console_caller(
+    parts: &Parts,
+    state: &AppState,
+    token: &str,
+) -> Result<AdminCaller, ApiError> {
+    let session = crate::sessions::session(&state.store, token, crate::clock::unix_now())
+        .await?
+        .ok_or_else(|| unauthenticated("the console session ended; sign in again"))?;
+    if !matches!(parts.method, Method::GET | Method::HEAD) {
+        require_csrf(&parts.headers, &session)?;
+    }
+    if parts.headers.contains_key("tessera-actor") {
+        return Err(ApiError::bad_request(
+            "a console session acts as its own user: no Tessera-Actor header",
+        ));
+    }
+    let caller = Caller {
+        access: TokenAccess {
+            kind: TokenKind::Admin,
+            orgs: session.org.map(|org| BTreeSet::from([org])),
+        },
+    };
+    reach_model_path(&caller, parts.uri.path())?;
+    Ok(AdminCaller {
+        actor: Actor::User(session.actor),
+        caller,
+    })
+}
+
 impl FromRequestParts<Arc<AppState>> for AdminCaller {
     type Rejection = ApiError;
 
@@ -161,6 +235,11 @@ impl FromRequestParts<Arc<AppState>> for AdminCaller {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
+        if !parts.headers.contains_key(AUTHORIZATION)
+            && let Some(token) = session_cookie(&parts.headers)
+        {
+            return console_caller(parts, state, &token).await;
+        }
         let caller = Caller::from_request_parts(parts, state).await?;
         if caller.access.kind != TokenKind::Admin {
             return Err(ApiError::new(

@@ -5,6 +5,7 @@
 
 mod access;
 mod auth;
+mod console;
 mod decisions;
 mod declared;
 mod error;
@@ -99,6 +100,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .routes(routes!(access::who_can))
         .routes(routes!(access::user_access))
         .routes(routes!(preview::preview))
+        .routes(routes!(console::create))
+        .routes(routes!(console::current, console::sign_out))
         .merge(model::routes(&state))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::metrics))
@@ -110,6 +113,14 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route(
             "/openapi.json",
             axum::routing::get(move || ops::openapi(Arc::clone(&api))),
+        )
+        .route("/console", axum::routing::get(console::console))
+        .route("/console/", axum::routing::get(console::console))
+        .route("/console/console.js", axum::routing::get(console::script))
+        .route("/console/console.css", axum::routing::get(console::style))
+        .route(
+            "/console/sign-in/{code}",
+            axum::routing::get(console::sign_in),
         )
         .fallback(ops::unknown_route)
         .method_not_allowed_fallback(ops::wrong_method)

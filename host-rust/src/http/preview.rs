@@ -162,7 +162,10 @@ pub(crate) async fn preview(
         )));
     }
     // The actor may see everyone's answers, or nothing is written, nor said.
-    let before = state.admin.outline(&caller.actor, &org).await?;
+    let before = state
+        .admin
+        .outline(&caller.actor, caller.caller.access.orgs.is_some(), &org)
+        .await?;
     let mut footprints = BTreeMap::new();
     for principal in principals(&before.users, &[]) {
         let (_, footprint) = state

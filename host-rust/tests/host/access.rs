@@ -438,6 +438,51 @@ async fn tenants(db: &common::TestDb) {
             "NOT_FOUND",
         );
     }
+    let anonymous = server
+        .client
+        .get(format!(
+            "{}/v1/orgs/acme/users/anonymous/access",
+            server.base
+        ))
+        .bearer_auth(&server.token)
+        .header("tessera-actor", "carol");
+    let (status, map) = common::send_json(anonymous, None).await;
+    assert_eq!(status, 200, "anonymous is mapped for every caller: {map}");
+
+    // A tenant's admin token (bound to acme), acting as the backend, reads
+    // members only too.
+    let store = db.store().await;
+    let bound = tessera_host::create_token(
+        &store,
+        tessera_host::TokenKind::Admin,
+        &["acme".to_owned()],
+        tessera_host::setup::unix_now(),
+    )
+    .await
+    .unwrap();
+    store.close().await;
+    let as_tenant = server
+        .client
+        .post(format!("{}/v1/who-can", server.base))
+        .bearer_auth(&bound)
+        .json(&question);
+    let (status, body) = common::send_json(as_tenant, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        listed(&body),
+        ["alice", "carol", "vic"],
+        "a bound token: members only"
+    );
+    let eve = server
+        .client
+        .get(format!("{}/v1/orgs/acme/users/eve/access", server.base))
+        .bearer_auth(&bound);
+    assert_error(
+        "a bound token mapping eve",
+        common::send_json(eve, None).await,
+        404,
+        "NOT_FOUND",
+    );
     server.stop().await;
 }
 

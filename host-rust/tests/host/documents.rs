@@ -174,20 +174,8 @@ async fn exports(db: &common::TestDb) {
     server.stop().await;
 
     // The CLI writes the same bytes, from the store directly.
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(["export", "--org", "acme", "--manifest", FLEET])
-        .current_dir(common::repo_root())
-        .env("DATABASE_URL", &db.url)
-        .env_remove("TESSERA_DATA_DIR")
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(String::from_utf8(output.stdout).unwrap(), second);
+    let printed = common::tessera_cli(db, &["export", "--org", "acme", "--manifest", FLEET]).await;
+    assert_eq!(printed, second);
 }
 
 both_backends!(an_org_exports_as_one_canonical_document, exports);

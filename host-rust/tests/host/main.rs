@@ -22,6 +22,7 @@ mod admin_roles;
 mod admin_users;
 mod authority;
 mod builder;
+mod console;
 mod documents;
 mod events;
 mod faults;

@@ -741,3 +741,22 @@ impl TestServer {
         TestServer::start(db, manifest).await
     }
 }
+
+/// Runs `tessera ARGS` from the repository root on `db`'s store (no data
+/// directory), and answers its stdout; panics with its stderr if it fails.
+pub(crate) async fn tessera_cli(db: &TestDb, args: &[&str]) -> String {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(args)
+        .current_dir(repo_root())
+        .env("DATABASE_URL", &db.url)
+        .env_remove("TESSERA_DATA_DIR")
+        .output()
+        .await
+        .expect("tessera runs");
+    assert!(
+        output.status.success(),
+        "tessera {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8 output")
+}

@@ -1,0 +1,252 @@
+//! The operator console's sign-in and page (docs/console.md §10): the app
+//! backend asks for a one-time URL for a user it authenticated; opening it
+//! sets an `HttpOnly`, `SameSite=Strict` session cookie that acts as that
+//! user on the model and access endpoints ([`super::auth`]), so the
+//! browser never holds an API token.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use tessera_core::ErrorCode;
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::auth::{AdminCaller, SESSION_COOKIE, session_cookie};
+use super::error::{ApiError, ErrorBody};
+use super::extract::{JsonBody, PathArgs};
+use crate::admin::Actor;
+use crate::clock::unix_now;
+use crate::missing::Missing;
+use crate::sessions::{self, ABSOLUTE_LIMIT, SessionError};
+
+/// The body of `POST /v1/console-sessions`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SignInBody {
+    /// The user the session acts as: one the app backend authenticated.
+    actor: String,
+    /// The one org the session may act in; every org when absent.
+    #[serde(default)]
+    org: Option<String>,
+}
+
+/// A one-time sign-in URL.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SignIn {
+    /// The path to open, on this host, within `expires_at`; it works once.
+    url: String,
+    /// Unix seconds.
+    expires_at: i64,
+}
+
+/// The signed-in session, as the console page reads it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CurrentSession {
+    /// The user every call of the session acts as.
+    actor: String,
+    /// The one org it may act in, or null for every org.
+    org: Option<String>,
+    /// What a write must carry in the `Tessera-Csrf` header.
+    csrf: String,
+    /// When the session ends unless used again (Unix seconds).
+    expires_at: i64,
+}
+
+impl From<SessionError> for ApiError {
+    fn from(err: SessionError) -> Self {
+        match err {
+            SessionError::BadId(_) => ApiError::bad_request(err.to_string()),
+            SessionError::UnknownActor(user) => {
+                crate::authority::AuthorityError::NotFound(Missing::new("user", &user)).into()
+            }
+            SessionError::UnknownOrg(org) => {
+                crate::authority::AuthorityError::NotFound(Missing::new("org", &org)).into()
+            }
+            SessionError::Store(err) => err.into(),
+        }
+    }
+}
+
+/// A one-time URL that signs a browser in to the console as `actor` (in
+/// `org` only, when given): valid 60 s, once. For the app backend, which
+/// authenticated the user: an admin token without `Tessera-Actor`; a
+/// token bound to orgs must name one of them.
+#[utoipa::path(post, path = "/v1/console-sessions", tag = "console", request_body = SignInBody,
+    responses((status = 201, body = SignIn), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn create(
+    State(state): State<Arc<AppState>>,
+    caller: AdminCaller,
+    JsonBody(body): JsonBody<SignInBody>,
+) -> Result<(StatusCode, Json<SignIn>), ApiError> {
+    if caller.actor != Actor::Backend {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "only the app backend (an admin token without Tessera-Actor) signs users in",
+        ));
+    }
+    match (&body.org, caller.caller.access.orgs.is_some()) {
+        (Some(org), _) => caller.caller.reach(org)?,
+        (None, true) => {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "a token bound to orgs signs users in to one of its orgs: name it in `org`",
+            ));
+        }
+        (None, false) => {}
+    }
+    let (code, expires_at) =
+        sessions::create_code(&state.store, &body.actor, body.org.as_deref(), unix_now()).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(SignIn {
+            url: format!("/console/sign-in/{code}"),
+            expires_at,
+        }),
+    ))
+}
+
+/// The session signed in with this browser's cookie. Only the cookie
+/// authenticates it.
+#[utoipa::path(get, path = "/v1/console-sessions/current", tag = "console",
+    responses((status = 200, body = CurrentSession), (status = 401, body = ErrorBody)))]
+pub(crate) async fn current(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Json<CurrentSession>, ApiError> {
+    let (_, session) = signed_in(&state, &headers).await?;
+    Ok(Json(CurrentSession {
+        actor: session.actor,
+        org: session.org,
+        csrf: session.csrf,
+        expires_at: session.expires_at,
+    }))
+}
+
+/// Signs out: ends the session and clears its cookie. The `Tessera-Csrf`
+/// header must carry the session's value.
+#[utoipa::path(delete, path = "/v1/console-sessions/current", tag = "console",
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub(crate) async fn sign_out(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (token, session) = signed_in(&state, &headers).await?;
+    super::auth::require_csrf(&headers, &session)?;
+    sessions::end(&state.store, &token).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response
+        .headers_mut()
+        .insert(SET_COOKIE, cookie_header("", 0));
+    Ok(response)
+}
+
+/// The session of this request's cookie, and its secret; `401` without one.
+async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(String, sessions::Session), ApiError> {
+    let token = session_cookie(headers)
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "not signed in to the console"))?;
+    let session = sessions::session(&state.store, &token, unix_now())
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unauthenticated,
+                "the console session ended; sign in again",
+            )
+        })?;
+    Ok((token, session))
+}
+
+/// The session cookie: `HttpOnly` (no script reads it), `SameSite=Strict`
+/// (no other site's page sends it), for the whole host, ending with the
+/// session's absolute limit (`max_age` 0 clears it).
+fn cookie_header(value: &str, max_age: i64) -> HeaderValue {
+    let cookie =
+        format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}");
+    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The text types the console serves.
+const HTML: &str = "text/html; charset=utf-8";
+const SCRIPT: &str = "text/javascript; charset=utf-8";
+const STYLE: &str = "text/css; charset=utf-8";
+
+/// A console page or asset, embedded in the binary, with the headers every
+/// one carries: no caching (a sign-in code is in the URL), nothing loaded
+/// from elsewhere, no framing.
+fn page(status: StatusCode, content_type: &'static str, body: &'static str) -> Response {
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    headers.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        ),
+    );
+    response
+}
+
+/// `GET /console/sign-in/{code}`: redeems the code, sets the session
+/// cookie and moves on to the console. The move is the page's own (a
+/// `refresh`), not a redirect: after a redirect that began on another site
+/// the browser would not send a `SameSite=Strict` cookie.
+pub(crate) async fn sign_in(
+    State(state): State<Arc<AppState>>,
+    PathArgs(code): PathArgs<String>,
+) -> Result<Response, ApiError> {
+    let Some((token, _)) = sessions::redeem(&state.store, &code, unix_now()).await? else {
+        return Ok(page(
+            StatusCode::NOT_FOUND,
+            HTML,
+            include_str!("../../../console/sign-in-failed.html"),
+        ));
+    };
+    let mut response = page(
+        StatusCode::OK,
+        HTML,
+        include_str!("../../../console/signed-in.html"),
+    );
+    response
+        .headers_mut()
+        .insert(SET_COOKIE, cookie_header(&token, ABSOLUTE_LIMIT));
+    Ok(response)
+}
+
+/// `GET /console`: the console page.
+pub(crate) async fn console() -> Response {
+    page(
+        StatusCode::OK,
+        HTML,
+        include_str!("../../../console/index.html"),
+    )
+}
+
+/// `GET /console/console.js`: the console page's script.
+pub(crate) async fn script() -> Response {
+    page(
+        StatusCode::OK,
+        SCRIPT,
+        include_str!("../../../console/console.js"),
+    )
+}
+
+/// `GET /console/console.css`: the console page's style.
+pub(crate) async fn style() -> Response {
+    page(
+        StatusCode::OK,
+        STYLE,
+        include_str!("../../../console/console.css"),
+    )
+}
