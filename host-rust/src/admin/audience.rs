@@ -93,6 +93,10 @@ pub(crate) async fn audience_rows(
         .collect())
 }
 
+/// Granting roles past which every user the actor may read is examined:
+/// their ids are bound one parameter each, and the stores cap those.
+const BOUND_ROLES: usize = 1_000;
+
 /// Assignments of the granting roles from which every user the actor may
 /// read is examined instead of the holders alone: with that many, most
 /// users hold one, and collecting the holders costs more than asking.
@@ -278,26 +282,50 @@ impl Admin {
         limit: u32,
     ) -> Result<Vec<Candidate>, AdminError> {
         let (mut tx, seen) = self.open_seen(actor, bound, org).await?;
-        let roles: Vec<(String,)> =
-            sqlx::query_as("SELECT DISTINCT role_id FROM assignments WHERE org_id = $1")
-                .bind(org)
-                .fetch_all(&mut *tx)
-                .await?;
-        let mut granting = Vec::new();
-        for (role,) in roles {
-            if self
-                .role_keys(&mut tx, org, &role)
-                .await?
-                .iter()
-                .any(|key| key == permission)
-            {
-                granting.push(role);
-            }
-        }
+        let granting = self.granting(&mut tx, org, permission).await?;
         let backend = self.store.backend();
-        let rows = holder_rows(&mut tx, backend, seen, org, &granting, after, limit).await?;
+        let rows = if granting.len() > BOUND_ROLES {
+            audience_rows(&mut tx, backend, seen, org, after, limit).await?
+        } else {
+            holder_rows(&mut tx, backend, seen, org, &granting, after, limit).await?
+        };
         tx.rollback().await?;
         Ok(rows)
+    }
+
+    /// The roles assigned in `org` that grant `permission`, by the
+    /// compiler's own rule ([`tessera_core::Manifest::role_permissions`]),
+    /// from one read of the org's stored role keys.
+    async fn granting(
+        &self,
+        tx: &mut Tx,
+        org: &str,
+        permission: &str,
+    ) -> Result<Vec<String>, AdminError> {
+        let assigned: Vec<(String,)> =
+            sqlx::query_as("SELECT DISTINCT role_id FROM assignments WHERE org_id = $1")
+                .bind(org)
+                .fetch_all(&mut **tx)
+                .await?;
+        let stored: Vec<(String, String)> =
+            sqlx::query_as("SELECT role_id, permission FROM role_permissions WHERE org_id = $1")
+                .bind(org)
+                .fetch_all(&mut **tx)
+                .await?;
+        let mut keys: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (role, key) in stored {
+            keys.entry(role).or_default().push(key);
+        }
+        let catalog = &self.manifest.catalog;
+        Ok(assigned
+            .into_iter()
+            .map(|(role,)| role)
+            .filter(|role| {
+                let stored = keys.get(role).map_or(&[][..], Vec::as_slice);
+                let bits = self.manifest.role_permissions(role, Some(stored));
+                catalog.keys(&bits).iter().any(|key| key == permission)
+            })
+            .collect())
     }
 
     /// The org's [`Outline`], read in one transaction.
