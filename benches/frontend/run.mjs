@@ -23,14 +23,14 @@
 // of medians (ms).
 
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { build } from 'esbuild';
 import { TesseraClient } from '@tessera/node/client';
 
 import { root, startHost } from '../../tests/support/host.mjs';
 import { launch } from '../../tests/browser/support.mjs';
+import { bundle } from '../../scripts/bundle.mjs';
 
 const args = process.argv.slice(2);
 const RUNS = args.includes('--runs') ? Number(args[args.indexOf('--runs') + 1]) : 15;
@@ -85,18 +85,7 @@ const { keys, snapshots: signed } = await snapshots();
 const rule = (site) => ({ action: 'blink_led', subject: 'Miner', conditions: { site } });
 const fixture = { keys, snapshots: signed, rules: { a: [rule('1')], b: [rule('1'), rule('2')] }, miners };
 
-mkdirSync(OUT, { recursive: true });
-await build({
-  entryPoints: [path.join(root, 'benches/frontend/page.jsx')],
-  outfile: path.join(OUT, 'page.js'),
-  bundle: true,
-  format: 'esm',
-  platform: 'browser',
-  jsx: 'automatic',
-  minify: true,
-  define: { 'process.env.NODE_ENV': '"production"' },
-  logLevel: 'warning',
-});
+await bundle({ entry: path.join(root, 'benches/frontend/page.jsx'), outfile: path.join(OUT, 'page.js'), wasm: false });
 const html = `<!doctype html><meta charset="utf-8"><title>1,000 Can</title>
 <script>window.FIXTURE = ${JSON.stringify(fixture)};</script>
 <div id="tessera"></div><div id="casl"></div><script type="module" src="/page.js"></script>`;

@@ -13,13 +13,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tessera_core::ErrorCode;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::auth::{AdminCaller, SESSION_COOKIE, session_cookie};
 use super::error::{ApiError, ErrorBody};
-use super::extract::{JsonBody, PathArgs};
+use super::extract::{JsonBody, PathArgs, QueryArgs};
 use crate::admin::Actor;
+use crate::authority::Asking;
 use crate::clock::unix_now;
 use crate::missing::Missing;
 use crate::sessions::{self, ABSOLUTE_LIMIT, SessionError};
@@ -44,6 +45,15 @@ pub(crate) struct SignIn {
     expires_at: i64,
 }
 
+/// The manifest's `[admin]` keys: which catalog key gates which part of
+/// the model (docs/admin.md §5).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AdminKeyNames {
+    manage_roles: String,
+    manage_members: String,
+    manage_access: String,
+}
+
 /// The signed-in session, as the console page reads it.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct CurrentSession {
@@ -55,6 +65,21 @@ pub(crate) struct CurrentSession {
     csrf: String,
     /// When the session ends unless used again (Unix seconds).
     expires_at: i64,
+    /// The keys the console gates its controls with, asked of the actor's
+    /// own snapshot at the org root; null when the manifest has no
+    /// `[admin]` section (only an active superuser may act).
+    admin_keys: Option<AdminKeyNames>,
+}
+
+/// Query parameters of `GET /v1/console-sessions/current/snapshot`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct SnapshotQuery {
+    /// The org; required for a session that is not bound to one, and the
+    /// session's own org otherwise.
+    org: Option<String>,
+    /// Refuse to build from an older revision (read-your-writes).
+    min_revision: Option<u64>,
 }
 
 impl From<SessionError> for ApiError {
@@ -121,12 +146,68 @@ pub(crate) async fn current(
     headers: HeaderMap,
 ) -> Result<Json<CurrentSession>, ApiError> {
     let (_, session) = signed_in(&state, &headers).await?;
+    let admin_keys = state
+        .admin
+        .manifest
+        .admin
+        .as_ref()
+        .map(|keys| AdminKeyNames {
+            manage_roles: keys.manage_roles.clone(),
+            manage_members: keys.manage_members.clone(),
+            manage_access: keys.manage_access.clone(),
+        });
     Ok(Json(CurrentSession {
         actor: session.actor,
         org: session.org,
         csrf: session.csrf,
         expires_at: session.expires_at,
+        admin_keys,
     }))
+}
+
+/// The signed-in user's own signed snapshot in the org, what the console
+/// gates its controls with (as `GET …/snapshot` answers it: the binary
+/// envelope, or the `tss1.` text for `Accept: text/plain`, `ETag` and
+/// `304`). Only the cookie authenticates it.
+#[utoipa::path(get, path = "/v1/console-sessions/current/snapshot", tag = "console",
+    params(SnapshotQuery),
+    responses((status = 200, description = "the actor's snapshot", content_type = "text/plain"),
+        (status = 304, description = "the copy `If-None-Match` names is still current"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 413, body = ErrorBody)))]
+pub(crate) async fn snapshot(
+    State(state): State<Arc<AppState>>,
+    QueryArgs(query): QueryArgs<SnapshotQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (_, session) = signed_in(&state, &headers).await?;
+    let org = match (&session.org, query.org) {
+        (Some(bound), Some(asked)) if *bound != asked => {
+            return Err(
+                crate::authority::AuthorityError::NotFound(Missing::new("org", &asked)).into(),
+            );
+        }
+        (Some(bound), _) => bound.clone(),
+        (None, Some(asked)) => asked,
+        (None, None) => {
+            return Err(ApiError::bad_request(
+                "`org` is required: the session is not bound to one",
+            ));
+        }
+    };
+    let asking = Asking {
+        org: &org,
+        principal: &session.actor,
+        token_scopes: None,
+        under: None,
+        min_revision: query.min_revision,
+    };
+    let exported = super::snapshots::export(&state, &asking, &headers).await?;
+    Ok(super::export_response(
+        exported,
+        super::snapshots::wants_text(&headers),
+    ))
 }
 
 /// Signs out: ends the session and clears its cookie. The `Tessera-Csrf`
@@ -176,8 +257,12 @@ fn cookie_header(value: &str, max_age: i64) -> HeaderValue {
 
 /// The text types the console serves.
 const HTML: &str = "text/html; charset=utf-8";
+#[cfg(console_built)]
 const SCRIPT: &str = "text/javascript; charset=utf-8";
 const STYLE: &str = "text/css; charset=utf-8";
+const ICON: &str = "image/svg+xml";
+#[cfg(console_built)]
+const WASM: &str = "application/wasm";
 
 /// A console page or asset, embedded in the binary, with the headers every
 /// one carries: no caching (a sign-in code is in the URL), nothing loaded
@@ -192,7 +277,7 @@ fn page(status: StatusCode, content_type: &'static str, body: &'static str) -> R
     headers.insert(
         CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'self'; script-src 'self'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
         ),
     );
     response
@@ -224,22 +309,14 @@ pub(crate) async fn sign_in(
     Ok(response)
 }
 
-/// `GET /console`: the console page.
+/// `GET /console`: the console page, or, in a host built without it, how
+/// to build it.
 pub(crate) async fn console() -> Response {
-    page(
-        StatusCode::OK,
-        HTML,
-        include_str!("../../../console/index.html"),
-    )
-}
-
-/// `GET /console/console.js`: the console page's script.
-pub(crate) async fn script() -> Response {
-    page(
-        StatusCode::OK,
-        SCRIPT,
-        include_str!("../../../console/console.js"),
-    )
+    #[cfg(console_built)]
+    let html = include_str!("../../../console/index.html");
+    #[cfg(not(console_built))]
+    let html = include_str!("../../../console/not-built.html");
+    page(StatusCode::OK, HTML, html)
 }
 
 /// `GET /console/console.css`: the console page's style.
@@ -249,4 +326,33 @@ pub(crate) async fn style() -> Response {
         STYLE,
         include_str!("../../../console/console.css"),
     )
+}
+
+/// `GET /console/icon.svg`: the console's icon (else the browser asks for
+/// `/favicon.ico`).
+pub(crate) async fn icon() -> Response {
+    page(
+        StatusCode::OK,
+        ICON,
+        include_str!("../../../console/icon.svg"),
+    )
+}
+
+/// `GET /console/app.js` and `GET /console/tessera_wasm_bg.wasm`: the
+/// console's bundle and the resolver it verifies and asks its snapshot
+/// with, embedded by the build (`console_built`).
+#[cfg(console_built)]
+pub(crate) async fn script() -> Response {
+    let mut response = page(StatusCode::OK, SCRIPT, "");
+    *response.body_mut() = include_str!("../../../console/dist/app.js").into();
+    response
+}
+
+/// See [`script`].
+#[cfg(console_built)]
+pub(crate) async fn wasm() -> Response {
+    let mut response = page(StatusCode::OK, WASM, "");
+    *response.body_mut() =
+        axum::body::Body::from(&include_bytes!("../../../console/dist/tessera_wasm_bg.wasm")[..]);
+    response
 }

@@ -102,10 +102,18 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .routes(routes!(preview::preview))
         .routes(routes!(console::create))
         .routes(routes!(console::current, console::sign_out))
+        .routes(routes!(console::snapshot))
         .merge(model::routes(&state))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::metrics))
         .split_for_parts();
+    #[cfg(console_built)]
+    let router = router
+        .route("/console/app.js", axum::routing::get(console::script))
+        .route(
+            "/console/tessera_wasm_bg.wasm",
+            axum::routing::get(console::wasm),
+        );
     let mut api = api;
     declared::declare_common_answers(&mut api);
     let api = Arc::new(api);
@@ -116,8 +124,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         )
         .route("/console", axum::routing::get(console::console))
         .route("/console/", axum::routing::get(console::console))
-        .route("/console/console.js", axum::routing::get(console::script))
         .route("/console/console.css", axum::routing::get(console::style))
+        .route("/console/icon.svg", axum::routing::get(console::icon))
         .route(
             "/console/sign-in/{code}",
             axum::routing::get(console::sign_in),

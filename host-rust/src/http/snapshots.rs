@@ -138,19 +138,7 @@ pub(crate) async fn snapshot(
         under: under.as_deref(),
         min_revision: query.min_revision,
     };
-    let if_none_match = headers
-        .get(IF_NONE_MATCH)
-        .and_then(|value| value.to_str().ok());
-    let exported = state
-        .authority
-        .export(
-            &asking,
-            state.limits.snapshot_ttl,
-            state.limits.max_snapshot_bytes,
-            unix_now(),
-            if_none_match,
-        )
-        .await?;
+    let exported = export(&state, &asking, &headers).await?;
     let superuser = match &exported {
         Export::Built { built, .. } => built.superuser,
         Export::NotModified { superuser, .. } => *superuser,
@@ -168,11 +156,37 @@ pub(crate) async fn snapshot(
             "a `check` token may not export a superuser's snapshot",
         ));
     }
-    let wants_text = headers
+    Ok(export_response(exported, wants_text(&headers)))
+}
+
+/// The snapshot `asking` names, signed with the host's limits, or
+/// [`Export::NotModified`] for the copy `If-None-Match` names.
+pub(crate) async fn export(
+    state: &AppState,
+    asking: &Asking<'_>,
+    headers: &HeaderMap,
+) -> Result<Export, ApiError> {
+    let if_none_match = headers
+        .get(IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok());
+    Ok(state
+        .authority
+        .export(
+            asking,
+            state.limits.snapshot_ttl,
+            state.limits.max_snapshot_bytes,
+            unix_now(),
+            if_none_match,
+        )
+        .await?)
+}
+
+/// Whether the caller asked for the `tss1.` text (`Accept: text/plain`).
+pub(crate) fn wants_text(headers: &HeaderMap) -> bool {
+    headers
         .get(ACCEPT)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/plain"));
-    Ok(export_response(exported, wants_text))
+        .is_some_and(|accept| accept.contains("text/plain"))
 }
 
 /// An export as the answer: the envelope (or `304`), `Tessera-Revision`,

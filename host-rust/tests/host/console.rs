@@ -125,6 +125,60 @@ async fn sessions(db: &common::TestDb) {
     );
     let csrf = current["csrf"].as_str().unwrap().to_owned();
     assert_eq!(csrf.len(), 64);
+    assert_eq!(
+        current["admin_keys"],
+        json!({"manage_roles": "role:manage", "manage_members": "user:manage", "manage_access": "site:manage"})
+    );
+
+    // The actor's own snapshot, for the page to gate its controls with.
+    let snapshot = with_cookie(
+        &server,
+        Method::GET,
+        "/v1/console-sessions/current/snapshot",
+        &cookie,
+    )
+    .header("accept", "text/plain")
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(snapshot.status(), 200);
+    let text = snapshot.text().await.unwrap();
+    let keys: Value = server
+        .client
+        .get(format!("{}/v1/keys", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let verifier = tessera_core::Verifier::from_jwks(&keys.to_string()).unwrap();
+    let opened = verifier
+        .open_text(
+            &text,
+            u64::try_from(tessera_host::setup::unix_now()).unwrap(),
+            tessera_core::Expect {
+                org: Some("acme"),
+                principal: Some("carol"),
+            },
+        )
+        .unwrap();
+    assert!(opened.check("user:manage", &[] as &[&str], None).is_allow());
+    assert_error(
+        "another org's snapshot",
+        common::send_json(
+            with_cookie(
+                &server,
+                Method::GET,
+                "/v1/console-sessions/current/snapshot?org=beta",
+                &cookie,
+            ),
+            None,
+        )
+        .await,
+        404,
+        "NOT_FOUND",
+    );
 
     let (status, groups) = common::send_json(
         with_cookie(&server, Method::GET, "/v1/orgs/acme/groups", &cookie),
@@ -316,8 +370,9 @@ async fn sessions(db: &common::TestDb) {
         .to_str()
         .unwrap()
         .to_owned();
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
     assert!(policy.contains("default-src 'self'"), "{policy}");
-    assert!(page.text().await.unwrap().contains("/console/console.js"));
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
     server.stop().await;
 
     // `tessera console` makes a URL in the store that the host redeems.

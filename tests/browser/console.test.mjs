@@ -1,0 +1,120 @@
+// The operator console (docs/console.md §10) in Chromium against a real
+// `tessera serve` (target/debug/tessera, built with console/dist embedded):
+// signing in through a one-time URL, the screens gated by the signed-in
+// user's own snapshot (a control the user may not use is disabled with the
+// reason), the audit screen's filters and diffs, signing out; axe-core
+// finds no serious or critical violation on any screen. Screenshots in
+// tests/out/screenshots/console/.
+
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+
+import AxeBuilder from '@axe-core/playwright';
+import { TesseraClient } from '@tessera/node/client';
+
+import { startHost } from '../support/host.mjs';
+import { launch, openAs, shots } from './support.mjs';
+
+const OPTIONS = { timeout: 90_000 };
+const dir = shots('console');
+
+let host;
+let browser;
+let admin;
+
+before(async () => {
+  host = await startHost();
+  admin = new TesseraClient({ baseUrl: host.base, token: host.token });
+  await admin.createOrg({ id: 'acme', name: 'Acme' });
+  for (const [id, name] of [['mia', 'Mia (member admin)'], ['vic', 'Vic (no admin key)']]) {
+    await admin.putUser(id, { name });
+    await admin.putMember('acme', id);
+  }
+  const role = await admin.createRole('acme', { name: 'Member admin', permissions: ['user:manage', 'user:read'] });
+  await admin.createAssignment('acme', { subject: 'user:mia', role: role.id });
+  await admin.createGroup('acme', { id: 'night', name: 'Night shift' });
+  await admin.putNode('acme', 'site:1', { parent: null });
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await host?.stop();
+});
+
+/** A page signed in as `actor` through a fresh one-time URL. */
+async function signIn(t, actor) {
+  const { url } = await admin.consoleSignIn({ actor, org: 'acme' });
+  // The refusals it provokes on purpose are logged by the browser.
+  const page = await openAs(t, browser, host.base, null, { allowErrors: /Failed to load resource: .* (401|403)/ });
+  await page.goto(`${host.base}${url}`);
+  await page.waitForURL(`${host.base}/console/`);
+  await page.waitForSelector(`[data-actor="${actor}"]`);
+  await page.waitForSelector('[data-page="access"]');
+  return page;
+}
+
+/** axe-core's serious and critical violations on the page. */
+async function violations(page) {
+  const { violations: found } = await new AxeBuilder({ page }).analyze();
+  return found.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help}`);
+}
+
+test('a member admin signs in, reads the audit, filters it, sees a change, and signs out', OPTIONS, async (t) => {
+  const page = await signIn(t, 'mia');
+  const allowed = await page.$$eval('[data-gate] [data-allowed]', (cells) => cells.map((c) => c.dataset.allowed));
+  assert.deepEqual(allowed, ['false', 'true', 'false'], 'roles, members, access');
+  assert.match(await page.textContent('[data-gate="manage_roles"] [data-allowed]'), /You need role:manage at the org root/);
+  assert.deepEqual(await violations(page), [], 'your-access screen');
+  await page.screenshot({ path: path.join(dir, 'mia-access.png') });
+
+  await page.click('[data-screen="audit"]');
+  await page.waitForSelector('[data-page="audit"] [data-audit]');
+  const actions = await page.$$eval('[data-audit]', (rows) => rows.map((r) => r.dataset.action));
+  for (const action of ['org.create', 'role.create', 'assignment.create', 'group.create', 'node.put']) {
+    assert.ok(actions.includes(action), `${action} in ${actions}`);
+  }
+  assert.equal(actions[0], 'node.put', 'newest first');
+  assert.deepEqual(await violations(page), [], 'audit screen');
+  await page.screenshot({ path: path.join(dir, 'mia-audit.png') });
+
+  await page.selectOption('[data-filter="action"]', 'group.create');
+  assert.deepEqual(await page.$$eval('[data-audit]', (rows) => rows.map((r) => r.dataset.action)), ['group.create']);
+  await page.click('[data-toggle]');
+  const change = await page.textContent('[data-diff]');
+  assert.match(change, /name: added, now "Night shift"/, change);
+  assert.equal(await page.getAttribute('[data-toggle]', 'aria-expanded'), 'true');
+  await page.screenshot({ path: path.join(dir, 'mia-audit-change.png') });
+  await page.selectOption('[data-filter="action"]', '');
+  await page.fill('[data-filter="from"]', '2999-01-01T00:00');
+  assert.equal(await page.getAttribute('[data-count]', 'data-count'), '0', 'nothing after the year 2999');
+
+  await page.click('[data-action="sign-out"]');
+  await page.waitForSelector('[data-page="signed-out"]');
+  const current = await page.evaluate(async () => (await fetch('/v1/console-sessions/current')).status);
+  assert.equal(current, 401, 'the session ended');
+});
+
+test('a member without an admin key sees every screen it may not use disabled, with the reason', OPTIONS, async (t) => {
+  const page = await signIn(t, 'vic');
+  assert.equal(await page.isDisabled('[data-screen="audit"]'), true);
+  assert.match(await page.textContent('[data-reason="audit"]'), /You need user:manage at the org root/);
+  const described = await page.getAttribute('[data-screen="audit"]', 'aria-describedby');
+  assert.equal(described, 'why-audit', 'the reason is the button’s description, not its colour');
+  // The host refuses what the page disables: the gate is the host's.
+  const refused = await page.evaluate(async () => (await fetch('/v1/orgs/acme/audit')).status);
+  assert.equal(refused, 403);
+  assert.deepEqual(await violations(page), [], 'vic’s screen');
+  await page.screenshot({ path: path.join(dir, 'vic-access.png') });
+});
+
+test('a used or unknown sign-in link says so', OPTIONS, async (t) => {
+  const { url } = await admin.consoleSignIn({ actor: 'mia' });
+  const page = await openAs(t, browser, host.base, null, { allowErrors: /Failed to load resource: .* 404/ });
+  assert.equal((await page.request.get(`${host.base}${url}`)).status(), 200);
+  const again = await page.goto(`${host.base}${url}`);
+  assert.equal(again?.status(), 404);
+  assert.match(await page.textContent('h1'), /not valid/);
+  assert.deepEqual(await violations(page), [], 'the refusal page');
+});
