@@ -1,9 +1,16 @@
 // Calls of the host's API from the console: same-origin, the session
-// cookie sent by the browser, the CSRF value on every write, JSON in and
-// out; a refusal rejects with the host's error `{code, message, details,
-// status}`.
+// cookie sent by the browser, the session's CSRF value on every write
+// (`signedIn` keeps it), JSON in and out; a refusal rejects with the
+// host's error `{code, message, details, status}`.
 
-export async function api(path, { method = 'GET', body, csrf } = {}) {
+let csrf = null;
+
+/** Keeps the signed-in session's CSRF value for every later write. */
+export function signedIn(session) {
+  csrf = session.csrf;
+}
+
+export async function api(path, { method = 'GET', body } = {}) {
   const headers = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && csrf) headers['tessera-csrf'] = csrf;

@@ -10,19 +10,27 @@ import { useEffect, useMemo, useState } from 'react';
 import { createTessera } from '@tessera/web/session';
 import { TesseraProvider, useCan, useStatus, useTessera } from '@tessera/react';
 
+import { Access } from './access.jsx';
 import { Audit } from './audit.jsx';
-import { api } from './api.js';
+import { api, signedIn } from './api.js';
 
 /** The console's screens, each gated by one of the manifest's `[admin]` keys. */
 const SCREENS = [
   { id: 'access', title: 'Your access', gate: null },
+  { id: 'tools', title: 'Access', gate: 'manage_members' },
   { id: 'audit', title: 'Audit', gate: 'manage_members' },
 ];
 
 function App() {
   const [session, setSession] = useState(undefined);
   useEffect(() => {
-    api('/v1/console-sessions/current').then(setSession, () => setSession(null));
+    api('/v1/console-sessions/current').then(
+      (session) => {
+        signedIn(session);
+        setSession(session);
+      },
+      () => setSession(null),
+    );
   }, []);
   if (session === undefined) return <p role="status">Checking your session…</p>;
   if (session === null) return <SignedOut />;
@@ -44,7 +52,7 @@ function SignedOut() {
 function SignedIn({ session, onSignedOut }) {
   const [org, setOrg] = useState(session.org);
   const signOut = async () => {
-    await api('/v1/console-sessions/current', { method: 'DELETE', csrf: session.csrf });
+    await api('/v1/console-sessions/current', { method: 'DELETE' });
     onSignedOut();
   };
   return (
@@ -155,7 +163,9 @@ function Screens({ session, org }) {
         </ul>
       </nav>
       <main>
-        {current === 'audit' ? <Audit org={org} /> : <YourAccess session={session} />}
+        {current === 'audit' ? <Audit org={org} /> : null}
+        {current === 'tools' ? <Access org={org} /> : null}
+        {current === 'access' ? <YourAccess session={session} /> : null}
       </main>
     </>
   );

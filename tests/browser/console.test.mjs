@@ -47,7 +47,7 @@ after(async () => {
 async function signIn(t, actor) {
   const { url } = await admin.consoleSignIn({ actor, org: 'acme' });
   // The refusals it provokes on purpose are logged by the browser.
-  const page = await openAs(t, browser, host.base, null, { allowErrors: /Failed to load resource: .* (401|403)/ });
+  const page = await openAs(t, browser, host.base, null, { allowErrors: /Failed to load resource: .* (401|403|404)/ });
   await page.goto(`${host.base}${url}`);
   await page.waitForURL(`${host.base}/console/`);
   await page.waitForSelector(`[data-actor="${actor}"]`);
@@ -96,9 +96,38 @@ test('a member admin signs in, reads the audit, filters it, sees a change, and s
   assert.equal(current, 401, 'the session ended');
 });
 
+test('the access tools answer who can and what a user can do, as the host does', OPTIONS, async (t) => {
+  const page = await signIn(t, 'mia');
+  await page.click('[data-screen="tools"]');
+  await page.fill('[data-field="permission"]', 'user:manage');
+  await page.click('[data-action="who-can"]');
+  await page.waitForSelector('[data-allowed-user]');
+  const listed = await page.$$eval('[data-allowed-user]', (rows) => rows.map((r) => r.dataset.allowedUser));
+  const host = await admin.whoCan({ org: 'acme', permission: 'user:manage', path: [] });
+  const members = host.principals.map((p) => p.id).filter((id) => id !== 'root');
+  assert.deepEqual(listed, members, 'the host’s answer, without the operator: the session is bound to acme');
+  assert.match(await page.textContent('[data-allowed-user="mia"]'), /Member admin for user:mia at the org root/);
+  assert.equal(await page.getAttribute('[data-anonymous]', 'data-anonymous'), 'false');
+  await page.fill('[data-field="permission"]', 'no:such');
+  await page.click('[data-action="who-can"]');
+  await page.waitForSelector('[data-diagnostic="UNKNOWN_PERMISSION"]');
+
+  await page.fill('[data-field="user"]', 'mia');
+  await page.click('[data-action="what-can"]');
+  await page.waitForSelector('[data-map="mia"]');
+  const root = (await page.textContent('[data-root]')).split(', ');
+  assert.deepEqual(root, (await admin.userAccess('acme', 'mia')).root);
+  assert.deepEqual(await violations(page), [], 'access tools');
+  await page.screenshot({ path: path.join(dir, 'mia-access-tools.png') });
+  await page.fill('[data-field="user"]', 'nobody');
+  await page.click('[data-action="what-can"]');
+  await page.waitForSelector('[data-error="NOT_FOUND"]');
+});
+
 test('a member without an admin key sees every screen it may not use disabled, with the reason', OPTIONS, async (t) => {
   const page = await signIn(t, 'vic');
   assert.equal(await page.isDisabled('[data-screen="audit"]'), true);
+  assert.equal(await page.isDisabled('[data-screen="tools"]'), true);
   assert.match(await page.textContent('[data-reason="audit"]'), /You need user:manage at the org root/);
   const described = await page.getAttribute('[data-screen="audit"]', 'aria-describedby');
   assert.equal(described, 'why-audit', 'the reason is the button’s description, not its colour');
