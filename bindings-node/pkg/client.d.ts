@@ -328,6 +328,13 @@ export class TesseraClient {
     principalsAffected: number;
     revision: number;
   }>;
+  /** Why one user is allowed or denied something (`explain` for a person, behind the access map's gate). */
+  userExplain(
+    org: string,
+    user: string,
+    question: { permission: string; path?: string[]; owner?: string },
+    options?: CallOptions,
+  ): Promise<{ decision: 'allow' | 'deny' | 'not_found'; revision: number; trace: Record<string, unknown> }>;
   /** What one user may do where: the root's keys, nodes that differ from their parent, hidden subtrees. */
   userAccess(org: string, user: string, options?: CallOptions): Promise<{
     root: string[];

@@ -568,6 +568,13 @@ export class TesseraClient {
     return this.#request('GET', `${this.#org(org)}/export`, { expect: 'text' }, options);
   }
 
+  /** `POST …/users/{id}/explain`: `explain` for a person, behind the access map's gate: `{decision, revision, trace}`. */
+  userExplain(org, user, { permission, path, owner } = {}, options) {
+    const body = { permission, path: path ?? [] };
+    put(body, 'owner', owner);
+    return this.#post(`${this.#org(org)}/users/${segment(user, 'user')}/explain`, body, options);
+  }
+
   /** `GET …/users/{id}/access`: `{root, nodes: [{node, permissions}], hidden, revision}`. */
   userAccess(org, user, options) {
     return this.#request('GET', `${this.#org(org)}/users/${segment(user, 'user')}/access`, {}, options);

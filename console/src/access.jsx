@@ -1,6 +1,7 @@
-// The access tools (docs/console.md §10.4): who can do something at a
-// node (POST /v1/who-can), and what one user can do where
-// (GET …/users/{id}/access). Every answer is the host's, from the users'
+// The access tools (docs/console.md §10.4): why a user is allowed or
+// denied something (POST …/users/{id}/explain, told as a sentence), who
+// can do something at a node (POST /v1/who-can), and what one user can do
+// where (GET …/users/{id}/access). Every answer is the host's, from the users'
 // compiled snapshots; refusals are shown with their code.
 
 import { useState } from 'react';
@@ -27,6 +28,7 @@ export function Access({ org }) {
   return (
     <section data-page="access-tools">
       <h2>Access</h2>
+      <CheckWhy org={org} />
       <WhoCan org={org} />
       <WhatCan org={org} />
     </section>
@@ -166,6 +168,82 @@ function WhatCan({ org }) {
           <dt>Hidden from them</dt>
           <dd data-hidden>{map.hidden.length ? map.hidden.join(', ') : 'nothing'}</dd>
         </dl>
+      ) : null}
+    </section>
+  );
+}
+
+/** A scope as words. */
+const at = (scope) => (scope ? scope : 'the org root');
+
+/** The explanation of a check, as a sentence (docs/console.md §10.4). */
+export function sentence(user, permission, trace) {
+  if (trace.decision === 'not_found') {
+    return `Not found: ${trace.hidden_node ?? 'the thing'} is hidden from ${user}, so every check there answers not_found.`;
+  }
+  if (trace.diagnostic) return `Denied: the question itself is wrong (${trace.diagnostic}).`;
+  const granting = trace.assignments.filter((a) => a.grants_permission);
+  const by = granting.map((a) => `${a.role} for ${a.subject} at ${at(a.scope)}${a.owner_only ? ' (owner only)' : ''}`);
+  if (trace.decision === 'allow') {
+    return by.length
+      ? `Allowed: ${by.join('; ')} grants ${permission} (decided at ${at(trace.decisive_node)}).`
+      : `Allowed: ${user} is a superuser.`;
+  }
+  const reasons = [];
+  if (trace.removed_by_caps.length) {
+    reasons.push(`withheld by ${trace.removed_by_caps.map((cap) => `the cap ${cap.id} at ${at(cap.scope)}`).join(' and ')}`);
+  }
+  if (trace.missing_requirement) reasons.push(`it requires ${trace.missing_requirement}, which ${user} lacks there`);
+  if (trace.removed_by_token_scopes) reasons.push('the token scopes leave it out');
+  if (by.length) return `Denied: ${by.join('; ')} would grant ${permission}, but ${reasons.join(', and ')}.`;
+  return `Denied: no assignment of ${user} at or above ${at(trace.decisive_node)} grants ${permission}${reasons.length ? `, and ${reasons.join(', and ')}` : ''}.`;
+}
+
+function CheckWhy({ org }) {
+  const [user, setUser] = useState('');
+  const [permission, setPermission] = useState('');
+  const [path, setPath] = useState('');
+  const [answer, setAnswer] = useState(null);
+  const [error, setError] = useState(null);
+  const ask = async () => {
+    setError(null);
+    try {
+      const body = { permission: permission.trim(), path: pathOf(path) };
+      const why = await api(`/v1/orgs/${encodeURIComponent(org)}/users/${encodeURIComponent(user.trim())}/explain`, { method: 'POST', body });
+      setAnswer({ user: user.trim(), permission: body.permission, why });
+    } catch (err) {
+      setAnswer(null);
+      setError(err);
+    }
+  };
+  return (
+    <section aria-labelledby="why-title">
+      <h3 id="why-title">Check and why</h3>
+      <form
+        className="filters"
+        onSubmit={(event) => {
+          event.preventDefault();
+          ask();
+        }}
+      >
+        <label>
+          User id <input value={user} onChange={(e) => setUser(e.target.value)} data-field="why-user" required />
+        </label>
+        <label>
+          Permission <input value={permission} onChange={(e) => setPermission(e.target.value)} data-field="why-permission" required />
+        </label>
+        <label>
+          At (path) <input value={path} onChange={(e) => setPath(e.target.value)} data-field="why-path" />
+        </label>
+        <button type="submit" data-action="why">
+          Check
+        </button>
+      </form>
+      <Refusal error={error} />
+      {answer ? (
+        <p role="status" data-why={answer.why.decision}>
+          {sentence(answer.user, answer.permission, answer.why.trace)}
+        </p>
       ) : null}
     </section>
   );

@@ -96,15 +96,33 @@ test('a member admin signs in, reads the audit, filters it, sees a change, and s
   assert.equal(current, 401, 'the session ended');
 });
 
-test('the access tools answer who can and what a user can do, as the host does', OPTIONS, async (t) => {
+test('the access tools say why, who can and what a user can do, as the host does', OPTIONS, async (t) => {
+  await admin.putNode('acme', 'rack:1', { parent: 'site:1' });
+  await admin.putNode('acme', 'miner:11', { parent: 'rack:1' });
+  await admin.createHidden('acme', { selector: 'user:vic', node: 'miner:11' });
   const page = await signIn(t, 'mia');
   await page.click('[data-screen="tools"]');
+  const why = async (user, permission, path) => {
+    await page.fill('[data-field="why-user"]', user);
+    await page.fill('[data-field="why-permission"]', permission);
+    await page.fill('[data-field="why-path"]', path);
+    await page.click('[data-action="why"]');
+    await page.waitForFunction((text) => document.querySelector('[data-why]')?.textContent.includes(text), user);
+    return [await page.getAttribute('[data-why]', 'data-why'), await page.textContent('[data-why]')];
+  };
+  assert.deepEqual(await why('mia', 'user:manage', ''), ['allow', 'Allowed: Member admin for user:mia at the org root grants user:manage (decided at the org root).']);
+  assert.deepEqual(await why('vic', 'user:manage', ''), ['deny', 'Denied: no assignment of vic at or above the org root grants user:manage.']);
+  const [decision, told] = await why('vic', 'miner:read', 'site:1, rack:1, miner:11');
+  assert.equal(decision, 'not_found');
+  assert.match(told, /miner:11 is hidden from vic/);
+  const explained = await admin.userExplain('acme', 'vic', { permission: 'miner:read', path: ['site:1', 'rack:1', 'miner:11'] });
+  assert.equal(explained.decision, decision, 'the host’s decision');
   await page.fill('[data-field="permission"]', 'user:manage');
   await page.click('[data-action="who-can"]');
   await page.waitForSelector('[data-allowed-user]');
   const listed = await page.$$eval('[data-allowed-user]', (rows) => rows.map((r) => r.dataset.allowedUser));
-  const host = await admin.whoCan({ org: 'acme', permission: 'user:manage', path: [] });
-  const members = host.principals.map((p) => p.id).filter((id) => id !== 'root');
+  const answered = await admin.whoCan({ org: 'acme', permission: 'user:manage', path: [] });
+  const members = answered.principals.map((p) => p.id).filter((id) => id !== 'root');
   assert.deepEqual(listed, members, 'the host’s answer, without the operator: the session is bound to acme');
   assert.match(await page.textContent('[data-allowed-user="mia"]'), /Member admin for user:mia at the org root/);
   assert.equal(await page.getAttribute('[data-anonymous]', 'data-anonymous'), 'false');

@@ -663,6 +663,8 @@ test('whoCan and userAccess answer as check does', async () => {
   }
   const paged = await admin.whoCan({ ...asked, limit: 1 });
   assert.equal(paged.principals.length, Math.min(1, principals.length));
+  const why = await admin.userExplain('acme', 'carol', { permission: 'miner:blink_led', path: M11 });
+  assert.deepEqual(why.trace, (await admin.explain({ ...asked, principal: 'carol' })).trace);
   const map = await admin.userAccess('acme', 'carol');
   assert.deepEqual(map.root, (await admin.effective({ org: 'acme', principal: 'carol' })).permissions);
   await assert.rejects(checkClient.whoCan(asked), (err) => err.code === 'FORBIDDEN' && err.status === 403);

@@ -351,6 +351,35 @@ impl Admin {
         org: &str,
         user: &str,
     ) -> Result<Vec<(NodeKey, Option<NodeKey>)>, AdminError> {
+        let mut tx = self.open_user(actor, bound, org, user).await?;
+        let rows = node_rows(&mut tx, org).await?;
+        tx.rollback().await?;
+        Ok(rows)
+    }
+
+    /// `NOT_FOUND` for a user the actor may not read ([`Seen`]), as for
+    /// one that does not exist: what an explanation for a user needs.
+    pub async fn readable_user(
+        &self,
+        actor: &Actor,
+        bound: bool,
+        org: &str,
+        user: &str,
+    ) -> Result<(), AdminError> {
+        let tx = self.open_user(actor, bound, org, user).await?;
+        tx.rollback().await?;
+        Ok(())
+    }
+
+    /// Opens a read about `user` in `org`: the gate, and the user one the
+    /// actor may read (`anonymous` always).
+    async fn open_user(
+        &self,
+        actor: &Actor,
+        bound: bool,
+        org: &str,
+        user: &str,
+    ) -> Result<Tx, AdminError> {
         let (mut tx, seen) = self.open_seen(actor, bound, org).await?;
         if seen == Seen::Members && user != "anonymous" {
             let member: Option<(i64,)> =
@@ -363,9 +392,7 @@ impl Admin {
                 return Err(AdminError::NotFound(Missing::new("user", user)));
             }
         }
-        let rows = node_rows(&mut tx, org).await?;
-        tx.rollback().await?;
-        Ok(rows)
+        Ok(tx)
     }
 }
 

@@ -285,3 +285,58 @@ pub(crate) async fn user_access(
     }
     Ok(Json(answer))
 }
+
+/// The body of `POST …/users/{id}/explain`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UserExplainBody {
+    /// The permission key.
+    permission: String,
+    /// The path from the top, `type:id` segments.
+    #[serde(default)]
+    path: Vec<String>,
+    /// The thing's owner (a user id), for owner-only grants.
+    #[serde(default)]
+    owner: Option<String>,
+}
+
+/// The answer of `POST …/users/{id}/explain`: as `POST /v1/explain`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct UserExplanation {
+    /// What `check` answers.
+    #[schema(value_type = String)]
+    decision: Effect,
+    /// The org revision the answer used.
+    revision: u64,
+    /// The whole explanation (the core's `explain` shape).
+    #[schema(value_type = Object)]
+    trace: tessera_core::Explanation,
+}
+
+/// Why one user is allowed or denied something: `POST /v1/explain` for a
+/// person, behind the same gate as the access map (the `manage_members`
+/// key; a user the caller may not read is `404`).
+#[utoipa::path(post, path = "/v1/orgs/{org}/users/{id}/explain", tag = "access",
+    request_body = UserExplainBody,
+    params(("org" = String, Path, description = "org id"), ("id" = String, Path, description = "user id")),
+    responses((status = 200, body = UserExplanation), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn user_explain(
+    State(state): State<Arc<AppState>>,
+    caller: AdminCaller,
+    PathArgs((org, user)): PathArgs<(String, String)>,
+    JsonBody(body): JsonBody<UserExplainBody>,
+) -> Result<Json<UserExplanation>, ApiError> {
+    let bound = caller.caller.access.orgs.is_some();
+    state
+        .admin
+        .readable_user(&caller.actor, bound, &org, &user)
+        .await?;
+    let (snapshot, revision) = state.authority.snapshot(&asking(&org, &user)).await?;
+    let trace = snapshot.explain(&body.permission, &body.path, body.owner.as_deref());
+    Ok(Json(UserExplanation {
+        decision: trace.decision,
+        revision,
+        trace,
+    }))
+}

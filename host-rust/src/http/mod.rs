@@ -99,6 +99,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .routes(routes!(events::events))
         .routes(routes!(access::who_can))
         .routes(routes!(access::user_access))
+        .routes(routes!(access::user_explain))
         .routes(routes!(preview::preview))
         .routes(routes!(console::create))
         .routes(routes!(console::current, console::sign_out))

@@ -438,6 +438,45 @@ async fn tenants(db: &common::TestDb) {
             "NOT_FOUND",
         );
     }
+    // Why, for a person: /v1/explain's answer, behind the same gate.
+    let asked = json!({"permission": "fleet:read", "path": []});
+    let (status, why) = server
+        .call(
+            Method::POST,
+            "/v1/orgs/acme/users/carol/explain",
+            Some(asked.clone()),
+        )
+        .await;
+    assert_eq!(status, 200, "{why}");
+    let (_, explained) = server
+        .call(
+            Method::POST,
+            "/v1/explain",
+            Some(json!({"org": "acme", "principal": "carol", "permission": "fleet:read", "path": []})),
+        )
+        .await;
+    assert_eq!(why["trace"], explained["trace"]);
+    assert_eq!(why["decision"], "allow");
+    let (status, _) = server
+        .call(
+            Method::POST,
+            "/v1/orgs/acme/users/eve/explain",
+            Some(asked.clone()),
+        )
+        .await;
+    assert_eq!(status, 200, "the backend reads every user");
+    let eve = server
+        .client
+        .post(format!("{}/v1/orgs/acme/users/eve/explain", server.base))
+        .bearer_auth(&server.token)
+        .header("tessera-actor", "carol")
+        .json(&asked);
+    assert_error(
+        "carol asking why of eve",
+        common::send_json(eve, None).await,
+        404,
+        "NOT_FOUND",
+    );
     let anonymous = server
         .client
         .get(format!(
