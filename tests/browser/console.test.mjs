@@ -1,5 +1,6 @@
 // The operator console (docs/console.md §10) in Chromium against a real
-// `tessera serve` (target/debug/tessera, built with console/dist embedded):
+// `tessera serve` (target/debug/tessera, built with console/dist embedded)
+// on SQLite, and once on Postgres:
 // signing in through a one-time URL, the screens gated by the signed-in
 // user's own snapshot (a control the user may not use is disabled with the
 // reason), the audit screen's filters and diffs, signing out; axe-core
@@ -23,18 +24,23 @@ let host;
 let browser;
 let admin;
 
+/** The org acme: mia a member admin, vic a member with no admin key, a group and a site. */
+async function seed(client) {
+  await client.createOrg({ id: 'acme', name: 'Acme' });
+  for (const [id, name] of [['mia', 'Mia (member admin)'], ['vic', 'Vic (no admin key)']]) {
+    await client.putUser(id, { name });
+    await client.putMember('acme', id);
+  }
+  const role = await client.createRole('acme', { name: 'Member admin', permissions: ['user:manage', 'user:read'] });
+  await client.createAssignment('acme', { subject: 'user:mia', role: role.id });
+  await client.createGroup('acme', { id: 'night', name: 'Night shift' });
+  await client.putNode('acme', 'site:1', { parent: null });
+}
+
 before(async () => {
   host = await startHost();
   admin = new TesseraClient({ baseUrl: host.base, token: host.token });
-  await admin.createOrg({ id: 'acme', name: 'Acme' });
-  for (const [id, name] of [['mia', 'Mia (member admin)'], ['vic', 'Vic (no admin key)']]) {
-    await admin.putUser(id, { name });
-    await admin.putMember('acme', id);
-  }
-  const role = await admin.createRole('acme', { name: 'Member admin', permissions: ['user:manage', 'user:read'] });
-  await admin.createAssignment('acme', { subject: 'user:mia', role: role.id });
-  await admin.createGroup('acme', { id: 'night', name: 'Night shift' });
-  await admin.putNode('acme', 'site:1', { parent: null });
+  await seed(admin);
   browser = await launch();
 });
 
@@ -43,13 +49,13 @@ after(async () => {
   await host?.stop();
 });
 
-/** A page signed in as `actor` through a fresh one-time URL. */
-async function signIn(t, actor) {
-  const { url } = await admin.consoleSignIn({ actor, org: 'acme' });
+/** A page signed in as `actor` through a fresh one-time URL (of `on`'s host). */
+async function signIn(t, actor, on = { base: host.base, client: admin }) {
+  const { url } = await on.client.consoleSignIn({ actor, org: 'acme' });
   // The refusals it provokes on purpose are logged by the browser.
-  const page = await openAs(t, browser, host.base, null, { allowErrors: /Failed to load resource: .* (401|403|404)/ });
-  await page.goto(`${host.base}${url}`);
-  await page.waitForURL(`${host.base}/console/`);
+  const page = await openAs(t, browser, on.base, null, { allowErrors: /Failed to load resource: .* (401|403|404)/ });
+  await page.goto(`${on.base}${url}`);
+  await page.waitForURL(`${on.base}/console/`);
   await page.waitForSelector(`[data-actor="${actor}"]`);
   await page.waitForSelector('[data-page="access"]');
   return page;
@@ -103,11 +109,16 @@ test('the access tools say why, who can and what a user can do, as the host does
   const page = await signIn(t, 'mia');
   await page.click('[data-screen="tools"]');
   const why = async (user, permission, path) => {
+    const earlier = await page.evaluate(() => document.querySelector('[data-why]')?.textContent ?? null);
     await page.fill('[data-field="why-user"]', user);
     await page.fill('[data-field="why-permission"]', permission);
     await page.fill('[data-field="why-path"]', path);
     await page.click('[data-action="why"]');
-    await page.waitForFunction((text) => document.querySelector('[data-why]')?.textContent.includes(text), user);
+    // The answer to this question, not the one before it.
+    await page.waitForFunction((before) => {
+      const now = document.querySelector('[data-why]')?.textContent;
+      return now !== undefined && now !== before;
+    }, earlier);
     return [await page.getAttribute('[data-why]', 'data-why'), await page.textContent('[data-why]')];
   };
   assert.deepEqual(await why('mia', 'user:manage', ''), ['allow', 'Allowed: Member admin for user:mia at the org root grants user:manage (decided at the org root).']);
@@ -164,4 +175,20 @@ test('a used or unknown sign-in link says so', OPTIONS, async (t) => {
   assert.equal(again?.status(), 404);
   assert.match(await page.textContent('h1'), /not valid/);
   assert.deepEqual(await violations(page), [], 'the refusal page');
+});
+
+test('on Postgres: a member admin signs in, is gated by its own snapshot, reads the audit', OPTIONS, async (t) => {
+  const pg = await startHost({ postgres: true });
+  t.after(() => pg.stop());
+  const client = new TesseraClient({ baseUrl: pg.base, token: pg.token });
+  await seed(client);
+  const page = await signIn(t, 'mia', { base: pg.base, client });
+  const allowed = await page.$$eval('[data-gate] [data-allowed]', (cells) => cells.map((c) => c.dataset.allowed));
+  assert.deepEqual(allowed, ['false', 'true', 'false'], 'roles, members, access');
+  await page.click('[data-screen="audit"]');
+  await page.waitForSelector('[data-page="audit"] [data-audit]');
+  const actions = await page.$$eval('[data-audit]', (rows) => rows.map((r) => r.dataset.action));
+  assert.equal(actions[0], 'node.put', 'newest first');
+  assert.ok(actions.includes('group.create'), String(actions));
+  await page.screenshot({ path: path.join(dir, 'postgres-mia-audit.png') });
 });
