@@ -9,7 +9,7 @@ use tessera_core::{is_valid_node_id, is_valid_user_id};
 use thiserror::Error;
 
 use crate::ids::{hex, random_bytes};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, Tx};
 use crate::tokens::digest;
 
 /// How long a sign-in code works, in seconds.
@@ -170,8 +170,11 @@ pub(crate) async fn session(
     now: i64,
 ) -> Result<Option<Session>, StoreError> {
     let hash = digest(token);
+    // An inactive user's session is over (deactivating ends it anyway).
     let row: Option<(String, Option<String>, String, i64, i64)> = sqlx::query_as(
-        "SELECT actor, org_id, csrf, created_at, seen_at FROM console_sessions WHERE session_hash = $1",
+        "SELECT s.actor, s.org_id, s.csrf, s.created_at, s.seen_at
+           FROM console_sessions s JOIN users u ON u.id = s.actor
+          WHERE s.session_hash = $1 AND u.active = 1",
     )
     .bind(&hash)
     .fetch_optional(store.pool())
@@ -199,6 +202,54 @@ pub(crate) async fn session(
         csrf,
         expires_at: expiry(created_at, seen_at),
     }))
+}
+
+/// Ends every session and sign-in code of `actor`, in the transaction that
+/// deactivates it.
+pub(crate) async fn end_all(tx: &mut Tx, actor: &str) -> Result<(), StoreError> {
+    for statement in [
+        "DELETE FROM console_sessions WHERE actor = $1",
+        "DELETE FROM console_codes WHERE actor = $1",
+    ] {
+        sqlx::query(statement)
+            .bind(actor)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The user and org a sign-in code is for, without spending it; `None`
+/// for a code unknown, used or expired.
+pub(crate) async fn peek(
+    store: &Store,
+    code: &str,
+    now: i64,
+) -> Result<Option<(String, Option<String>)>, StoreError> {
+    let row: Option<(String, Option<String>)> = sqlx::query_as(
+        "SELECT actor, org_id FROM console_codes WHERE code_hash = $1 AND expires_at > $2",
+    )
+    .bind(digest(code))
+    .bind(now)
+    .fetch_optional(store.pool())
+    .await?;
+    Ok(row)
+}
+
+/// Whether a session of `actor` may open its snapshot in `org`: a member
+/// or a superuser. Any other org answers as if it did not exist, so an
+/// unbound session cannot learn which orgs there are.
+pub(crate) async fn belongs(store: &Store, actor: &str, org: &str) -> Result<bool, StoreError> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "SELECT 1 FROM users u WHERE u.id = $1
+            AND (u.superuser = 1
+                 OR EXISTS (SELECT 1 FROM members m WHERE m.org_id = $2 AND m.user_id = u.id))",
+    )
+    .bind(actor)
+    .bind(org)
+    .fetch_optional(store.pool())
+    .await?;
+    Ok(row.is_some())
 }
 
 /// Ends the session whose secret is `token` (signing out).

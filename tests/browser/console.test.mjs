@@ -55,6 +55,8 @@ async function signIn(t, actor, on = { base: host.base, client: admin }) {
   // The refusals it provokes on purpose are logged by the browser.
   const page = await openAs(t, browser, on.base, null, { allowErrors: /Failed to load resource: .* (401|403|404)/ });
   await page.goto(`${on.base}${url}`);
+  assert.match(await page.textContent('main'), new RegExp(`signs you in as ${actor}`));
+  await page.click('[data-action="sign-in"]');
   await page.waitForURL(`${on.base}/console/`);
   await page.waitForSelector(`[data-actor="${actor}"]`);
   await page.waitForSelector('[data-page="access"]');
@@ -170,7 +172,7 @@ test('a member without an admin key sees every screen it may not use disabled, w
 test('a used or unknown sign-in link says so', OPTIONS, async (t) => {
   const { url } = await admin.consoleSignIn({ actor: 'mia' });
   const page = await openAs(t, browser, host.base, null, { allowErrors: /Failed to load resource: .* 404/ });
-  assert.equal((await page.request.get(`${host.base}${url}`)).status(), 200);
+  assert.equal((await page.request.post(`${host.base}${url}`)).status(), 200);
   const again = await page.goto(`${host.base}${url}`);
   assert.equal(again?.status(), 404);
   assert.match(await page.textContent('h1'), /not valid/);

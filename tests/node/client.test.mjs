@@ -687,12 +687,15 @@ test('consoleSignIn makes a one-time URL whose cookie is the session', async () 
   const { url, expiresAt } = await admin.consoleSignIn({ actor: 'carol', org: 'acme' });
   assert.match(url, /^\/console\/sign-in\/[0-9a-f]{64}$/);
   assert.ok(expiresAt > Date.now() / 1000);
-  const opened = await fetch(`${host.base}${url}`);
+  const asked = await fetch(`${host.base}${url}`);
+  assert.equal(asked.status, 200);
+  assert.equal(asked.headers.get('set-cookie'), null, 'opening the link only asks to confirm');
+  const opened = await fetch(`${host.base}${url}`, { method: 'POST' });
   assert.equal(opened.status, 200);
   const cookie = opened.headers.get('set-cookie').split(';')[0];
   const current = await fetch(`${host.base}/v1/console-sessions/current`, { headers: { cookie } });
   assert.deepEqual((({ actor, org }) => ({ actor, org }))(await current.json()), { actor: 'carol', org: 'acme' });
-  assert.equal((await fetch(`${host.base}${url}`)).status, 404, 'once');
+  assert.equal((await fetch(`${host.base}${url}`, { method: 'POST' })).status, 404, 'once');
   await assert.rejects(admin.consoleSignIn({ actor: 'nobody' }), (err) => err.code === 'NOT_FOUND' && err.status === 404);
 });
 

@@ -109,6 +109,9 @@ impl Admin {
             }
             if row.active == 1 && after.active == 0 {
                 self.guard_guarded_roles(&mut tx, None, id).await?;
+                // A deactivated user's console sessions end, and do not
+                // come back with a reactivation (docs/console.md §10.1).
+                crate::sessions::end_all(&mut tx, id).await?;
             }
         }
         sqlx::query(

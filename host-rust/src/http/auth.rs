@@ -162,17 +162,22 @@ fn reach_model_path(caller: &Caller, path: &str) -> Result<(), ApiError> {
 /// The console session cookie's name.
 pub(crate) const SESSION_COOKIE: &str = "tessera_console";
 
-/// The console session cookie's value, if the request carries one.
+/// The console session cookie's value, if the request carries exactly
+/// one: a second one (planted by a sibling subdomain, say) makes it
+/// unknowable which is the host's, so neither is used.
 pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
+    let mut values = headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.trim().to_owned())
-        .filter(|value| !value.is_empty())
+        .filter(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.trim());
+    match (values.next(), values.next()) {
+        (Some(value), None) if !value.is_empty() => Some(value.to_owned()),
+        _ => None,
+    }
 }
 
 /// A console session's write must carry its `Tessera-Csrf` value: another

@@ -144,7 +144,7 @@ pub(crate) async fn create(
 pub(crate) async fn current(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-) -> Result<Json<CurrentSession>, ApiError> {
+) -> Result<Response, ApiError> {
     let (_, session) = signed_in(&state, &headers).await?;
     let admin_keys = state
         .admin
@@ -156,13 +156,14 @@ pub(crate) async fn current(
             manage_members: keys.manage_members.clone(),
             manage_access: keys.manage_access.clone(),
         });
-    Ok(Json(CurrentSession {
+    let answer = Json(CurrentSession {
         actor: session.actor,
         org: session.org,
         csrf: session.csrf,
         expires_at: session.expires_at,
         admin_keys,
-    }))
+    });
+    Ok(([(CACHE_CONTROL, "no-store")], answer).into_response())
 }
 
 /// The signed-in user's own signed snapshot in the org, what the console
@@ -196,6 +197,9 @@ pub(crate) async fn snapshot(
             ));
         }
     };
+    if !sessions::belongs(&state.store, &session.actor, &org).await? {
+        return Err(crate::authority::AuthorityError::NotFound(Missing::new("org", &org)).into());
+    }
     let asking = Asking {
         org: &org,
         principal: &session.actor,
@@ -204,10 +208,11 @@ pub(crate) async fn snapshot(
         min_revision: query.min_revision,
     };
     let exported = super::snapshots::export(&state, &asking, &headers).await?;
-    Ok(super::export_response(
-        exported,
-        super::snapshots::wants_text(&headers),
-    ))
+    let mut response = super::export_response(exported, super::snapshots::wants_text(&headers));
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
 }
 
 /// Signs out: ends the session and clears its cookie. The `Tessera-Csrf`
@@ -275,6 +280,10 @@ fn page(status: StatusCode, content_type: &'static str, body: &'static str) -> R
     headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
     headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
         CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
             "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
@@ -283,21 +292,93 @@ fn page(status: StatusCode, content_type: &'static str, body: &'static str) -> R
     response
 }
 
-/// `GET /console/sign-in/{code}`: redeems the code, sets the session
-/// cookie and moves on to the console. The move is the page's own (a
-/// `refresh`), not a redirect: after a redirect that began on another site
-/// the browser would not send a `SameSite=Strict` cookie.
-pub(crate) async fn sign_in(
+/// Text for an HTML page.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// The page for a sign-in link unknown, used or expired.
+fn link_not_valid() -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        HTML,
+        include_str!("../../../console/sign-in-failed.html"),
+    )
+}
+
+/// A code as the host makes them (64 hex digits); anything else is no code.
+fn well_formed(code: &str) -> bool {
+    code.len() == 64 && code.bytes().all(|byte| byte.is_ascii_hexdigit())
+}
+
+/// `GET /console/sign-in/{code}`: says whom the link signs in as and asks
+/// to confirm, without spending the code: a link previewer or scanner that
+/// fetches the URL signs nobody in.
+pub(crate) async fn confirm(
     State(state): State<Arc<AppState>>,
     PathArgs(code): PathArgs<String>,
 ) -> Result<Response, ApiError> {
-    let Some((token, _)) = sessions::redeem(&state.store, &code, unix_now()).await? else {
-        return Ok(page(
-            StatusCode::NOT_FOUND,
-            HTML,
-            include_str!("../../../console/sign-in-failed.html"),
-        ));
+    if !well_formed(&code) {
+        return Ok(link_not_valid());
+    }
+    let Some((actor, org)) = sessions::peek(&state.store, &code, unix_now()).await? else {
+        return Ok(link_not_valid());
     };
+    let org = org.map_or_else(String::new, |org| {
+        format!(" in the org <strong>{}</strong>", escape(&org))
+    });
+    let html = include_str!("../../../console/sign-in.html")
+        .replace("{actor}", &escape(&actor))
+        .replace("{org}", &org)
+        .replace("{code}", &code);
+    let mut response = page(StatusCode::OK, HTML, "");
+    *response.body_mut() = html.into();
+    Ok(response)
+}
+
+/// Whether a browser sent the request from another site: a sign-in form
+/// posted by another site's page would sign the user in as whoever made
+/// the link (login CSRF).
+fn from_another_site(headers: &HeaderMap) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        return site != "same-origin";
+    }
+    match (header("origin"), header("host")) {
+        (Some(origin), Some(host)) => origin.split_once("://").map(|(_, rest)| rest) != Some(host),
+        _ => false,
+    }
+}
+
+/// `POST /console/sign-in/{code}` (the confirmation's form): spends the
+/// code, ends the session this browser had, sets the new session cookie
+/// and moves on to the console. The move is the page's own (a `refresh`),
+/// not a redirect: after a redirect that began on another site the
+/// browser would not send a `SameSite=Strict` cookie.
+pub(crate) async fn sign_in(
+    State(state): State<Arc<AppState>>,
+    PathArgs(code): PathArgs<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if from_another_site(&headers) {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "a console sign-in is confirmed on the host's own page",
+        ));
+    }
+    if !well_formed(&code) {
+        return Ok(link_not_valid());
+    }
+    let Some((token, _)) = sessions::redeem(&state.store, &code, unix_now()).await? else {
+        return Ok(link_not_valid());
+    };
+    if let Some(earlier) = session_cookie(&headers) {
+        sessions::end(&state.store, &earlier).await?;
+    }
     let mut response = page(
         StatusCode::OK,
         HTML,

@@ -129,7 +129,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/console/icon.svg", axum::routing::get(console::icon))
         .route(
             "/console/sign-in/{code}",
-            axum::routing::get(console::sign_in),
+            axum::routing::get(console::confirm).post(console::sign_in),
         )
         .fallback(ops::unknown_route)
         .method_not_allowed_fallback(ops::wrong_method)

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -115,7 +115,14 @@ async fn held_write(
     held: Arc<Held>,
 ) -> Result<Response, ApiError> {
     let mut request = Request::builder().method(method).uri(&body.path);
-    for name in [AUTHORIZATION.as_str(), "tessera-actor"] {
+    // The caller's credentials, whichever it used: a token and its actor,
+    // or a console session's cookie and CSRF value.
+    for name in [
+        AUTHORIZATION.as_str(),
+        "tessera-actor",
+        COOKIE.as_str(),
+        "tessera-csrf",
+    ] {
         for value in headers.get_all(name) {
             request = request.header(name, value);
         }

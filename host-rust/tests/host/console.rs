@@ -11,11 +11,25 @@ use crate::http_util::{self, FLEET, assert_error};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-/// The session cookie a sign-in URL sets, as a `Cookie` header value.
+/// The session cookie a sign-in URL sets once confirmed, as a `Cookie`
+/// header value. Opening the URL only asks to confirm: it spends nothing.
 async fn sign_in(server: &common::TestServer, url: &str) -> String {
+    for _ in 0..2 {
+        let asked = server
+            .client
+            .get(format!("{}{url}", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(asked.status(), 200, "{url}");
+        assert!(asked.headers().get("set-cookie").is_none());
+        let html = asked.text().await.unwrap();
+        assert!(html.contains(&format!("action=\"{url}\"")), "{html}");
+    }
     let response = server
         .client
-        .get(format!("{}{url}", server.base))
+        .post(format!("{}{url}", server.base))
+        .header("sec-fetch-site", "same-origin")
         .send()
         .await
         .unwrap();
@@ -101,13 +115,30 @@ async fn sessions(db: &common::TestDb) {
     let url = code(&server, json!({"actor": "carol", "org": "acme"})).await;
     assert!(url.starts_with("/console/sign-in/"), "{url}");
     let cookie = sign_in(&server, &url).await;
-    let again = server
-        .client
-        .get(format!("{}{url}", server.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(again.status(), 404, "a code works once");
+    for method in [Method::GET, Method::POST] {
+        let again = server
+            .client
+            .request(method, format!("{}{url}", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 404, "a code works once");
+    }
+    // Another site's page cannot post a sign-in (login CSRF).
+    let planted = code(&server, json!({"actor": "carol"})).await;
+    for (name, value) in [
+        ("sec-fetch-site", "cross-site"),
+        ("origin", "http://evil.test"),
+    ] {
+        let posted = server
+            .client
+            .post(format!("{}{planted}", server.base))
+            .header(name, value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(posted.status(), 403, "{name}: {value}");
+    }
     let (status, current) = common::send_json(
         with_cookie(
             &server,
@@ -318,13 +349,15 @@ async fn sessions(db: &common::TestDb) {
         .execute(store.pool())
         .await
         .unwrap();
-    let expired = server
-        .client
-        .get(format!("{}{stale}", server.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(expired.status(), 404, "a code lives 60 s");
+    for method in [Method::GET, Method::POST] {
+        let expired = server
+            .client
+            .request(method, format!("{}{stale}", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(expired.status(), 404, "a code lives 60 s");
+    }
     for (what, statement) in [
         (
             "30 minutes unused",
@@ -353,6 +386,90 @@ async fn sessions(db: &common::TestDb) {
         assert_error(
             what,
             common::send_json(current, None).await,
+            401,
+            "UNAUTHENTICATED",
+        );
+    }
+
+    // A preview through a session; its answers are not cached.
+    let carol = sign_in(
+        &server,
+        &code(&server, json!({"actor": "carol", "org": "acme"})).await,
+    )
+    .await;
+    let current = with_cookie(&server, Method::GET, "/v1/console-sessions/current", &carol)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(current.headers()["cache-control"], "no-store");
+    let csrf = current.json::<Value>().await.unwrap()["csrf"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let previewed = with_cookie(&server, Method::POST, "/v1/orgs/acme/preview", &carol)
+        .header("tessera-csrf", &csrf)
+        .json(&json!({"method": "POST", "path": "/v1/orgs/acme/groups", "body": {"id": "day", "name": "Day"}}));
+    let (status, preview) = common::send_json(previewed, None).await;
+    assert_eq!(status, 200, "{preview}");
+
+    // An unbound session opens its snapshot only where its user belongs.
+    let (status, _) = server
+        .call(
+            Method::POST,
+            "/v1/orgs",
+            Some(json!({"id": "other", "name": "Other"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let unbound = sign_in(&server, &code(&server, json!({"actor": "carol"})).await).await;
+    for (org, status) in [("acme", 200), ("other", 404), ("nowhere", 404)] {
+        let path = format!("/v1/console-sessions/current/snapshot?org={org}");
+        let answer = with_cookie(&server, Method::GET, &path, &unbound)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), status, "{org}");
+    }
+
+    // Two session cookies are none; deactivating a user ends its sessions
+    // for good.
+    let vic = sign_in(
+        &server,
+        &code(&server, json!({"actor": "vic", "org": "acme"})).await,
+    )
+    .await;
+    let doubled = format!("{vic}; {vic}");
+    assert_error(
+        "two session cookies",
+        common::send_json(
+            with_cookie(
+                &server,
+                Method::GET,
+                "/v1/console-sessions/current",
+                &doubled,
+            ),
+            None,
+        )
+        .await,
+        401,
+        "UNAUTHENTICATED",
+    );
+    for active in [false, true] {
+        let (status, body) = server
+            .call(
+                Method::PUT,
+                "/v1/users/vic",
+                Some(json!({"active": active})),
+            )
+            .await;
+        assert!(status < 300, "{body}");
+        assert_error(
+            "a deactivated user's session",
+            common::send_json(
+                with_cookie(&server, Method::GET, "/v1/console-sessions/current", &vic),
+                None,
+            )
+            .await,
             401,
             "UNAUTHENTICATED",
         );
