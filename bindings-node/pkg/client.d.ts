@@ -191,12 +191,28 @@ export interface Group {
   default: boolean;
 }
 
+/** A group as `listGroups` answers it: with its direct members. */
+export interface GroupListing extends Group {
+  /** `user:<id>` and `group:<id>`, sorted; none for `admin` (its members are the superusers). */
+  members: string[];
+}
+
+/** A catalog key, with what it requires and what requires it (both transitive). */
+export interface CatalogKey {
+  key: string;
+  description: string | null;
+  requires: string[];
+  requiredBy: string[];
+}
+
 export interface Role {
   id: string;
   name: string;
   /** The manifest key of a built-in; `null` for a custom role. */
   builtin: string | null;
   mode: 'custom' | 'immutable' | 'editable';
+  /** A guarded built-in (an org keeps an active direct holder at its root). */
+  guarded: boolean;
   permissions: string[];
 }
 
@@ -279,8 +295,10 @@ export class TesseraClient {
   putUser(id: string, fields: { name?: string; superuser?: boolean; active?: boolean }, options?: CallOptions): Promise<User>;
   putMember(org: string, user: string, options?: CallOptions): Promise<void>;
   deleteMember(org: string, user: string, options?: CallOptions): Promise<void>;
+  /** Members whose id or name contains `search` (ASCII letters in either case), by id. */
+  searchMembers(org: string, query?: { search?: string; limit?: number }, options?: CallOptions): Promise<{ id: string; name: string }[]>;
 
-  listGroups(org: string, options?: CallOptions): Promise<Group[]>;
+  listGroups(org: string, options?: CallOptions): Promise<GroupListing[]>;
   createGroup(org: string, group: { id?: string; name: string; default?: boolean }, options?: CallOptions): Promise<Group>;
   updateGroup(org: string, id: string, fields: { name?: string; default?: boolean }, options?: CallOptions): Promise<Group>;
   deleteGroup(org: string, id: string, options?: CallOptions): Promise<void>;
@@ -288,11 +306,15 @@ export class TesseraClient {
   putGroupMember(org: string, group: string, member: string, options?: CallOptions): Promise<void>;
   deleteGroupMember(org: string, group: string, member: string, options?: CallOptions): Promise<void>;
 
+  /** The manifest's catalog, the same in every org. */
+  catalog(options?: CallOptions): Promise<{ catalog: CatalogKey[] }>;
   listRoles(org: string, options?: CallOptions): Promise<Role[]>;
   createRole(org: string, role: { name: string; permissions?: readonly string[] }, options?: CallOptions): Promise<Role>;
   updateRole(org: string, id: string, fields: { name?: string; permissions?: readonly string[] }, options?: CallOptions): Promise<Role>;
   deleteRole(org: string, id: string, options?: CallOptions): Promise<void>;
 
+  /** Every registered node with its parent (`null`: the org root), parents first. */
+  listNodes(org: string, options?: CallOptions): Promise<{ node: string; parent: string | null }[]>;
   /** `node` and `parent` are node keys (`site:7`); no parent: the org root. */
   putNode(org: string, node: string, fields?: { parent?: string | null }, options?: CallOptions): Promise<void>;
   deleteNode(org: string, node: string, options?: CallOptions): Promise<void>;
@@ -342,6 +364,9 @@ export class TesseraClient {
     hidden: string[];
     revision: number;
   }>;
+  /** The user's own signed snapshot, behind the access map's gate ("view as"). */
+  userSnapshot(org: string, user: string, format: { text: true }, options?: CallOptions): Promise<string>;
+  userSnapshot(org: string, user: string, format?: { text?: false }, options?: CallOptions): Promise<Uint8Array>;
   createAssignment(
     org: string,
     assignment: { subject: string; role: string; scope?: string | null; ownerOnly?: boolean },
@@ -357,6 +382,7 @@ export class TesseraClient {
   createCap(org: string, cap: { selector: string; scope?: string | null; allow: readonly string[] }, options?: CallOptions): Promise<Cap>;
   deleteCap(org: string, id: string, options?: CallOptions): Promise<void>;
 
+  getSettings(org: string, options?: CallOptions): Promise<{ kiosk: boolean }>;
   putSettings(org: string, settings: { kiosk: boolean }, options?: CallOptions): Promise<{ kiosk: boolean }>;
   /** One page of audit rows after id `after` (default 0), oldest first. */
   audit(org: string, query?: { after?: number }, options?: CallOptions): Promise<AuditEntry[]>;

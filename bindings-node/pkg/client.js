@@ -439,6 +439,11 @@ export class TesseraClient {
     return this.#request('PUT', `${this.#org(org)}/members/${segment(user, 'user')}`, {}, options);
   }
 
+  /** `GET …/members?search=&limit=`: `[{id, name}]`, members whose id or name contains `search`, by id (at most `limit`, 1 to 100, default 20). */
+  searchMembers(org, { search, limit } = {}, options) {
+    return this.#request('GET', `${this.#org(org)}/members`, { query: { search, limit } }, options);
+  }
+
   /** `DELETE …/members/{user}`: with its group memberships and assignments in the org. */
   deleteMember(org, user, options) {
     return this.#request('DELETE', `${this.#org(org)}/members/${segment(user, 'user')}`, {}, options);
@@ -446,7 +451,7 @@ export class TesseraClient {
 
   // ------------------------------------------------------------ groups
 
-  /** `GET …/groups`: `[{id, name, default}]`. */
+  /** `GET …/groups`: `[{id, name, default, members}]`, `members` the direct ones (`user:<id>`, `group:<id>`). */
   listGroups(org, options) {
     return this.#request('GET', `${this.#org(org)}/groups`, {}, options);
   }
@@ -482,12 +487,17 @@ export class TesseraClient {
 
   // ------------------------------------------------------------ roles
 
+  /** `GET /v1/catalog`: `{catalog: [{key, description, requires, requiredBy}]}`, both lists transitive. */
+  catalog(options) {
+    return this.#request('GET', '/v1/catalog', {}, options);
+  }
+
   /** `GET …/roles`: built-ins in manifest order, then custom roles by name. */
   listRoles(org, options) {
     return this.#request('GET', `${this.#org(org)}/roles`, {}, options);
   }
 
-  /** `POST …/roles` with `{name, permissions}`: the role (`{id, name, builtin, mode, permissions}`). */
+  /** `POST …/roles` with `{name, permissions}`: the role (`{id, name, builtin, mode, guarded, permissions}`). */
   createRole(org, { name, permissions } = {}, options) {
     return this.#post(`${this.#org(org)}/roles`, put({ name }, 'permissions', permissions), options);
   }
@@ -504,6 +514,11 @@ export class TesseraClient {
   }
 
   // ------------------------------------------------------------ nodes
+
+  /** `GET …/nodes`: `[{node, parent}]`, every registered node, parents first. */
+  listNodes(org, options) {
+    return this.#request('GET', `${this.#org(org)}/nodes`, {}, options);
+  }
 
   /** `PUT …/nodes/{type}/{id}`: registers `node` (`site:7`) under `parent` (a node key, or null/absent: the org root). */
   putNode(org, node, { parent = null } = {}, options) {
@@ -580,6 +595,17 @@ export class TesseraClient {
     return this.#request('GET', `${this.#org(org)}/users/${segment(user, 'user')}/access`, {}, options);
   }
 
+  /**
+   * `GET …/users/{id}/snapshot`: the user's own signed snapshot (bytes, or
+   * its `tss1.` text with `text: true`), behind the access map's gate: what
+   * "view as" opens.
+   */
+  userSnapshot(org, user, { text = false } = {}, options) {
+    const path = `${this.#org(org)}/users/${segment(user, 'user')}/snapshot`;
+    if (text) return this.#request('GET', path, { accept: 'text/plain', expect: 'text' }, options).then((body) => body.trim());
+    return this.#request('GET', path, { accept: SNAPSHOT_MEDIA_TYPE, expect: 'bytes' }, options);
+  }
+
   /** `POST …/assignments` with `{subject, role, scope?, ownerOnly?}`: the assignment. */
   createAssignment(org, { subject, role, scope = null, ownerOnly } = {}, options) {
     const body = put({ subject, role, scope }, 'owner_only', ownerOnly);
@@ -622,6 +648,11 @@ export class TesseraClient {
   }
 
   // ------------------------------------------------------------ settings, audit, operations
+
+  /** `GET …/settings`: `{kiosk}`. */
+  getSettings(org, options) {
+    return this.#request('GET', `${this.#org(org)}/settings`, {}, options);
+  }
 
   /** `PUT …/settings` with `{kiosk}`: the settings. */
   putSettings(org, { kiosk } = {}, options) {

@@ -1,28 +1,16 @@
 // The access tools (docs/console.md §10.4): why a user is allowed or
 // denied something (POST …/users/{id}/explain, told as a sentence), who
 // can do something at a node (POST /v1/who-can), and what one user can do
-// where (GET …/users/{id}/access). Every answer is the host's, from the users'
-// compiled snapshots; refusals are shown with their code.
+// where (GET …/users/{id}/access), and what one user sees (view as: their
+// own snapshot, GET …/users/{id}/snapshot, opened here by the resolver
+// their browser runs). Every answer is the host's or the user's snapshot's;
+// refusals are shown with their code.
 
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
+import { createTessera } from '@tessera/web/session';
 
 import { api } from './api.js';
-
-/** `site:1, rack:2` as a path. */
-const pathOf = (text) =>
-  text
-    .split(',')
-    .map((segment) => segment.trim())
-    .filter(Boolean);
-
-function Refusal({ error }) {
-  if (!error) return null;
-  return (
-    <p role="alert" data-error={error.code}>
-      <code>{error.code}</code>: {error.message}
-    </p>
-  );
-}
+import { Refusal, at, model, pathOf } from './ui.jsx';
 
 export function Access({ org }) {
   return (
@@ -31,6 +19,7 @@ export function Access({ org }) {
       <CheckWhy org={org} />
       <WhoCan org={org} />
       <WhatCan org={org} />
+      <ViewAs org={org} />
     </section>
   );
 }
@@ -68,7 +57,10 @@ function WhoCan({ org }) {
           Permission <input value={permission} onChange={(e) => setPermission(e.target.value)} data-field="permission" required />
         </label>
         <label>
-          At (path, <code>type:id</code> from the top, commas between) <input value={path} onChange={(e) => setPath(e.target.value)} data-field="path" />
+          <span>
+            At (path, <code>type:id</code> from the top, commas between)
+          </span>{' '}
+          <input value={path} onChange={(e) => setPath(e.target.value)} data-field="path" />
         </label>
         <button type="submit" data-action="who-can">
           Ask
@@ -123,18 +115,19 @@ function WhoCan({ org }) {
 
 function WhatCan({ org }) {
   const [user, setUser] = useState('');
-  const [map, setMap] = useState(null);
+  const [answer, setAnswer] = useState(null);
   const [error, setError] = useState(null);
   const ask = async () => {
     setError(null);
+    const id = user.trim();
     try {
-      setMap(await api(`/v1/orgs/${encodeURIComponent(org)}/users/${encodeURIComponent(user.trim())}/access`));
+      const [map, nodes] = await Promise.all([api(model(org, 'users', id, 'access')), api(model(org, 'nodes'))]);
+      setAnswer({ user: id, map, nodes });
     } catch (err) {
-      setMap(null);
+      setAnswer(null);
       setError(err);
     }
   };
-  const keys = (list) => (list.length ? list.join(', ') : 'nothing');
   return (
     <section aria-labelledby="what-can-title">
       <h3 id="what-can-title">What can a user do</h3>
@@ -153,28 +146,53 @@ function WhatCan({ org }) {
         </button>
       </form>
       <Refusal error={error} />
-      {map ? (
-        <dl data-map={user.trim()}>
-          <dt>At the org root</dt>
-          <dd data-root>{keys(map.root)}</dd>
-          {map.nodes.map(({ node, permissions }) => (
-            <div key={node}>
-              <dt>
-                At <code>{node}</code>
-              </dt>
-              <dd data-node={node}>{keys(permissions)}</dd>
-            </div>
-          ))}
-          <dt>Hidden from them</dt>
-          <dd data-hidden>{map.hidden.length ? map.hidden.join(', ') : 'nothing'}</dd>
-        </dl>
-      ) : null}
+      {answer ? <AccessTree {...answer} /> : null}
     </section>
   );
 }
 
-/** A scope as words. */
-const at = (scope) => (scope ? scope : 'the org root');
+const keysText = (list) => (list.length ? list.join(', ') : 'nothing');
+
+/**
+ * The access map drawn on the node tree: the keys at the org root, then
+ * every node, with its keys where they differ from its parent's, "as
+ * above" where they do not, and "hidden" for a subtree hidden from them.
+ */
+function AccessTree({ user, map, nodes }) {
+  const differs = new Map(map.nodes.map((entry) => [entry.node, entry.permissions]));
+  const hidden = new Set(map.hidden);
+  const children = (parent) => nodes.filter((entry) => entry.parent === parent);
+  const branch = (parent) => {
+    const list = children(parent);
+    if (!list.length) return null;
+    return (
+      <ul>
+        {list.map(({ node }) => (
+          <li key={node}>
+            <code>{node}</code>:{' '}
+            {hidden.has(node) ? (
+              <span data-hidden-node={node}>hidden from {user}, with everything under it</span>
+            ) : (
+              <>
+                <span data-node={differs.has(node) ? node : undefined}>{differs.has(node) ? keysText(differs.get(node)) : 'as above'}</span>
+                {branch(node)}
+              </>
+            )}
+          </li>
+        ))}
+      </ul>
+    );
+  };
+  return (
+    <div data-map={user}>
+      <p>
+        At the org root: <span data-root>{keysText(map.root)}</span>
+      </p>
+      <div className="tree">{branch(null)}</div>
+      <p data-hidden>{map.hidden.length ? `Hidden from ${user}: ${map.hidden.join(', ')}` : `Nothing is hidden from ${user}.`}</p>
+    </div>
+  );
+}
 
 /** The explanation of a check, as a sentence (docs/console.md §10.4). */
 export function sentence(user, permission, trace) {
@@ -246,5 +264,106 @@ function CheckWhy({ org }) {
         </p>
       ) : null}
     </section>
+  );
+}
+
+/** Every node's path from the top, from the node listing (parents first). */
+function paths(nodes) {
+  const found = new Map();
+  for (const { node, parent } of nodes) found.set(node, parent === null ? [node] : [...(found.get(parent) ?? []), node]);
+  return found;
+}
+
+/**
+ * View as: the user's own snapshot, opened in this page, answers what
+ * their browser would: their nav, a route's guard, and which nodes they
+ * can see at all (a hidden node answers `not_found` to every key).
+ */
+function ViewAs({ org }) {
+  const [user, setUser] = useState('');
+  const [view, setView] = useState(null);
+  const [error, setError] = useState(null);
+  const [route, setRoute] = useState('');
+  useEffect(() => () => view?.session.close(), [view]);
+  const open = async () => {
+    setError(null);
+    setView(null);
+    const id = user.trim();
+    try {
+      const [nodes, { catalog }] = await Promise.all([api(model(org, 'nodes')), api('/v1/catalog')]);
+      const session = createTessera({ snapshotUrl: model(org, 'users', id, 'snapshot'), keysUrl: '/v1/keys' });
+      await session.ready;
+      if (session.status !== 'ready') throw session.error ?? { code: 'UNAVAILABLE', message: 'the snapshot could not be read' };
+      setView({ user: id, session, nodes, probe: catalog[0]?.key });
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const guard = view && route.trim() ? view.session.guard(route.trim()) : null;
+  return (
+    <section aria-labelledby="view-as-title">
+      <h3 id="view-as-title">View as</h3>
+      <form
+        className="filters"
+        onSubmit={(event) => {
+          event.preventDefault();
+          open();
+        }}
+      >
+        <label>
+          User id <input value={user} onChange={(e) => setUser(e.target.value)} data-field="view-user" required />
+        </label>
+        <button type="submit" data-action="view-as">
+          View
+        </button>
+      </form>
+      <Refusal error={error} />
+      {view ? <Seen view={view} /> : null}
+      {view ? (
+        <form className="filters" onSubmit={(event) => event.preventDefault()}>
+          <label>
+            <span>
+              Route (a path of the app, <code>/sites/1</code>)
+            </span>{' '}
+            <input value={route} onChange={(e) => setRoute(e.target.value)} data-field="view-route" />
+          </label>
+          {guard ? (
+            <p role="status" data-guard={guard.decision}>
+              {view.user} opening {route.trim()}: {guard.decision}
+              {guard.fallback ? `, sent to ${guard.fallback}` : ''}
+            </p>
+          ) : null}
+        </form>
+      ) : null}
+    </section>
+  );
+}
+
+function Seen({ view }) {
+  const { user, session, nodes, probe } = view;
+  const found = paths(nodes);
+  const visible = nodes.filter(({ node }) => session.check(probe, found.get(node)) !== 'not_found');
+  const hidden = nodes.length - visible.length;
+  return (
+    <div data-view-as={user}>
+      <h4>{user}'s navigation</h4>
+      <ul data-nav>
+        {session.nav().map((path) => (
+          <li key={path}>
+            <code>{path}</code>
+          </li>
+        ))}
+        {session.nav().length === 0 ? <li>Nothing: no route is open to {user}.</li> : null}
+      </ul>
+      <h4>The nodes {user} can see</h4>
+      <ul data-seen>
+        {visible.map(({ node }) => (
+          <li key={node} data-seen-node={node}>
+            <code>{found.get(node).join(' / ')}</code>
+          </li>
+        ))}
+      </ul>
+      <p>{hidden === 0 ? 'Nothing is hidden from them.' : `${hidden} ${hidden === 1 ? 'node is' : 'nodes are'} hidden from them.`}</p>
+    </div>
   );
 }

@@ -1,10 +1,12 @@
 // The audit screen (docs/console.md §10.3): the org's audit rows, newest
 // first, filtered by actor, action and time; each row's change shown as
-// the fields it changed, before and after.
+// the fields it changed, before and after; a row about one user at one
+// place answers "check this now": what that user holds there today.
 
 import { useEffect, useMemo, useState } from 'react';
 
 import { api } from './api.js';
+import { at, model } from './ui.jsx';
 
 /** The backend acts without a user: its rows have no actor. */
 const BACKEND = '(the app backend)';
@@ -91,7 +93,7 @@ export function Audit({ org }) {
         </thead>
         <tbody>
           {shown.map((row) => (
-            <AuditRow key={row.id} row={row} />
+            <AuditRow key={row.id} org={org} row={row} />
           ))}
         </tbody>
       </table>
@@ -99,9 +101,18 @@ export function Audit({ org }) {
   );
 }
 
-function AuditRow({ row }) {
+function AuditRow({ org, row }) {
   const [open, setOpen] = useState(false);
+  const [now, setNow] = useState(null);
   const changes = diff(row.before, row.after);
+  const about = subjectOf(row);
+  const checkNow = async () => {
+    try {
+      setNow({ text: await holdsNow(org, about) });
+    } catch (error) {
+      setNow({ text: `${error.code}: ${error.message}`, error: error.code });
+    }
+  };
   return (
     <>
       <tr data-audit={row.id} data-action={row.action}>
@@ -126,8 +137,23 @@ function AuditRow({ row }) {
           >
             {open ? 'Hide' : 'Show'} change
           </button>
+          {about ? (
+            <>
+              {' '}
+              <button type="button" onClick={checkNow} data-check-now={row.id} aria-label={`Check ${about.user} at ${at(about.node)} now`}>
+                Check this now
+              </button>
+            </>
+          ) : null}
         </td>
       </tr>
+      {now ? (
+        <tr>
+          <td colSpan={6} role="status" data-now={row.id} data-error={now.error}>
+            {now.text}
+          </td>
+        </tr>
+      ) : null}
       {open ? (
         <tr id={`change-${row.id}`}>
           <td colSpan={6}>
@@ -157,4 +183,31 @@ export function diff(before, after) {
   return fields
     .filter((field) => JSON.stringify(was[field]) !== JSON.stringify(now[field]))
     .map((field) => ({ field, was: was[field], now: now[field] }));
+}
+
+/** The one user and the place a row is about (its subject, selector, member or target), or null. */
+export function subjectOf(row) {
+  const fields = { ...(row.before ?? {}), ...(row.after ?? {}) };
+  const named = [fields.subject, fields.selector, fields.member, row.target].find((text) => typeof text === 'string' && text.startsWith('user:'));
+  if (!named) return null;
+  return { user: named.slice('user:'.length), node: fields.scope ?? fields.node ?? null };
+}
+
+/**
+ * What `user` holds at `node` now, in words: from their access map (the
+ * keys where they differ from the parent's) walked up the node's parents.
+ */
+async function holdsNow(org, { user, node }) {
+  const [map, nodes] = await Promise.all([api(model(org, 'users', user, 'access')), api(model(org, 'nodes'))]);
+  const parents = new Map(nodes.map((entry) => [entry.node, entry.parent]));
+  if (node !== null && !parents.has(node)) return `${node} is no longer registered.`;
+  const differs = new Map(map.nodes.map((entry) => [entry.node, entry.permissions]));
+  const hidden = new Set(map.hidden);
+  let keys = null;
+  for (let place = node; place !== null; place = parents.get(place) ?? null) {
+    if (hidden.has(place)) return `Now ${at(node)} is hidden from ${user}.`;
+    if (keys === null && differs.has(place)) keys = differs.get(place);
+  }
+  keys ??= map.root;
+  return `Now ${user} holds at ${at(node)}: ${keys.length ? keys.join(', ') : 'nothing'}.`;
 }

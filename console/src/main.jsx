@@ -12,11 +12,17 @@ import { TesseraProvider, useCan, useStatus, useTessera } from '@tessera/react';
 
 import { Access } from './access.jsx';
 import { Audit } from './audit.jsx';
+import { Groups } from './groups.jsx';
+import { Nodes } from './nodes.jsx';
+import { Roles } from './roles.jsx';
 import { api, signedIn } from './api.js';
 
 /** The console's screens, each gated by one of the manifest's `[admin]` keys. */
 const SCREENS = [
   { id: 'access', title: 'Your access', gate: null },
+  { id: 'roles', title: 'Roles', gate: 'manage_roles' },
+  { id: 'groups', title: 'Groups', gate: 'manage_members' },
+  { id: 'nodes', title: 'Node tree', gate: ['manage_members', 'manage_access'] },
   { id: 'tools', title: 'Access', gate: 'manage_members' },
   { id: 'audit', title: 'Audit', gate: 'manage_members' },
 ];
@@ -112,20 +118,26 @@ function OrgConsole({ session, org }) {
   );
 }
 
-/** Whether the signed-in user holds the `[admin]` key `gate` at the org root, and why not. */
+/** The manifest's `[admin]` keys, by their part of the model. */
+const ADMIN_KEYS = ['manage_roles', 'manage_members', 'manage_access'];
+
+/**
+ * Whether the signed-in user holds the `[admin]` key `gate` at the org
+ * root (with a list, any of them), and why not, from their own snapshot.
+ */
 function useGate(session, gate) {
-  const key = gate ? session.admin_keys?.[gate] : null;
-  const { decision } = useCan(key ?? 'superuser', []);
   const { snapshot } = useTessera();
-  if (!gate) return { allowed: true, reason: null };
-  if (decision === 'loading') return { allowed: false, reason: 'Loading your permissions…' };
-  if (!key) {
+  // One hook per key, in a fixed order, whatever the gate.
+  const decisions = Object.fromEntries(ADMIN_KEYS.map((part) => [part, useCan(session.admin_keys?.[part] ?? 'superuser', []).decision]));
+  const gates = gate === null ? [] : [gate].flat();
+  if (gates.length === 0) return { allowed: true, reason: null };
+  if (!session.admin_keys) {
     const superuser = snapshot?.superuser ?? false;
     return superuser ? { allowed: true, reason: null } : { allowed: false, reason: 'Only a superuser may do this (the manifest has no [admin] section).' };
   }
-  return decision === 'allow'
-    ? { allowed: true, reason: null }
-    : { allowed: false, reason: `You need ${key} at the org root.` };
+  if (gates.some((part) => decisions[part] === 'allow')) return { allowed: true, reason: null };
+  if (gates.some((part) => decisions[part] === 'loading')) return { allowed: false, reason: 'Loading your permissions…' };
+  return { allowed: false, reason: `You need ${gates.map((part) => session.admin_keys[part]).join(' or ')} at the org root.` };
 }
 
 function Screens({ session, org }) {
@@ -163,6 +175,9 @@ function Screens({ session, org }) {
         </ul>
       </nav>
       <main>
+        {current === 'roles' ? <Roles org={org} /> : null}
+        {current === 'groups' ? <Groups org={org} /> : null}
+        {current === 'nodes' ? <Nodes org={org} /> : null}
         {current === 'audit' ? <Audit org={org} /> : null}
         {current === 'tools' ? <Access org={org} /> : null}
         {current === 'access' ? <YourAccess session={session} /> : null}

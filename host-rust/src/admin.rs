@@ -37,10 +37,10 @@ pub use export::{
     DOCUMENT_FORMAT, DocAssignment, DocCap, DocGroup, DocHidden, DocNode, DocOrg, DocRole,
     DocSettings, DocUser, OrgDocument,
 };
-pub use groups::GroupView;
+pub use groups::{GroupListing, GroupView};
 pub use policy::{CapView, HiddenView};
 pub(crate) use preview::{Held, holding};
 pub use quotas::Quotas;
 pub use roles::RoleView;
-pub use users::{UserUpdate, UserView};
+pub use users::{MEMBER_SEARCH_MAX, MemberView, UserUpdate, UserView};
 pub use write::{Actor, Admin};

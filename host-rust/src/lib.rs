@@ -29,8 +29,8 @@ mod tokens;
 pub use admin::{
     AUDIT_PAGE, Actor, Admin, AdminError, AssignmentView, AuditEntry, Candidate, CapView,
     DOCUMENT_FORMAT, DocAssignment, DocCap, DocGroup, DocHidden, DocNode, DocOrg, DocRole,
-    DocSettings, DocUser, GroupView, HiddenView, OrgDocument, Quotas, RoleView, UserUpdate,
-    UserView,
+    DocSettings, DocUser, GroupListing, GroupView, HiddenView, MEMBER_SEARCH_MAX, MemberView,
+    OrgDocument, Quotas, RoleView, UserUpdate, UserView,
 };
 pub use authority::{Asking, Authority, AuthorityError, CacheStats, Export};
 pub use builder::{BuildError, BuildRequest, Built, build_snapshot};

@@ -181,6 +181,11 @@ test('admin methods build a fleet and answer with the stored shapes', async () =
   await admin.putNode('acme', 'miner:99', { parent: 'rack:2' });
   assert.equal(await admin.deleteNode('acme', 'miner:99'), undefined);
   await admin.putNode('globex', 'site:9');
+  assert.deepEqual((await admin.listNodes('acme')).slice(0, 3), [
+    { node: 'site:1', parent: null },
+    { node: 'site:2', parent: null },
+    { node: 'rack:1', parent: 'site:1' },
+  ]);
 
   const techs = await admin.createGroup('acme', { id: 'techs', name: 'Techs' });
   assert.deepEqual(techs, { id: 'techs', name: 'Techs', default: false });
@@ -195,16 +200,23 @@ test('admin methods build a fleet and answer with the stored shapes', async () =
   await admin.deleteGroupMember('acme', temp.id, 'user:bob');
   assert.equal(await admin.deleteGroup('acme', temp.id), undefined);
   assert.deepEqual(
-    (await admin.listGroups('acme')).map((g) => g.id).sort(),
-    ['admin', 'members', 'techs'],
+    (await admin.listGroups('acme')).map((g) => [g.id, g.members]),
+    [['admin', []], ['members', []], ['techs', ['user:carol', 'user:vic']]],
   );
+  assert.deepEqual(await admin.searchMembers('acme', { search: 'VI', limit: 5 }), [{ id: 'vic', name: 'vic' }]);
 
   const roles = await admin.listRoles('acme');
   assert.deepEqual(roles.map((r) => r.id), ['SUPER_ADMIN', 'ADMIN', 'FIELD_TECH']);
   const blinker = await admin.createRole('acme', { name: 'Blinker', permissions: ['miner:blink_led', 'miner:read'] });
   assert.deepEqual(
     { ...blinker, id: undefined },
-    { id: undefined, name: 'Blinker', builtin: null, mode: 'custom', permissions: ['miner:read', 'miner:blink_led'] },
+    { id: undefined, name: 'Blinker', builtin: null, mode: 'custom', guarded: false, permissions: ['miner:read', 'miner:blink_led'] },
+  );
+  const { catalog } = await admin.catalog();
+  assert.deepEqual(
+    catalog.find((entry) => entry.key === 'miner:blink_led'),
+    { key: 'miner:blink_led', description: null, requires: ['miner:read'], requiredBy: [] },
+    'camelCase out',
   );
   const renamed = await admin.updateRole('acme', blinker.id, { name: 'Blinkers', permissions: ['fleet:read', 'miner:read', 'miner:blink_led'] });
   assert.deepEqual([renamed.name, renamed.permissions], ['Blinkers', ['fleet:read', 'miner:read', 'miner:blink_led']]);
@@ -245,6 +257,7 @@ test('admin methods build a fleet and answer with the stored shapes', async () =
   await admin.deleteHidden('acme', spareHidden.id);
 
   assert.deepEqual(await admin.putSettings('acme', { kiosk: false }), { kiosk: false });
+  assert.deepEqual(await admin.getSettings('acme'), { kiosk: false });
 
   // A scratch org and member, removed again.
   await admin.createOrg({ id: 'scratch', name: 'Scratch' });
@@ -667,6 +680,10 @@ test('whoCan and userAccess answer as check does', async () => {
   assert.deepEqual(why.trace, (await admin.explain({ ...asked, principal: 'carol' })).trace);
   const map = await admin.userAccess('acme', 'carol');
   assert.deepEqual(map.root, (await admin.effective({ org: 'acme', principal: 'carol' })).permissions);
+  const viewed = await admin.userSnapshot('acme', 'carol', { text: true });
+  assert.match(viewed, /^tss1\./);
+  assert.equal(viewed.length, (await admin.snapshot({ org: 'acme', principal: 'carol', text: true })).length, 'carol’s own snapshot');
+  assert.ok((await admin.userSnapshot('acme', 'carol')) instanceof Uint8Array);
   await assert.rejects(checkClient.whoCan(asked), (err) => err.code === 'FORBIDDEN' && err.status === 403);
   const document = await admin.exportOrg('acme');
   assert.equal(JSON.parse(document).format, 'tessera.org/1');

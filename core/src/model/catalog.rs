@@ -190,6 +190,45 @@ impl Catalog {
         })
     }
 
+    /// Every key `index` requires, directly or through another key (not
+    /// `index` itself): what a role editor ticks along with it, so the
+    /// saved set is closed under `requires` (docs/model.md §1.5).
+    pub fn requirements_of(&self, index: usize) -> Bits {
+        self.reach(index, |from, to| {
+            self.entries
+                .get(from)
+                .is_some_and(|entry| entry.requires.contains(&(to as u32)))
+        })
+    }
+
+    /// Every key that requires `index`, directly or through another key
+    /// (not `index` itself): what taking `index` away from a role takes
+    /// away too, since none of them takes effect without it.
+    pub fn dependents_of(&self, index: usize) -> Bits {
+        self.reach(index, |from, to| {
+            self.entries
+                .get(to)
+                .is_some_and(|entry| entry.requires.contains(&(from as u32)))
+        })
+    }
+
+    /// The indices reachable from `start` along `edge(from, to)`, without
+    /// `start`. The graph is acyclic (the manifest is validated so), but the
+    /// walk visits each index once whatever it is given.
+    fn reach(&self, start: usize, edge: impl Fn(usize, usize) -> bool) -> Bits {
+        let mut seen = Bits::empty(self.len());
+        let mut stack = vec![start];
+        while let Some(from) = stack.pop() {
+            for to in 0..self.len() {
+                if to != start && !seen.contains(to) && edge(from, to) {
+                    seen.insert(to);
+                    stack.push(to);
+                }
+            }
+        }
+        seen
+    }
+
     /// Whether a set is closed under `requires`; lists what is missing.
     pub fn missing_requirements(&self, bits: &Bits) -> Vec<(usize, usize)> {
         bits.iter()
@@ -259,5 +298,49 @@ mod test {
         let closed = catalog.close(&bits);
         assert_eq!(catalog.keys(&closed), vec!["admin:all"]);
         assert_eq!(catalog.missing_requirements(&bits), vec![(1, 0)]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `a:read` ← `a:write` ← `a:admin`, and `b:read` alone.
+    fn chain() -> Catalog {
+        let entry = |key: &str, requires: &[u32]| CatalogEntry {
+            key: key.to_owned(),
+            requires: requires.to_vec(),
+        };
+        Catalog::new(vec![
+            entry("a:read", &[]),
+            entry("a:write", &[0]),
+            entry("a:admin", &[1]),
+            entry("b:read", &[]),
+        ])
+    }
+
+    fn keys(catalog: &Catalog, bits: &Bits) -> Vec<String> {
+        catalog.keys(bits)
+    }
+
+    #[test]
+    fn requirements_are_transitive() {
+        let catalog = chain();
+        assert_eq!(
+            keys(&catalog, &catalog.requirements_of(2)),
+            ["a:read", "a:write"]
+        );
+        assert!(catalog.requirements_of(0).is_empty());
+    }
+
+    #[test]
+    fn dependents_are_transitive() {
+        let catalog = chain();
+        assert_eq!(
+            keys(&catalog, &catalog.dependents_of(0)),
+            ["a:write", "a:admin"]
+        );
+        assert!(catalog.dependents_of(2).is_empty());
+        assert!(catalog.dependents_of(3).is_empty());
     }
 }

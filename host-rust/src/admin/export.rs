@@ -4,13 +4,14 @@
 //! store-specific (no revision, no timestamp), so two exports of the same
 //! state are byte-equal and a diff of two exports reads as the change.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use tessera_core::NodeKey;
 
 use super::audience::parents_first;
 use super::err::AdminError;
+use super::groups::direct_members;
 use super::write::{Actor, Admin, AdminKey};
 use crate::store::{StoreError, Tx};
 
@@ -79,7 +80,7 @@ pub struct DocRole {
 }
 
 /// A registered node.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DocNode {
     /// `type:id`.
@@ -224,21 +225,7 @@ impl Admin {
         .bind(org)
         .fetch_all(&mut **tx)
         .await?;
-        let nesting: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
-            "SELECT group_id, member_user, member_group FROM group_members WHERE org_id = $1",
-        )
-        .bind(org)
-        .fetch_all(&mut **tx)
-        .await?;
-        let mut inside: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for (group, user, child) in nesting {
-            let member = match (user, child) {
-                (Some(user), None) => format!("user:{user}"),
-                (None, Some(child)) => format!("group:{child}"),
-                _ => return Err(corrupt("group member")),
-            };
-            inside.entry(group).or_default().insert(member);
-        }
+        let mut inside = direct_members(tx, org).await?;
         let roles: Vec<(String, String, Option<String>)> = sqlx::query_as(
             "SELECT id, name, builtin FROM roles WHERE org_id = $1 AND mode <> 'immutable' ORDER BY id",
         )
@@ -254,11 +241,7 @@ impl Admin {
         for (role, key) in grants {
             held.entry(role).or_default().push(key);
         }
-        let nodes: Vec<(String, String, Option<String>, Option<String>)> =
-            sqlx::query_as("SELECT type, id, parent_type, parent_id FROM nodes WHERE org_id = $1")
-                .bind(org)
-                .fetch_all(&mut **tx)
-                .await?;
+        let nodes = registered_nodes(tx, org).await?;
         let assignments: Vec<AssignmentRow> =
             sqlx::query_as(
                 "SELECT id, subject, role_id, scope_type, scope_id, owner_only FROM assignments WHERE org_id = $1 ORDER BY id",
@@ -314,7 +297,7 @@ impl Admin {
                     builtin,
                 })
                 .collect(),
-            nodes: nodes_in_order(nodes),
+            nodes,
             assignments: assignments
                 .into_iter()
                 .map(|(id, subject, role, ty, node, owner_only)| DocAssignment {
@@ -366,6 +349,17 @@ impl OrgDocument {
         self.hidden.sort_by(|a, b| a.id.cmp(&b.id));
         self.caps.sort_by(|a, b| a.id.cmp(&b.id));
     }
+}
+
+/// The org's registered nodes, every parent before its children (by
+/// depth, then key): an export's order, and the node listing's.
+pub(super) async fn registered_nodes(tx: &mut Tx, org: &str) -> Result<Vec<DocNode>, AdminError> {
+    let rows: Vec<(String, String, Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT type, id, parent_type, parent_id FROM nodes WHERE org_id = $1")
+            .bind(org)
+            .fetch_all(&mut **tx)
+            .await?;
+    Ok(nodes_in_order(rows))
 }
 
 /// The nodes, every parent before its children.

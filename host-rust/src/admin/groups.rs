@@ -30,6 +30,7 @@ use super::write::{Actor, Admin, AdminKey, Affects, Audit};
 use crate::changes::{Change, WriteKind};
 use crate::ids::random_id;
 use crate::missing::Missing;
+pub(crate) use sql::direct_members;
 use sql::{
     GroupRow, delete_membership, find_group, group_in_use, has_membership, insert_membership,
     require_free_name, require_group, require_member,
@@ -44,6 +45,21 @@ pub struct GroupView {
     pub name: String,
     /// Whether member users with no explicit group are treated as members.
     pub default: bool,
+}
+
+/// A group as the listing shows it: with its direct members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct GroupListing {
+    /// The group id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Whether member users with no explicit group are treated as members.
+    pub default: bool,
+    /// Its direct members, `user:<id>` and `group:<id>`, sorted as bytes
+    /// (the reserved `admin` group has none: its members are the
+    /// superusers).
+    pub members: Vec<String>,
 }
 
 impl GroupRow {
@@ -73,22 +89,34 @@ fn clean_name(name: &str) -> Result<String, AdminError> {
 
 impl Admin {
     /// `GET /v1/orgs/{org}/groups`: every group of the org, `admin` included,
-    /// by id.
+    /// by id (as bytes), each with its direct members: the nesting a group
+    /// editor draws as a tree, read in one transaction.
     /// With an actor, reading needs the `manage_members` admin key, as writing does
     /// (an unknown actor is `FORBIDDEN`).
     pub async fn list_groups(
         &self,
         actor: &Actor,
         org: &str,
-    ) -> Result<Vec<GroupView>, AdminError> {
+    ) -> Result<Vec<GroupListing>, AdminError> {
         let mut tx = self.open_read(actor, org, AdminKey::ManageMembers).await?;
         let rows: Vec<GroupRow> =
-            sqlx::query_as("SELECT id, name, is_default FROM groups WHERE org_id = $1 ORDER BY id")
+            sqlx::query_as("SELECT id, name, is_default FROM groups WHERE org_id = $1")
                 .bind(org)
                 .fetch_all(&mut *tx)
                 .await?;
+        let mut members = direct_members(&mut tx, org).await?;
         tx.commit().await?;
-        Ok(rows.iter().map(GroupRow::view).collect())
+        let mut listing: Vec<GroupListing> = rows
+            .iter()
+            .map(|row| GroupListing {
+                id: row.id.clone(),
+                name: row.name.clone(),
+                default: row.is_default == 1,
+                members: members.remove(&row.id).into_iter().flatten().collect(),
+            })
+            .collect();
+        listing.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(listing)
     }
 
     /// `POST /v1/orgs/{org}/groups`: a new group (an id is generated when

@@ -5,6 +5,7 @@ use serde_json::json;
 use tessera_core::{NodeFact, NodeKey, Reach};
 
 use super::AdminError;
+use super::export::{DocNode, registered_nodes};
 use super::lookup::{may_be_cut, node_path};
 use super::quotas::Counted;
 use super::write::{Actor, Admin, AdminKey, Affects, Audit};
@@ -12,6 +13,23 @@ use crate::changes::{Change, Delta, WriteKind};
 use crate::missing::Missing;
 
 impl Admin {
+    /// `GET /v1/orgs/{org}/nodes`: every registered node with its parent,
+    /// parents first (by depth, then key), the tree a console draws. With
+    /// an actor, reading needs the `manage_members` admin key (assignments
+    /// name nodes as their scopes) or the `manage_access` one (nodes,
+    /// hidden entries and caps are its).
+    pub async fn list_nodes(&self, actor: &Actor, org: &str) -> Result<Vec<DocNode>, AdminError> {
+        let mut tx = match self.open_read(actor, org, AdminKey::ManageMembers).await {
+            Err(AdminError::Forbidden(_)) => {
+                self.open_read(actor, org, AdminKey::ManageAccess).await?
+            }
+            opened => opened?,
+        };
+        let nodes = registered_nodes(&mut tx, org).await?;
+        tx.commit().await?;
+        Ok(nodes)
+    }
+
     /// `PUT /v1/orgs/{org}/nodes/{type}/{id}` `{"parent": "site:7" | null}`.
     pub async fn put_node(
         &self,

@@ -35,6 +35,9 @@ pub struct RoleView {
     pub builtin: Option<String>,
     /// `custom`, `immutable` or `editable`.
     pub mode: String,
+    /// A guarded built-in: an org keeps one active direct holder at its
+    /// root once it has one (docs/admin.md §5.4).
+    pub guarded: bool,
     /// Its catalog permissions, in catalog order (deprecated keys, which
     /// grant nothing, are left out).
     pub permissions: Vec<String>,
@@ -149,6 +152,11 @@ impl Admin {
             permissions: self.live_keys(stored),
             id: row.id,
             name: row.name,
+            guarded: row
+                .builtin
+                .as_deref()
+                .and_then(|key| self.manifest.builtin(key))
+                .is_some_and(|role| role.guarded),
             builtin: row.builtin,
             mode: row.mode,
         }
@@ -244,6 +252,7 @@ impl Admin {
             name: name.name.clone(),
             builtin: None,
             mode: "custom".to_owned(),
+            guarded: false,
             permissions: keys,
         };
         sqlx::query(

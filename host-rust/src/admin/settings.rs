@@ -1,4 +1,4 @@
-//! Org settings (`PUT /v1/orgs/{org}/settings`): kiosk mode.
+//! Org settings (`GET|PUT /v1/orgs/{org}/settings`): kiosk mode.
 
 use serde_json::json;
 
@@ -9,6 +9,18 @@ use super::write::{Actor, Admin, AdminKey, Affects, Audit};
 use crate::changes::{Change, Delta, WriteKind};
 
 impl Admin {
+    /// Whether the org is in kiosk mode. Reading needs the `manage_access`
+    /// admin key, as writing does.
+    pub async fn kiosk(&self, actor: &Actor, org: &str) -> Result<bool, AdminError> {
+        let mut tx = self.open_read(actor, org, AdminKey::ManageAccess).await?;
+        let (kiosk,): (i64,) = sqlx::query_as("SELECT kiosk FROM orgs WHERE id = $1")
+            .bind(org)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(kiosk == 1)
+    }
+
     /// Turns kiosk mode (docs/model.md §1.9) on or off.
     pub async fn put_settings(
         &self,

@@ -32,6 +32,18 @@ pub struct UserView {
     pub active: bool,
 }
 
+/// A member of an org, as the member search answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct MemberView {
+    /// The user id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// The most members one search answers.
+pub const MEMBER_SEARCH_MAX: u32 = 100;
+
 /// The body of `PUT /v1/users/{id}`.
 #[derive(Debug, Clone, Default)]
 pub struct UserUpdate {
@@ -44,6 +56,53 @@ pub struct UserUpdate {
 }
 
 impl Admin {
+    /// `GET /v1/orgs/{org}/members?search=&limit=`: the org's members whose
+    /// id or name contains `search` (ASCII letters in either case; empty:
+    /// every member), by id as bytes, at most `limit` (1 to
+    /// [`MEMBER_SEARCH_MAX`]): what a "add a member" field offers as the
+    /// operator types. Reading needs the `manage_members` admin key.
+    pub async fn search_members(
+        &self,
+        actor: &Actor,
+        org: &str,
+        search: &str,
+        limit: u32,
+    ) -> Result<Vec<MemberView>, AdminError> {
+        if !(1..=MEMBER_SEARCH_MAX).contains(&limit) {
+            return Err(AdminError::bad(
+                "limit",
+                format!("`limit` must be 1 to {MEMBER_SEARCH_MAX}"),
+            ));
+        }
+        // Ids and names are at most 128 characters, none of them a control
+        // character: no longer or stranger text can match (and Postgres
+        // refuses a NUL in any text).
+        if search.chars().count() > 128 || search.chars().any(char::is_control) {
+            return Err(AdminError::bad(
+                "search",
+                "`search` must be at most 128 characters, none of them a control character",
+            ));
+        }
+        let mut tx = self.open_read(actor, org, AdminKey::ManageMembers).await?;
+        let collate = self.store.backend().byte_order();
+        let rows: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT u.id, u.name FROM members m JOIN users u ON u.id = m.user_id
+             WHERE m.org_id = $1
+               AND (lower(u.id) LIKE $2 ESCAPE '!' OR lower(u.name) LIKE $2 ESCAPE '!')
+             ORDER BY u.id COLLATE {collate} LIMIT $3"
+        )))
+        .bind(org)
+        .bind(format!("%{}%", like_escaped(&search.to_ascii_lowercase())))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name)| MemberView { id, name })
+            .collect())
+    }
+
     /// A user as stored; `NOT_FOUND` for an unknown id.
     pub async fn get_user(&self, id: &str) -> Result<UserView, AdminError> {
         let row: Option<UserRow> =
@@ -292,4 +351,27 @@ async fn is_member(tx: &mut Tx, org: &str, user: &str) -> Result<bool, AdminErro
             .fetch_optional(&mut **tx)
             .await?;
     Ok(found.is_some())
+}
+
+/// `text` matched literally by `LIKE … ESCAPE '!'`.
+fn like_escaped(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '!') {
+            escaped.push('!');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_escaped;
+
+    #[test]
+    fn like_patterns_match_literally() {
+        assert_eq!(like_escaped("50%_off!"), "50!%!_off!!");
+        assert_eq!(like_escaped("carol"), "carol");
+    }
 }

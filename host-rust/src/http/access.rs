@@ -8,6 +8,9 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::header::CACHE_CONTROL;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use tessera_core::{Diagnostic, Effect, Snapshot};
 use utoipa::ToSchema;
@@ -339,4 +342,36 @@ pub(crate) async fn user_explain(
         revision,
         trace,
     }))
+}
+
+/// The user's own signed snapshot in the org, as `GET …/snapshot`
+/// exports it (binary, or its `tss1.` text with `Accept: text/plain`):
+/// what the console's "view as" opens in the browser, so the user's nav,
+/// route guards and visible tree are drawn by the resolver their own
+/// browser runs. Behind the same gate as the access map (the
+/// `manage_members` key; a user the caller may not read is `404`).
+#[utoipa::path(get, path = "/v1/orgs/{org}/users/{id}/snapshot", tag = "access",
+    params(("org" = String, Path, description = "org id"), ("id" = String, Path, description = "user id")),
+    responses(
+        (status = 200, description = "the snapshot", content_type = "application/vnd.tessera.snapshot", body = Vec<u8>),
+        (status = 304, description = "the copy `If-None-Match` names is still the user's snapshot"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
+pub(crate) async fn user_snapshot(
+    State(state): State<Arc<AppState>>,
+    caller: AdminCaller,
+    PathArgs((org, user)): PathArgs<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let bound = caller.caller.access.orgs.is_some();
+    state
+        .admin
+        .readable_user(&caller.actor, bound, &org, &user)
+        .await?;
+    let exported = super::snapshots::export(&state, &asking(&org, &user), &headers).await?;
+    let mut response = super::export_response(exported, super::snapshots::wants_text(&headers));
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
 }

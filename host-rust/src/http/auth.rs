@@ -146,6 +146,8 @@ fn reach_model_path(caller: &Caller, path: &str) -> Result<(), ApiError> {
     match (segments.next(), segments.next(), segments.next()) {
         // Name their org in the body; the handler checks it with `caller.reach`.
         (Some("v1"), Some("who-can" | "console-sessions"), None) => Ok(()),
+        // The manifest's, the same for every org.
+        (Some("v1"), Some("catalog"), None) => Ok(()),
         (Some("v1"), Some("orgs"), Some(org)) if !org.is_empty() => {
             let org = percent_encoding::percent_decode_str(org)
                 .decode_utf8()

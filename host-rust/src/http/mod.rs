@@ -5,6 +5,7 @@
 
 mod access;
 mod auth;
+mod catalog;
 mod console;
 mod decisions;
 mod declared;
@@ -100,7 +101,9 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .routes(routes!(access::who_can))
         .routes(routes!(access::user_access))
         .routes(routes!(access::user_explain))
+        .routes(routes!(access::user_snapshot))
         .routes(routes!(preview::preview))
+        .routes(routes!(catalog::catalog))
         .routes(routes!(console::create))
         .routes(routes!(console::current, console::sign_out))
         .routes(routes!(console::snapshot))

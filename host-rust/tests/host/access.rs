@@ -487,6 +487,39 @@ async fn tenants(db: &common::TestDb) {
         .header("tessera-actor", "carol");
     let (status, map) = common::send_json(anonymous, None).await;
     assert_eq!(status, 200, "anonymous is mapped for every caller: {map}");
+    // The user's own snapshot ("view as"), behind the same gate.
+    let view = |user: &str| {
+        server
+            .client
+            .get(format!(
+                "{}/v1/orgs/acme/users/{user}/snapshot",
+                server.base
+            ))
+            .bearer_auth(&server.token)
+            .header("tessera-actor", "carol")
+            .header("accept", "text/plain")
+    };
+    let alice = view("alice").send().await.unwrap();
+    assert_eq!(alice.status(), 200);
+    assert_eq!(alice.headers()["cache-control"], "no-store");
+    let text = alice.text().await.unwrap();
+    let exported = server
+        .request(Method::GET, "/v1/orgs/acme/snapshot?principal=alice")
+        .header("accept", "text/plain")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.starts_with("tss1."), "{text}");
+    assert_eq!(
+        text.len(),
+        exported.len(),
+        "the snapshot the host exports for alice"
+    );
+    let eve = view("eve").send().await.unwrap();
+    assert_eq!(eve.status(), 404, "eve is not carol's to read");
 
     // A tenant's admin token (bound to acme), acting as the backend, reads
     // members only too.

@@ -508,13 +508,29 @@ both_backends!(
                         .map(|rows| rows.len()),
                 );
                 forbidden(admin.list_caps(actor, "acme").await.map(|rows| rows.len()));
+                forbidden(admin.list_nodes(actor, "acme").await.map(|rows| rows.len()));
+                forbidden(
+                    admin
+                        .search_members(actor, "acme", "", 20)
+                        .await
+                        .map(|rows| rows.len()),
+                );
+                forbidden(admin.kiosk(actor, "acme").await.map(usize::from));
             }
             // bob (ADMIN) holds `site:manage` (manage_access) but not
             // `user:manage` or `role:manage`: each read needs its own key.
             let bob = user("bob");
             assert!(admin.list_hidden(&bob, "acme").await.unwrap().is_empty());
             assert!(admin.list_caps(&bob, "acme").await.unwrap().is_empty());
+            assert!(!admin.kiosk(&bob, "acme").await.unwrap());
+            // The node tree needs either key: scopes of assignments, or
+            // the nodes themselves.
+            assert!(admin.list_nodes(&bob, "acme").await.is_ok());
             for refused in [
+                admin
+                    .search_members(&bob, "acme", "", 20)
+                    .await
+                    .map(|rows| rows.len()),
                 admin.list_groups(&bob, "acme").await.map(|rows| rows.len()),
                 admin.list_roles(&bob, "acme").await.map(|rows| rows.len()),
                 admin

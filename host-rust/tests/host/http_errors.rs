@@ -644,8 +644,11 @@ async fn model_routes(db: &TestDb) {
         (Method::GET, "/v1/orgs/acme/assignments/x1"),
         (Method::PUT, "/v1/orgs/acme/hidden/x1"),
         (Method::PATCH, "/v1/orgs/acme/caps/x1"),
-        (Method::GET, "/v1/orgs/acme/settings"),
+        (Method::PATCH, "/v1/orgs/acme/settings"),
         (Method::DELETE, "/v1/orgs/acme/settings"),
+        (Method::POST, "/v1/orgs/acme/nodes"),
+        (Method::POST, "/v1/orgs/acme/members"),
+        (Method::POST, "/v1/catalog"),
         (Method::POST, "/v1/orgs/acme/audit"),
     ] {
         let answer = server.call(method.clone(), path, None).await;

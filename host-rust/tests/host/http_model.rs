@@ -17,7 +17,7 @@ use http_util::{
     id_of, store_revision,
 };
 
-const ROLE_KEYS: [&str; 5] = ["builtin", "id", "mode", "name", "permissions"];
+const ROLE_KEYS: [&str; 6] = ["builtin", "guarded", "id", "mode", "name", "permissions"];
 
 fn keys_of(value: &Value) -> Vec<String> {
     let mut keys: Vec<String> = value
@@ -141,12 +141,26 @@ async fn success_shapes(db: &TestDb) {
         assert_eq!(body, Value::Null, "204 has no body");
     }
     expect(s, M::PUT, "/v1/orgs/acme/members/alice", None, 204).await;
+    let found = expect(s, M::GET, "/v1/orgs/acme/members?search=AR", None, 200).await;
+    assert_eq!(
+        found,
+        json!([{"id": "carol", "name": "carol"}]),
+        "id or name, either case"
+    );
+    let found = expect(s, M::GET, "/v1/orgs/acme/members?limit=2", None, 200).await;
+    assert_eq!(
+        found,
+        json!([{"id": "alice", "name": "Alice A."}, {"id": "bob", "name": "bob"}]),
+        "every member by id, at most `limit`"
+    );
+    let found = expect(s, M::GET, "/v1/orgs/acme/members?search=%25", None, 200).await;
+    assert_eq!(found, json!([]), "`%` is matched literally");
 
     // Groups.
     let groups = expect(s, M::GET, "/v1/orgs/acme/groups", None, 200).await;
     assert_eq!(
         find(&groups, "members"),
-        Some(&json!({"id": "members", "name": "members", "default": true})),
+        Some(&json!({"id": "members", "name": "members", "default": true, "members": []})),
         "{groups}"
     );
     assert!(
@@ -191,7 +205,9 @@ async fn success_shapes(db: &TestDb) {
         json!({"id": techs, "name": "Technicians", "default": false})
     );
     let groups = expect(s, M::GET, "/v1/orgs/acme/groups", None, 200).await;
-    assert_eq!(find(&groups, &techs), Some(&renamed));
+    let mut listed = renamed.clone();
+    listed["members"] = json!([]);
+    assert_eq!(find(&groups, &techs), Some(&listed));
     // Memberships, seen through claims (nesting is transitive).
     assert_eq!(
         claims(s, "carol").await,
@@ -218,6 +234,15 @@ async fn success_shapes(db: &TestDb) {
         claims(s, "carol").await,
         json!(["groups.Night shift", "groups.Technicians", "users.carol"])
     );
+    let groups = expect(s, M::GET, "/v1/orgs/acme/groups", None, 200).await;
+    assert_eq!(
+        (
+            &find(&groups, &night).unwrap()["members"],
+            &find(&groups, &techs).unwrap()["members"]
+        ),
+        (&json!([format!("group:{techs}")]), &json!(["user:carol"])),
+        "each group's direct members: {groups}"
+    );
     expect(
         s,
         M::DELETE,
@@ -235,10 +260,10 @@ async fn success_shapes(db: &TestDb) {
     let roles = expect(s, M::GET, "/v1/orgs/acme/roles", None, 200).await;
     let mut admin: Vec<&str> = CATALOG.to_vec();
     admin.retain(|key| *key != "user:manage" && *key != "role:manage");
-    for (key, mode, permissions) in [
-        ("SUPER_ADMIN", "immutable", CATALOG.to_vec()),
-        ("ADMIN", "editable", admin),
-        ("FIELD_TECH", "editable", FIELD_TECH.to_vec()),
+    for (key, mode, guarded, permissions) in [
+        ("SUPER_ADMIN", "immutable", true, CATALOG.to_vec()),
+        ("ADMIN", "editable", false, admin),
+        ("FIELD_TECH", "editable", false, FIELD_TECH.to_vec()),
     ] {
         let role = roles
             .as_array()
@@ -248,8 +273,8 @@ async fn success_shapes(db: &TestDb) {
             .unwrap_or_else(|| panic!("{key} in {roles}"));
         assert_eq!(keys_of(role), ROLE_KEYS, "{role}");
         assert_eq!(
-            (&role["mode"], &role["permissions"]),
-            (&json!(mode), &json!(permissions)),
+            (&role["mode"], &role["guarded"], &role["permissions"]),
+            (&json!(mode), &json!(guarded), &json!(permissions)),
             "{key}"
         );
     }
@@ -268,7 +293,7 @@ async fn success_shapes(db: &TestDb) {
     let viewer_id = id_of(&viewer);
     assert_eq!(
         viewer,
-        json!({"id": viewer_id, "name": "Viewer", "builtin": null, "mode": "custom", "permissions": ["fleet:read", "miner:read", "rack:read"]}),
+        json!({"id": viewer_id, "name": "Viewer", "builtin": null, "mode": "custom", "guarded": false, "permissions": ["fleet:read", "miner:read", "rack:read"]}),
         "permissions in catalog order"
     );
     let empty = expect(
@@ -290,7 +315,7 @@ async fn success_shapes(db: &TestDb) {
     .await;
     assert_eq!(
         patched,
-        json!({"id": viewer_id, "name": "Viewer", "builtin": null, "mode": "custom", "permissions": ["rack:read", "site:read"]})
+        json!({"id": viewer_id, "name": "Viewer", "builtin": null, "mode": "custom", "guarded": false, "permissions": ["rack:read", "site:read"]})
     );
     let patched = expect(
         s,
@@ -323,6 +348,26 @@ async fn success_shapes(db: &TestDb) {
     );
     let roles = expect(s, M::GET, "/v1/orgs/acme/roles", None, 200).await;
     assert_eq!(find(&roles, &viewer_id), Some(&patched));
+
+    // The catalog a role editor ticks along.
+    let catalog = expect(s, M::GET, "/v1/catalog", None, 200).await;
+    let entries = catalog["catalog"].as_array().unwrap();
+    assert_eq!(
+        entries
+            .iter()
+            .map(|entry| entry["key"].clone())
+            .collect::<Vec<_>>(),
+        CATALOG.iter().map(|key| json!(key)).collect::<Vec<_>>(),
+        "catalog order"
+    );
+    let entry = |key: &str| entries.iter().find(|entry| entry["key"] == key).unwrap();
+    assert_eq!(
+        entry("miner:read"),
+        &json!({"key": "miner:read", "description": null, "requires": [],
+            "required_by": ["miner:blink_led", "miner:reboot", "miner:download_logs",
+                "miner:update_pools", "miner:firmware_update"]})
+    );
+    assert_eq!(entry("miner:reboot")["requires"], json!(["miner:read"]));
 
     // Nodes.
     for (node, body) in [
@@ -357,6 +402,17 @@ async fn success_shapes(db: &TestDb) {
         204,
     )
     .await;
+    assert_eq!(
+        expect(s, M::GET, "/v1/orgs/acme/nodes", None, 200).await,
+        json!([
+            {"node": "site:1", "parent": null},
+            {"node": "site:2", "parent": null},
+            {"node": "site:3", "parent": null},
+            {"node": "rack:1", "parent": "site:1"},
+            {"node": "miner:7", "parent": "rack:1"},
+        ]),
+        "parents first, by depth then key"
+    );
 
     // Assignments.
     let tech = expect(
@@ -577,9 +633,11 @@ async fn success_shapes(db: &TestDb) {
         200,
     )
     .await;
-    assert!(
-        settings.is_null() || settings["kiosk"] == true,
-        "{settings}"
+    assert_eq!(settings, json!({"kiosk": true}));
+    assert_eq!(
+        expect(s, M::GET, "/v1/orgs/acme/settings", None, 200).await,
+        json!({"kiosk": true}),
+        "read back"
     );
     assert_eq!(
         decide(s, "anonymous", "miner:blink_led", &["site:2"]).await,
@@ -1020,6 +1078,10 @@ async fn error_codes(db: &TestDb) {
         refusal("an empty group selector", None, M::POST, "/v1/orgs/acme/caps", Some(json!({"selector": "group:", "scope": null, "allow": []})), (400, "BAD_REQUEST")),
         refusal("a bad subject", None, M::POST, "/v1/orgs/acme/assignments", Some(assign("robot:x".into(), &viewer, none.clone())), (400, "BAD_REQUEST")),
         refusal("a bad member kind", None, M::PUT, format!("{}/members/robot/alice", g(&techs)), None, (400, "BAD_REQUEST")),
+        refusal("a member search of none", None, M::GET, "/v1/orgs/acme/members?limit=0", None, (400, "BAD_REQUEST")),
+        refusal("a member search of too many", None, M::GET, "/v1/orgs/acme/members?limit=101", None, (400, "BAD_REQUEST")),
+        refusal("a member search limit not a number", None, M::GET, "/v1/orgs/acme/members?limit=ten", None, (400, "BAD_REQUEST")),
+        refusal("a member search with a NUL", None, M::GET, "/v1/orgs/acme/members?search=a%00b", None, (400, "BAD_REQUEST")),
         // UNKNOWN_PERMISSION
         refusal("an unknown key in a new role", None, M::POST, "/v1/orgs/acme/roles", Some(role("Flyer", &["miner:fly"])), (400, "UNKNOWN_PERMISSION")),
         refusal("an unknown key in a role edit", None, M::PATCH, r("FIELD_TECH"), Some(json!({"permissions": ["nope:nope"]})), (400, "UNKNOWN_PERMISSION")),

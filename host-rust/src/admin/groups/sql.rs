@@ -2,12 +2,14 @@
 //! written inside an admin write's transaction. The rules are the
 //! caller's ([`super`]).
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use tessera_core::Member;
 
 use crate::admin::AdminError;
 use crate::admin::names::name_key;
 use crate::missing::Missing;
-use crate::store::Tx;
+use crate::store::{StoreError, Tx};
 
 /// A `groups` row.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -170,4 +172,33 @@ pub(super) async fn group_in_use(tx: &mut Tx, org: &str, id: &str) -> Result<boo
     .fetch_one(&mut **tx)
     .await?;
     Ok(uses > 0)
+}
+
+/// Every group's direct members in the org, as `user:<id>` and
+/// `group:<id>` texts (sorted as bytes), by group id: what the group
+/// listing and an export show.
+pub(crate) async fn direct_members(
+    tx: &mut Tx,
+    org: &str,
+) -> Result<BTreeMap<String, BTreeSet<String>>, AdminError> {
+    let rows: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT group_id, member_user, member_group FROM group_members WHERE org_id = $1",
+    )
+    .bind(org)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut members: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (group, user, child) in rows {
+        let member = match (user, child) {
+            (Some(user), None) => format!("user:{user}"),
+            (None, Some(child)) => format!("group:{child}"),
+            _ => {
+                return Err(AdminError::Store(StoreError::Corrupt(
+                    "group member".to_owned(),
+                )));
+            }
+        };
+        members.entry(group).or_default().insert(member);
+    }
+    Ok(members)
 }

@@ -12,7 +12,7 @@ use tessera_core::Member;
 use utoipa::ToSchema;
 
 use super::parse;
-use crate::admin::GroupView;
+use crate::admin::{GroupListing, GroupView};
 use crate::clock::unix_now;
 use crate::http::AppState;
 use crate::http::auth::AdminCaller;
@@ -48,13 +48,13 @@ pub(crate) struct UpdateGroupBody {
 /// Every group of the org, `admin` included, by id.
 #[utoipa::path(get, path = "/v1/orgs/{org}/groups", tag = "model",
     params(("org" = String, Path, description = "org id")),
-    responses((status = 200, body = Vec<GroupView>), (status = 401, body = ErrorBody),
+    responses((status = 200, body = Vec<GroupListing>), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn list_groups(
     State(state): State<Arc<AppState>>,
     caller: AdminCaller,
     PathArgs(org): PathArgs<String>,
-) -> Result<Json<Vec<GroupView>>, ApiError> {
+) -> Result<Json<Vec<GroupListing>>, ApiError> {
     Ok(Json(state.admin.list_groups(&caller.actor, &org).await?))
 }
 

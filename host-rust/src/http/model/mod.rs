@@ -83,6 +83,7 @@ pub(crate) fn handlers() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(orgs::create_org))
         .routes(routes!(orgs::rename_org, orgs::delete_org))
         .routes(routes!(users::put_user))
+        .routes(routes!(users::search_members))
         .routes(routes!(users::put_member, users::delete_member))
         .routes(routes!(groups::list_groups, groups::create_group))
         .routes(routes!(groups::update_group, groups::delete_group))
@@ -92,6 +93,7 @@ pub(crate) fn handlers() -> OpenApiRouter<Arc<AppState>> {
         ))
         .routes(routes!(roles::list_roles, roles::create_role))
         .routes(routes!(roles::update_role, roles::delete_role))
+        .routes(routes!(nodes::list_nodes))
         .routes(routes!(nodes::put_node, nodes::delete_node))
         .routes(routes!(
             assignments::list_assignments,
@@ -102,7 +104,7 @@ pub(crate) fn handlers() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(policy::delete_hidden))
         .routes(routes!(policy::list_caps, policy::create_cap))
         .routes(routes!(policy::delete_cap))
-        .routes(routes!(settings::put_settings))
+        .routes(routes!(settings::get_settings, settings::put_settings))
         .routes(routes!(audit::audit))
         .routes(routes!(documents::export))
 }

@@ -1,7 +1,8 @@
-//! Registered nodes: `PUT|DELETE …/nodes/{type}/{id}`.
+//! Registered nodes: `GET …/nodes` and `PUT|DELETE …/nodes/{type}/{id}`.
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -9,6 +10,7 @@ use tessera_core::NodeKey;
 use utoipa::ToSchema;
 
 use super::{parse, parse_opt};
+use crate::admin::DocNode;
 use crate::clock::unix_now;
 use crate::http::AppState;
 use crate::http::auth::AdminCaller;
@@ -22,6 +24,20 @@ pub(crate) struct NodeBody {
     /// The parent node (`site:7`); `null` or absent: the org root.
     #[serde(default)]
     parent: Option<String>,
+}
+
+/// Every registered node with its parent, parents first (by depth, then
+/// key).
+#[utoipa::path(get, path = "/v1/orgs/{org}/nodes", tag = "model",
+    params(("org" = String, Path, description = "org id")),
+    responses((status = 200, body = Vec<DocNode>), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn list_nodes(
+    State(state): State<Arc<AppState>>,
+    caller: AdminCaller,
+    PathArgs(org): PathArgs<String>,
+) -> Result<Json<Vec<DocNode>>, ApiError> {
+    Ok(Json(state.admin.list_nodes(&caller.actor, &org).await?))
 }
 
 /// Registers a node under its parent, or re-parents it.

@@ -1,4 +1,4 @@
-//! Org settings: `PUT …/settings` (kiosk mode).
+//! Org settings: `GET|PUT …/settings` (kiosk mode).
 
 use std::sync::Arc;
 
@@ -19,6 +19,20 @@ use crate::http::extract::{JsonBody, PathArgs};
 pub(crate) struct Settings {
     /// Kiosk mode: anonymous visitors may only use `read` keys (docs/model.md §1.9).
     kiosk: bool,
+}
+
+/// The org's settings.
+#[utoipa::path(get, path = "/v1/orgs/{org}/settings", tag = "model",
+    params(("org" = String, Path, description = "org id")),
+    responses((status = 200, body = Settings), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn get_settings(
+    State(state): State<Arc<AppState>>,
+    caller: AdminCaller,
+    PathArgs(org): PathArgs<String>,
+) -> Result<Json<Settings>, ApiError> {
+    let kiosk = state.admin.kiosk(&caller.actor, &org).await?;
+    Ok(Json(Settings { kiosk }))
 }
 
 /// Sets the org's settings.

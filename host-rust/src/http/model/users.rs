@@ -1,5 +1,5 @@
-//! Users (global) and org membership: `PUT /v1/users/{id}` and
-//! `PUT|DELETE /v1/orgs/{org}/members/{user}`.
+//! Users (global) and org membership: `PUT /v1/users/{id}`,
+//! `GET /v1/orgs/{org}/members` and `PUT|DELETE /v1/orgs/{org}/members/{user}`.
 
 use std::sync::Arc;
 
@@ -7,14 +7,14 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
-use crate::admin::{UserUpdate, UserView};
+use crate::admin::{MemberView, UserUpdate, UserView};
 use crate::clock::unix_now;
 use crate::http::AppState;
 use crate::http::auth::AdminCaller;
 use crate::http::error::{ApiError, ErrorBody};
-use crate::http::extract::{JsonBody, PathArgs};
+use crate::http::extract::{JsonBody, PathArgs, QueryArgs};
 
 /// The body of `PUT /v1/users/{id}`; absent fields keep their value.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -54,6 +54,43 @@ pub(crate) async fn put_user(
         .await?;
     // A user's flags and name reach every org it is in.
     Ok(Json(state.admin.get_user(&id).await?))
+}
+
+/// Query parameters of `GET …/members`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct MemberSearch {
+    /// Text the id or the name contains (ASCII letters in either case);
+    /// absent or empty: every member.
+    #[serde(default)]
+    search: String,
+    /// How many members at most, 1 to 100 (default 20).
+    #[serde(default = "default_search_limit")]
+    limit: u32,
+}
+
+fn default_search_limit() -> u32 {
+    20
+}
+
+/// The org's members whose id or name contains `search`, by id.
+#[utoipa::path(get, path = "/v1/orgs/{org}/members", tag = "model",
+    params(("org" = String, Path, description = "org id"), MemberSearch),
+    responses((status = 200, body = Vec<MemberView>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn search_members(
+    State(state): State<Arc<AppState>>,
+    caller: AdminCaller,
+    PathArgs(org): PathArgs<String>,
+    QueryArgs(query): QueryArgs<MemberSearch>,
+) -> Result<Json<Vec<MemberView>>, ApiError> {
+    Ok(Json(
+        state
+            .admin
+            .search_members(&caller.actor, &org, &query.search, query.limit)
+            .await?,
+    ))
 }
 
 /// Makes a user a member of the org (re-adding is a no-op).
