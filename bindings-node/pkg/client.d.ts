@@ -338,6 +338,18 @@ export class TesseraClient {
   }>;
   /** The org as a `tessera.org/1` document, its canonical JSON text (byte-equal for the same state). */
   exportOrg(org: string, options?: CallOptions): Promise<string>;
+  /** The plan that makes the org what a `tessera.org/1` document says; applied in one transaction with `dryRun: false`. */
+  applyOrg(
+    org: string,
+    request: { document: string | Record<string, unknown>; dryRun?: boolean },
+    options?: CallOptions,
+  ): Promise<{
+    plan: { kind: string; op: 'create' | 'update' | 'delete'; target: string; pointer: string | null }[];
+    counts: Record<string, { create: number; update: number; delete: number }>;
+    principalsAffected: number | null;
+    applied: boolean;
+    revision: number;
+  }>;
   /** What a model write would change, without making it; rejects with the write's own refusal. */
   preview(
     org: string,

@@ -583,6 +583,18 @@ export class TesseraClient {
     return this.#request('GET', `${this.#org(org)}/export`, { expect: 'text' }, options);
   }
 
+  /**
+   * `POST …/apply`: the plan that makes the org what `document` (a
+   * `tessera.org/1` document, as an object or its JSON text) says; with
+   * `dryRun: false`, applied in one transaction. `{plan: [{kind, op,
+   * target, pointer}], counts, principalsAffected, applied, revision}`; a
+   * refusal's `details.pointer` points into the document.
+   */
+  applyOrg(org, { document, dryRun = true } = {}, options) {
+    const parsed = typeof document === 'string' ? JSON.parse(document) : document;
+    return this.#post(`${this.#org(org)}/apply`, { document: parsed, dry_run: dryRun }, options);
+  }
+
   /** `POST …/users/{id}/explain`: `explain` for a person, behind the access map's gate: `{decision, revision, trace}`. */
   userExplain(org, user, { permission, path, owner } = {}, options) {
     const body = { permission, path: path ?? [] };

@@ -9,9 +9,11 @@
 //! transaction, and what it allows is what the actor holds (owner-only
 //! grants never count).
 
+mod apply;
 mod assignments;
 mod audience;
 mod audit;
+mod batch;
 mod err;
 mod escalation;
 mod export;
@@ -28,6 +30,7 @@ mod settings;
 mod users;
 mod write;
 
+pub use apply::{ApplyError, Plan, PlanStep, read_document};
 pub use assignments::AssignmentView;
 pub use audience::Candidate;
 pub(crate) use audience::{Outline, node_paths, outline_rows, parents_first};

@@ -27,10 +27,10 @@ mod store;
 mod tokens;
 
 pub use admin::{
-    AUDIT_PAGE, Actor, Admin, AdminError, AssignmentView, AuditEntry, Candidate, CapView,
-    DOCUMENT_FORMAT, DocAssignment, DocCap, DocGroup, DocHidden, DocNode, DocOrg, DocRole,
+    AUDIT_PAGE, Actor, Admin, AdminError, ApplyError, AssignmentView, AuditEntry, Candidate,
+    CapView, DOCUMENT_FORMAT, DocAssignment, DocCap, DocGroup, DocHidden, DocNode, DocOrg, DocRole,
     DocSettings, DocUser, GroupListing, GroupView, HiddenView, MEMBER_SEARCH_MAX, MemberView,
-    OrgDocument, Quotas, RoleView, UserUpdate, UserView,
+    OrgDocument, Plan, PlanStep, Quotas, RoleView, UserUpdate, UserView, read_document,
 };
 pub use authority::{Asking, Authority, AuthorityError, CacheStats, Export};
 pub use builder::{BuildError, BuildRequest, Built, build_snapshot};

@@ -688,6 +688,16 @@ test('whoCan and userAccess answer as check does', async () => {
   const document = await admin.exportOrg('acme');
   assert.equal(JSON.parse(document).format, 'tessera.org/1');
   assert.equal(await admin.exportOrg('acme'), document, 'canonical: the same state, the same bytes');
+  const unchanged = await admin.applyOrg('acme', { document });
+  assert.deepEqual([unchanged.plan, unchanged.applied, unchanged.principalsAffected], [[], false, 0], 'its own export: nothing to do');
+  const renamed = JSON.parse(document);
+  renamed.org.name = 'Acme Renamed';
+  const applied = await admin.applyOrg('acme', { document: renamed, dryRun: false });
+  assert.deepEqual(applied.plan, [{ kind: 'org', op: 'update', target: 'acme', pointer: '/org/name' }]);
+  assert.equal(applied.applied, true);
+  await admin.applyOrg('acme', { document, dryRun: false });
+  const wrong = await rejectsWith(admin.applyOrg('acme', { document: { ...JSON.parse(document), format: 'tessera.org/9' } }), 'BAD_REQUEST', 400);
+  assert.equal(wrong.details.pointer, '/format');
   const before = await admin.whoCan(asked);
   const preview = await admin.preview('acme', { method: 'POST', path: '/v1/orgs/acme/hidden', body: { selector: 'everyone', node: 'miner:11' } });
   assert.ok(preview.principalsAffected > 0 && preview.changes.some((c) => c.after === 'not_found'), JSON.stringify(preview));

@@ -24,7 +24,6 @@ use super::lookup::node_path;
 use super::quotas::Counted;
 use super::write::{Actor, Admin, AdminKey, Affects, Audit};
 use crate::changes::Change;
-use crate::ids::random_id;
 use crate::missing::Missing;
 use crate::store::Tx;
 
@@ -221,7 +220,7 @@ impl Admin {
             return row.view();
         }
         let view = AssignmentView {
-            id: random_id("a")?,
+            id: super::batch::entry_id("a")?,
             subject: subject.clone(),
             role: role.to_owned(),
             scope: scope.map(ToString::to_string),

@@ -12,7 +12,6 @@ use super::quotas::Counted;
 use super::write::{Actor, Admin, AdminKey, Affects, Audit};
 use crate::changes::{Change, Delta};
 use crate::facts::{CAPS, CapRow, HIDDEN};
-use crate::ids::random_id;
 use crate::missing::Missing;
 use crate::store::Tx;
 
@@ -176,7 +175,7 @@ impl Admin {
         if let Some((id,)) = existing {
             return Ok(view(id));
         }
-        let id = random_id("h")?;
+        let id = super::batch::entry_id("h")?;
         self.quotas
             .require_room(&mut tx, org, Counted::Hidden)
             .await?;
@@ -280,7 +279,7 @@ impl Admin {
             Some(_) => None,
         };
         let view = CapView {
-            id: random_id("c")?,
+            id: super::batch::entry_id("c")?,
             selector: selector.to_string(),
             scope: scope.map(ToString::to_string),
             allow: catalog.keys(&bits),

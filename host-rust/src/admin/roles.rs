@@ -20,7 +20,6 @@ use super::AdminError;
 use super::names::{Name, display_name};
 use super::write::{Actor, Admin, AdminKey, Affects, Audit};
 use crate::changes::{Change, Delta, WriteKind};
-use crate::ids::random_id;
 use crate::missing::Missing;
 use crate::store::Tx;
 
@@ -248,7 +247,7 @@ impl Admin {
         Self::require_holds(holder.as_ref(), &keys, &[])?;
         Self::name_free(&mut tx, org, &name, None).await?;
         let view = RoleView {
-            id: random_id("r")?,
+            id: super::batch::entry_id("r")?,
             name: name.name.clone(),
             builtin: None,
             mode: "custom".to_owned(),

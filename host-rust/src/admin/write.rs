@@ -135,6 +135,11 @@ impl Admin {
     /// take that org's lock and a shared global one; global writes (users,
     /// orgs) take the global one exclusively.
     async fn begin(&self, lock: Lock<'_>) -> Result<Tx, AdminError> {
+        // Inside an apply, every write joins its one transaction, which
+        // holds the locks every write of it needs.
+        if let Some(batch) = super::batch::current() {
+            return batch.take();
+        }
         let pool = self.store.pool();
         match (self.store.backend(), lock) {
             // One snapshot of the store for every statement of the read.
@@ -210,6 +215,13 @@ impl Admin {
         Ok((tx, holder))
     }
 
+    /// Begins an apply's one transaction, with the global lock (exclusive:
+    /// it may write users and create its org, and it holds every org
+    /// write's lock besides).
+    pub(crate) async fn begin_apply(&self) -> Result<Tx, AdminError> {
+        self.begin(Lock::Global).await
+    }
+
     /// Opens a global write (users, orgs): the global lock and an active
     /// superuser actor.
     pub(crate) async fn open_global(&self, actor: &Actor) -> Result<Tx, AdminError> {
@@ -248,6 +260,9 @@ impl Admin {
         audit: Audit<'_>,
         now: i64,
     ) -> Result<(), AdminError> {
+        if let Some(batch) = super::batch::current() {
+            return self.join(&batch, tx, actor, affects, audit, now).await;
+        }
         let (org, revision, change) = match affects {
             Affects::Org(org, change) => {
                 let change = *change;
@@ -270,20 +285,7 @@ impl Admin {
         let bumped = org.zip(revision);
         crate::store::announce_revision(&mut tx, self.store.backend(), bumped, change.as_ref())
             .await?;
-        let json = |value: Option<Value>| value.map(|value| value.to_string());
-        sqlx::query(
-            "INSERT INTO audit (org_id, actor, action, target, before, after, revision, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(org.map(str::to_owned))
-        .bind(actor.audit_name().map(str::to_owned))
-        .bind(audit.action)
-        .bind(audit.target)
-        .bind(json(audit.before))
-        .bind(json(audit.after))
-        .bind(revision)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        insert_audit(&mut tx, org, actor, audit, revision, now).await?;
         // A previewed write is held, uncommitted, for its preview to read.
         let Some(tx) = super::preview::keep(tx, change.as_ref()) else {
             return Ok(());
@@ -300,6 +302,101 @@ impl Admin {
         drop(committing);
         Ok(())
     }
+}
+
+impl Admin {
+    /// [`Admin::finish`] for a write inside an apply: its audit row at the
+    /// revision the apply commits, no bump, and the transaction back to
+    /// the apply.
+    async fn join(
+        &self,
+        batch: &super::batch::Batch,
+        mut tx: Tx,
+        actor: &Actor,
+        affects: Affects<'_>,
+        audit: Audit<'_>,
+        now: i64,
+    ) -> Result<(), AdminError> {
+        let (org, revision) = match affects {
+            Affects::Org(org, _) => (Some(org), Some(batch.revision(&mut tx, org).await?)),
+            Affects::Every => {
+                batch.reached_every()?;
+                (None, None)
+            }
+            Affects::Deleted { org, .. } => {
+                return Err(AdminError::bad(
+                    "org",
+                    format!("an apply may not delete the org `{org}`"),
+                ));
+            }
+        };
+        insert_audit(&mut tx, org, actor, audit, revision, now).await?;
+        batch.give_back(tx)
+    }
+
+    /// Ends an apply: bumps its org once (and every org once when a write
+    /// reached them all), announces it, appends the apply's own audit row
+    /// and commits; or hands the transaction to a preview that holds it.
+    pub(crate) async fn end_batch(
+        &self,
+        batch: &super::batch::Batch,
+        actor: &Actor,
+        audit: Audit<'_>,
+        now: i64,
+    ) -> Result<(), AdminError> {
+        let mut tx = batch.take()?;
+        let org = batch.org.as_str();
+        let every = batch.every()?;
+        if every {
+            sqlx::query("UPDATE orgs SET revision = revision + 1 WHERE id <> $1")
+                .bind(org)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let (revision,): (i64,) = sqlx::query_as(
+            "UPDATE orgs SET revision = revision + 1 WHERE id = $1 RETURNING revision",
+        )
+        .bind(org)
+        .fetch_one(&mut *tx)
+        .await?;
+        let announced = if every { None } else { Some((org, revision)) };
+        crate::store::announce_revision(&mut tx, self.store.backend(), announced, None).await?;
+        insert_audit(&mut tx, Some(org), actor, audit, Some(revision), now).await?;
+        let Some(tx) = super::preview::keep(tx, None) else {
+            return Ok(());
+        };
+        let committing = self.changes.committing(org);
+        tx.commit().await?;
+        self.changes.forget(if every { None } else { Some(org) });
+        drop(committing);
+        Ok(())
+    }
+}
+
+/// Appends one audit row in the write's transaction.
+async fn insert_audit(
+    tx: &mut Tx,
+    org: Option<&str>,
+    actor: &Actor,
+    audit: Audit<'_>,
+    revision: Option<i64>,
+    now: i64,
+) -> Result<(), AdminError> {
+    let json = |value: Option<Value>| value.map(|value| value.to_string());
+    sqlx::query(
+        "INSERT INTO audit (org_id, actor, action, target, before, after, revision, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(org.map(str::to_owned))
+    .bind(actor.audit_name().map(str::to_owned))
+    .bind(audit.action)
+    .bind(audit.target)
+    .bind(json(audit.before))
+    .bind(json(audit.after))
+    .bind(revision)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// `NOT_FOUND` unless the org exists.

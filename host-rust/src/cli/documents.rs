@@ -1,13 +1,17 @@
-//! `tessera export`: an org as a `tessera.org/1` document
-//! (docs/documents.md §9.1), read from the store as the trusted backend.
+//! `tessera export` and `tessera apply`: an org as a `tessera.org/1`
+//! document (docs/documents.md §9), read from the store, and a document's
+//! plan printed, confirmed and applied, as the trusted backend.
 
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{BufRead, IsTerminal, Write as _};
 use std::sync::Arc;
 
-use tessera_host::{Actor, Admin, setup};
+use tessera_host::{Actor, Admin, ApplyError, PlanStep, read_document, setup};
 
 use super::output::print;
 use super::store_cmds::open_existing;
-use super::{CliError, Exit, ExportArgs, config};
+use super::{ApplyArgs, CliError, Exit, ExportArgs, config};
 
 /// Prints the document, or writes it to `--output`.
 pub(crate) async fn export(args: &ExportArgs) -> Result<Exit, CliError> {
@@ -26,4 +30,117 @@ pub(crate) async fn export(args: &ExportArgs) -> Result<Exit, CliError> {
         None => print(text.trim_end())?,
     }
     Ok(Exit::Success)
+}
+
+/// Prints the plan that makes the org what the document says; applies it
+/// once confirmed (or with `--yes`).
+pub(crate) async fn apply(args: &ApplyArgs) -> Result<Exit, CliError> {
+    let text = std::fs::read_to_string(&args.file).map_err(|err| CliError::io(&args.file, &err))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|err| {
+        CliError::new(
+            tessera_core::ErrorCode::BadRequest,
+            format!("{}: not JSON: {err}", args.file.display()),
+        )
+    })?;
+    let document = read_document(&value).map_err(refusal)?;
+    let (location, file) = config::resolve_store(&args.store)?;
+    let path = config::manifest_path(&args.manifest, &file);
+    let manifest = setup::load_manifest(&path)?;
+    let store = open_existing(&location).await?;
+    setup::check_reconciled(&store, &manifest, &path).await?;
+    let admin = Admin::new(store.clone(), Arc::new(manifest));
+    let outcome = plan_then_apply(&admin, args, &document).await;
+    store.close().await;
+    outcome
+}
+
+async fn plan_then_apply(
+    admin: &Admin,
+    args: &ApplyArgs,
+    document: &tessera_host::OrgDocument,
+) -> Result<Exit, CliError> {
+    let (plan, _) = admin
+        .plan(&Actor::Backend, &args.org, document)
+        .await
+        .map_err(refusal)?;
+    let steps = plan.steps();
+    if steps.is_empty() {
+        print(&format!(
+            "No changes: the org `{}` is what the document says.",
+            args.org
+        ))?;
+        return Ok(Exit::Success);
+    }
+    print(&table(&steps))?;
+    if !args.yes && !confirmed(&args.org, steps.len())? {
+        eprintln!("Not applied.");
+        return Ok(Exit::Denied);
+    }
+    let applied = admin
+        .apply(&Actor::Backend, &args.org, document, setup::unix_now())
+        .await
+        .map_err(refusal)?;
+    print(&format!(
+        "Applied {} steps to the org `{}` in one transaction.",
+        applied.steps().len(),
+        args.org
+    ))?;
+    Ok(Exit::Success)
+}
+
+/// The plan as a table (kind, operation, target, pointer), then the
+/// counts per kind.
+fn table(steps: &[PlanStep]) -> String {
+    let width = steps
+        .iter()
+        .map(|step| step.target.len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    let mut out = format!(
+        "{:<12} {:<6} {:<width$} WHERE IN THE DOCUMENT\n",
+        "KIND", "OP", "TARGET"
+    );
+    let mut counts: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for step in steps {
+        let pointer = step.pointer.as_deref().unwrap_or("(left out)");
+        let _ = writeln!(
+            out,
+            "{:<12} {:<6} {:<width$} {pointer}",
+            step.kind, step.op, step.target
+        );
+        *counts.entry((step.kind, step.op)).or_default() += 1;
+    }
+    let summary: Vec<String> = counts
+        .into_iter()
+        .map(|((kind, op), count)| format!("{kind} {op} {count}"))
+        .collect();
+    let _ = write!(out, "\n{} steps: {}", steps.len(), summary.join(", "));
+    out
+}
+
+/// Asks on the terminal; without one, `--yes` is needed.
+fn confirmed(org: &str, steps: usize) -> Result<bool, CliError> {
+    if !std::io::stdin().is_terminal() {
+        eprintln!("stdin is not a terminal: run again with --yes to apply.");
+        return Ok(false);
+    }
+    eprint!("Apply these {steps} steps to the org `{org}`? [y/N] ");
+    std::io::stderr().flush().ok();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|err| CliError::new(tessera_core::ErrorCode::Io, format!("stdin: {err}")))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+/// An apply's refusal with where in the document it arose.
+fn refusal(err: ApplyError) -> CliError {
+    let at = err
+        .pointer
+        .map(|pointer| format!(" (at {pointer})"))
+        .unwrap_or_default();
+    let base = CliError::from(err.error);
+    CliError::new(base.code, format!("{}{at}", base.message))
 }

@@ -76,6 +76,15 @@ pub(crate) enum Command {
     Codegen(CodegenArgs),
     /// Print an org's access as one document (JSON, tessera.org/1)
     Export(ExportArgs),
+    /// Make an org what a document says: print the plan, confirm, apply in one transaction
+    #[command(long_about = "Make an org what a tessera.org/1 document says.\n\n\
+        Prints the plan (each create, update and delete, in the order it runs),\n\
+        asks before applying it (unless --yes), then applies it in one transaction\n\
+        as the trusted backend: every check of the single writes holds, and the\n\
+        first refusal writes nothing. The org is created when it does not exist.\n\
+        Exit status: 0 applied (or nothing to do), 1 not confirmed, 2 error\n\
+        (docs/documents.md §9.3).")]
+    Apply(ApplyArgs),
     /// Print a one-time URL that signs a browser in to the console as a user
     #[command(
         long_about = "Print a one-time URL that signs a browser in to the console as a user.\n\n\
@@ -179,6 +188,26 @@ pub(crate) struct ExportArgs {
     /// Write the document to this file instead of stdout
     #[arg(long, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
+    /// Where the store is.
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+    /// The manifest.
+    #[command(flatten)]
+    pub(crate) manifest: ManifestArg,
+}
+
+/// `tessera apply`.
+#[derive(Debug, Args)]
+pub(crate) struct ApplyArgs {
+    /// The org id (created when it does not exist)
+    #[arg(long)]
+    pub(crate) org: String,
+    /// The document (JSON, tessera.org/1)
+    #[arg(value_name = "FILE")]
+    pub(crate) file: PathBuf,
+    /// Apply without asking (needed when stdin is not a terminal)
+    #[arg(long)]
+    pub(crate) yes: bool,
     /// Where the store is.
     #[command(flatten)]
     pub(crate) store: StoreArgs,
@@ -473,6 +502,7 @@ async fn run(command: Command) -> Result<Exit, CliError> {
             CodegenCommand::Ts(manifest) => codegen::typescript(&manifest),
         },
         Command::Export(args) => documents::export(&args).await,
+        Command::Apply(args) => documents::apply(&args).await,
         Command::Console(args) => console::console(&args).await,
         Command::Check(args) => check::check(&args).await,
         Command::Explain(args) => check::explain(&args).await,

@@ -41,6 +41,17 @@ pub(crate) struct PreviewBody {
     body: Option<Value>,
 }
 
+impl PreviewBody {
+    /// A write to preview: `path` under the org, `body` its JSON.
+    pub(crate) fn new(method: &str, path: &str, body: Option<Value>) -> Self {
+        PreviewBody {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            body,
+        }
+    }
+}
+
 /// One answer a write changes.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct DecisionChange {
@@ -168,6 +179,20 @@ pub(crate) async fn preview(
             "`path` must be a model write under {prefix}"
         )));
     }
+    preview_write(&state, &caller, &org, &headers, method, &body).await
+}
+
+/// Previews `body`'s write, a model write of `org` (checked by the
+/// caller): the refusal it gets, or what it changes.
+pub(crate) async fn preview_write(
+    state: &Arc<AppState>,
+    caller: &AdminCaller,
+    org: &str,
+    headers: &HeaderMap,
+    method: Method,
+    body: &PreviewBody,
+) -> Result<Response, ApiError> {
+    let org = org.to_owned();
     // The actor may see everyone's answers, or nothing is written, nor said.
     let before = state
         .admin
@@ -182,20 +207,20 @@ pub(crate) async fn preview(
         footprints.insert(principal, footprint);
     }
     let held = Arc::new(Held::default());
-    let response = held_write(&state, &headers, method, &body, Arc::clone(&held)).await?;
+    let response = held_write(state, headers, method, body, Arc::clone(&held)).await?;
     if !response.status().is_success() {
         return Ok(response);
     }
     let Some((mut tx, change)) = held.take() else {
         // The write changes nothing (an identical assignment, say).
-        return Ok(axum::Json(compare(&state, &org, &before, None).await?).into_response());
+        return Ok(axum::Json(compare(state, &org, &before, None).await?).into_response());
     };
-    let after = read_held(&state, &mut tx, &org, &before, &footprints, change).await;
+    let after = read_held(state, &mut tx, &org, &before, &footprints, change).await;
     tx.rollback()
         .await
         .map_err(crate::store::StoreError::from)?;
     let after = after?;
-    Ok(axum::Json(compare(&state, &org, &before, Some(&after)).await?).into_response())
+    Ok(axum::Json(compare(state, &org, &before, Some(&after)).await?).into_response())
 }
 
 fn write_method(method: &str) -> Result<Method, ApiError> {

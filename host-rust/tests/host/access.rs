@@ -17,7 +17,7 @@ use tessera_core::Manifest;
 use tessera_core::testing::model_from_seed;
 
 /// Each registered node's path from the top.
-fn node_paths(facts: &tessera_core::Facts) -> Vec<Vec<String>> {
+pub(crate) fn node_paths(facts: &tessera_core::Facts) -> Vec<Vec<String>> {
     let parents: BTreeMap<String, Option<String>> = facts
         .nodes
         .iter()
@@ -74,7 +74,7 @@ async fn who_can(
     panic!("who-can never ended");
 }
 
-async fn check(
+pub(crate) async fn check(
     server: &common::TestServer,
     org: &str,
     principal: &str,
@@ -98,7 +98,7 @@ async fn check(
 /// not know these rules): every role holds the read key its other keys
 /// pair with, an active superuser `root` stays when the model deactivates
 /// its own, and no group nesting makes a cycle.
-fn paired(
+pub(crate) fn paired(
     mut model: tessera_core::testing::Model,
     manifest: &Manifest,
 ) -> tessera_core::testing::Model {

@@ -20,6 +20,7 @@ mod admin_access;
 mod admin_groups;
 mod admin_roles;
 mod admin_users;
+mod apply;
 mod authority;
 mod builder;
 mod console;

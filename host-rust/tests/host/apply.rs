@@ -1,0 +1,523 @@
+//! `POST /v1/orgs/{org}/apply` (docs/documents.md §9.3): a random org
+//! exported, applied into an empty org of a second store and exported
+//! again, byte-equal, every decision the same; a second apply a no-op; a
+//! dry run that writes nothing; each invariant a document can break
+//! refused with its code and its pointer, the store unchanged.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use tessera_core::Manifest;
+use tessera_core::testing::model_from_seed;
+
+use crate::access::{check as decide, node_paths, paired};
+use crate::common::{self, TestServer};
+use crate::http_util::{self, FLEET, store_revision};
+
+async fn export(server: &TestServer, org: &str) -> String {
+    let response = server
+        .request(Method::GET, &format!("/v1/orgs/{org}/export"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.text().await.unwrap()
+}
+
+async fn apply(server: &TestServer, org: &str, document: &Value, dry_run: bool) -> (u16, Value) {
+    server
+        .call(
+            Method::POST,
+            &format!("/v1/orgs/{org}/apply"),
+            Some(json!({"document": document, "dry_run": dry_run})),
+        )
+        .await
+}
+
+async fn audit_rows(server: &TestServer, org: &str) -> usize {
+    let (status, rows) = server
+        .call(Method::GET, &format!("/v1/orgs/{org}/audit"), None)
+        .await;
+    assert_eq!(status, 200, "{rows}");
+    rows.as_array().unwrap().len()
+}
+
+async fn round_trips(db: &common::TestDb) {
+    let (mut questions, mut steps) = (0, 0);
+    for seed in [5_u64, 23] {
+        let model = model_from_seed(seed);
+        let manifest = Manifest::from_toml(&model.manifest_toml).unwrap();
+        let model = paired(model, &manifest);
+        let file =
+            std::env::temp_dir().join(format!("tessera_apply_{seed}_{}.toml", std::process::id()));
+        std::fs::write(&file, &model.manifest_toml).unwrap();
+        let manifest_path = file.to_str().unwrap();
+        let org = model.facts.org.as_str();
+
+        let source_db = common::TestDb::new(db.backend).await;
+        let store = source_db.store().await;
+        common::import(&store, &manifest, &model.facts).await;
+        store.close().await;
+        let source = TestServer::start(&source_db, manifest_path).await;
+        let text = export(&source, org).await;
+        let document: Value = serde_json::from_str(&text).unwrap();
+
+        // Users are global: each seed's target is a store of its own.
+        let target_db = common::TestDb::new(db.backend).await;
+        let target = TestServer::start(&target_db, manifest_path).await;
+        let (status, planned) = apply(&target, org, &document, true).await;
+        assert_eq!(status, 200, "seed {seed}: {planned}");
+        assert_eq!(planned["applied"], false);
+        assert_eq!(
+            planned["plan"][0],
+            json!({"kind": "org", "op": "create", "target": org, "pointer": "/org"})
+        );
+        let (status, applied) = apply(&target, org, &document, false).await;
+        assert_eq!(status, 200, "seed {seed}: {applied}");
+        assert_eq!(applied["applied"], true);
+        assert_eq!(
+            applied["plan"], planned["plan"],
+            "the dry run's plan is the one applied"
+        );
+        steps += applied["plan"].as_array().unwrap().len();
+        assert_eq!(
+            export(&target, org).await,
+            text,
+            "seed {seed}: byte-equal after a round trip"
+        );
+        let rows = audit_rows(&target, org).await;
+        assert_eq!(
+            rows,
+            applied["plan"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|step| step["kind"] != "user")
+                .count()
+                + 1,
+            "one audit row per step of the org, one for the apply"
+        );
+
+        let keys: Vec<String> = manifest
+            .catalog
+            .entries()
+            .iter()
+            .map(|entry| entry.key.clone())
+            .collect();
+        let mut paths = node_paths(&model.facts);
+        paths.insert(0, Vec::new());
+        let mut principals: Vec<String> = document["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|user| user["id"].as_str().unwrap().to_owned())
+            .collect();
+        principals.push("anonymous".to_owned());
+        for permission in keys.iter().step_by(2) {
+            for path in &paths {
+                for principal in &principals {
+                    assert_eq!(
+                        decide(&target, org, principal, permission, path).await,
+                        decide(&source, org, principal, permission, path).await,
+                        "seed {seed}: {principal} {permission} at {path:?}"
+                    );
+                    questions += 1;
+                }
+            }
+        }
+
+        // Again: an empty plan, nothing written.
+        let revision = store_revision(&target_db, org).await;
+        let (status, again) = apply(&target, org, &document, false).await;
+        assert_eq!(status, 200, "{again}");
+        assert_eq!(
+            (&again["plan"], &again["applied"]),
+            (&json!([]), &json!(false))
+        );
+        assert_eq!(
+            store_revision(&target_db, org).await,
+            revision,
+            "no revision bump"
+        );
+        assert_eq!(audit_rows(&target, org).await, rows, "no audit row");
+        source.stop().await;
+        target.stop().await;
+    }
+    println!("apply round trips: {steps} steps applied, {questions} decisions compared");
+}
+
+both_backends!(a_document_round_trips_into_another_store, round_trips);
+
+/// A refused document: what it breaks, who applies it, the document, the
+/// status, code and pointer.
+type Case<'a> = (
+    &'a str,
+    Option<&'a str>,
+    Value,
+    u16,
+    &'a str,
+    Option<String>,
+);
+
+/// Calls `apply` as `actor` (a user id) when given.
+async fn apply_as(
+    server: &TestServer,
+    actor: Option<&str>,
+    document: &Value,
+    dry_run: bool,
+) -> (u16, Value) {
+    let mut request = server
+        .request(Method::POST, "/v1/orgs/acme/apply")
+        .json(&json!({"document": document, "dry_run": dry_run}));
+    if let Some(actor) = actor {
+        request = request.header("tessera-actor", actor);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+async fn refusals(db: &common::TestDb) {
+    http_util::import_fleet(db).await;
+    let server = TestServer::start(db, FLEET).await;
+    let call = |method, path: &'static str, body| server.call(method, path, Some(body));
+    // alice alone holds the guarded SUPER_ADMIN at the root; dave holds the
+    // three [admin] keys (and their reads) only; globex has a group.
+    let (status, body) = call(
+        Method::POST,
+        "/v1/orgs/acme/assignments",
+        json!({"subject": "user:alice", "role": "SUPER_ADMIN"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = call(Method::PUT, "/v1/users/dave", json!({"name": "Dave"})).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = server
+        .call(Method::PUT, "/v1/orgs/acme/members/dave", None)
+        .await;
+    assert_eq!(status, 204);
+    let keys = json!([
+        "user:read",
+        "user:manage",
+        "role:read",
+        "role:manage",
+        "site:read",
+        "site:manage"
+    ]);
+    let (status, keymaster) = call(
+        Method::POST,
+        "/v1/orgs/acme/roles",
+        json!({"name": "Keymaster", "permissions": keys}),
+    )
+    .await;
+    assert_eq!(status, 201, "{keymaster}");
+    let (status, body) = call(
+        Method::POST,
+        "/v1/orgs/acme/assignments",
+        json!({"subject": "user:dave", "role": keymaster["id"]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = call(
+        Method::POST,
+        "/v1/orgs",
+        json!({"id": "globex", "name": "Globex"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = call(
+        Method::POST,
+        "/v1/orgs/globex/groups",
+        json!({"id": "gx", "name": "Globex people"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+
+    let text = export(&server, "acme").await;
+    let base: Value = serde_json::from_str(&text).unwrap();
+    let revision = store_revision(db, "acme").await;
+    let rows = audit_rows(&server, "acme").await;
+    let super_admin = base["assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|a| a["role"] == "SUPER_ADMIN")
+        .unwrap();
+    let viewer = base["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|role| role["name"] == "Viewer")
+        .unwrap();
+    let viewer_id = base["roles"][viewer]["id"].clone();
+    let roles = base["roles"].as_array().unwrap().len();
+    let users = base["users"].as_array().unwrap().len();
+    let edit = |change: &dyn Fn(&mut Value)| {
+        let mut document = base.clone();
+        change(&mut document);
+        document
+    };
+    let cases: Vec<Case> = vec![
+        (
+            "a newer format",
+            None,
+            edit(&|d| d["format"] = json!("tessera.org/2")),
+            400,
+            "BAD_REQUEST",
+            Some("/format".into()),
+        ),
+        (
+            "another org's document",
+            None,
+            edit(&|d| d["org"]["id"] = json!("globex")),
+            400,
+            "BAD_REQUEST",
+            Some("/org/id".into()),
+        ),
+        (
+            "an unknown field",
+            None,
+            edit(&|d| d["settings"]["colour"] = json!("red")),
+            400,
+            "BAD_REQUEST",
+            Some("/settings/colour".into()),
+        ),
+        (
+            "the last superuser demoted",
+            None,
+            edit(&|d| {
+                d["users"].as_array_mut().unwrap().push(json!({"id": "root", "name": "Platform operator", "superuser": false, "active": true}))
+            }),
+            409,
+            "LAST_SUPERUSER",
+            Some(format!("/users/{users}")),
+        ),
+        (
+            "the guarded role's last holder",
+            None,
+            edit(&|d| {
+                d["assignments"].as_array_mut().unwrap().remove(super_admin);
+            }),
+            409,
+            "LAST_GUARDED_ASSIGNMENT",
+            None,
+        ),
+        (
+            "a read-pairing violation",
+            None,
+            edit(&|d| d["roles"][viewer]["permissions"] = json!(["miner:reboot"])),
+            400,
+            "READ_PAIRING_VIOLATION",
+            Some(format!("/roles/{viewer}")),
+        ),
+        (
+            "an unknown permission",
+            None,
+            edit(&|d| d["roles"][viewer]["permissions"] = json!(["miner:fly"])),
+            400,
+            "UNKNOWN_PERMISSION",
+            Some(format!("/roles/{viewer}")),
+        ),
+        (
+            "a reserved role name",
+            None,
+            edit(&|d| {
+                d["roles"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({"id": "r-new", "name": "super_admin", "permissions": []}))
+            }),
+            400,
+            "RESERVED_ROLE_NAME",
+            Some(format!("/roles/{roles}")),
+        ),
+        (
+            "an immutable built-in",
+            None,
+            edit(&|d| {
+                d["roles"].as_array_mut().unwrap().push(json!({"id": "SUPER_ADMIN", "name": "SUPER_ADMIN", "builtin": "SUPER_ADMIN", "permissions": []}))
+            }),
+            403,
+            "BUILTIN_ROLE_IMMUTABLE",
+            Some(format!("/roles/{roles}")),
+        ),
+        (
+            "the reserved admin group",
+            None,
+            edit(&|d| {
+                d["groups"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({"id": "admin", "name": "Admins", "default": false, "members": []}))
+            }),
+            409,
+            "RESERVED_GROUP",
+            Some("/groups/1".into()),
+        ),
+        (
+            "a group cycle",
+            None,
+            edit(&|d| {
+                let groups = d["groups"].as_array_mut().unwrap();
+                groups.push(
+                    json!({"id": "g1", "name": "One", "default": false, "members": ["group:g2"]}),
+                );
+                groups.push(
+                    json!({"id": "g2", "name": "Two", "default": false, "members": ["group:g1"]}),
+                );
+            }),
+            400,
+            "GROUP_CYCLE",
+            Some("/groups/2/members/0".into()),
+        ),
+        (
+            "another org's group",
+            None,
+            edit(&|d| {
+                d["assignments"].as_array_mut().unwrap().push(json!({"id": "a-x", "subject": "group:gx", "role": viewer_id, "scope": null, "owner_only": false}))
+            }),
+            404,
+            "NOT_FOUND",
+            Some(format!(
+                "/assignments/{}",
+                base["assignments"].as_array().unwrap().len()
+            )),
+        ),
+        (
+            "an escalation",
+            Some("dave"),
+            edit(&|d| {
+                d["assignments"].as_array_mut().unwrap().push(json!({"id": "a-y", "subject": "user:dave", "role": "FIELD_TECH", "scope": "site:1", "owner_only": false}))
+            }),
+            403,
+            "ESCALATION_DENIED",
+            Some(format!(
+                "/assignments/{}",
+                base["assignments"].as_array().unwrap().len()
+            )),
+        ),
+    ];
+    for (what, actor, document, status, code, pointer) in cases {
+        for dry_run in [true, false] {
+            let (got, body) = apply_as(&server, actor, &document, dry_run).await;
+            assert_eq!(
+                (got, body["error"]["code"].as_str()),
+                (status, Some(code)),
+                "{what} (dry run {dry_run}): {body}"
+            );
+            assert_eq!(
+                body["error"]["details"]["pointer"].as_str(),
+                pointer.as_deref(),
+                "{what}: {body}"
+            );
+        }
+        assert_eq!(
+            export(&server, "acme").await,
+            text,
+            "{what}: nothing written"
+        );
+        assert_eq!(
+            store_revision(db, "acme").await,
+            revision,
+            "{what}: no bump"
+        );
+        assert_eq!(
+            audit_rows(&server, "acme").await,
+            rows,
+            "{what}: no audit row"
+        );
+    }
+
+    // A dry run of a good document: its plan and whom it changes; nothing written.
+    let hide = edit(&|d| {
+        d["hidden"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"id": "h-new", "selector": "user:carol", "node": "miner:11"}))
+    });
+    let (status, planned) = apply_as(&server, None, &hide, true).await;
+    assert_eq!(status, 200, "{planned}");
+    assert_eq!(
+        planned["plan"],
+        json!([{"kind": "hidden", "op": "create", "target": "h-new", "pointer": format!("/hidden/{}", base["hidden"].as_array().unwrap().len())}])
+    );
+    assert_eq!(planned["principals_affected"], 1, "carol: {planned}");
+    assert_eq!(
+        planned["counts"],
+        json!({"hidden": {"create": 1, "update": 0, "delete": 0}})
+    );
+    assert_eq!(
+        export(&server, "acme").await,
+        text,
+        "a dry run writes nothing"
+    );
+    // Then applied, as dave (who holds site:manage and sees miner:11).
+    let (status, applied) = apply_as(&server, Some("dave"), &hide, false).await;
+    assert_eq!(
+        (status, &applied["applied"]),
+        (200, &json!(true)),
+        "{applied}"
+    );
+    assert_eq!(store_revision(db, "acme").await, revision + 1, "one bump");
+    assert_eq!(
+        audit_rows(&server, "acme").await,
+        rows + 2,
+        "the hidden entry's row and the apply's"
+    );
+    let after: Value = serde_json::from_str(&export(&server, "acme").await).unwrap();
+    assert!(
+        after["hidden"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["id"] == "h-new"),
+        "the document's id is kept"
+    );
+    server.stop().await;
+
+    // The CLI: the plan as a table; without a terminal, `--yes` applies.
+    let mut document = after;
+    document["hidden"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"id": "h-cli", "selector": "user:vic", "node": "miner:11"}));
+    let file = std::env::temp_dir().join(format!(
+        "tessera_apply_{:?}_{}.json",
+        db.backend,
+        std::process::id()
+    ));
+    std::fs::write(&file, document.to_string()).unwrap();
+    let file = file.to_str().unwrap();
+    let asked = tokio::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["apply", "--org", "acme", file, "--manifest", FLEET])
+        .current_dir(common::repo_root())
+        .env("DATABASE_URL", &db.url)
+        .env_remove("TESSERA_DATA_DIR")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    let table = String::from_utf8(asked.stdout).unwrap();
+    assert_eq!(asked.status.code(), Some(1), "not confirmed: {table}");
+    assert!(table.contains("hidden       create h-cli"), "{table}");
+    assert!(table.ends_with("1 steps: hidden create 1\n"), "{table}");
+    let applied = common::tessera_cli(
+        db,
+        &["apply", "--org", "acme", file, "--yes", "--manifest", FLEET],
+    )
+    .await;
+    assert!(
+        applied.contains("Applied 1 steps to the org `acme`"),
+        "{applied}"
+    );
+    let again = common::tessera_cli(
+        db,
+        &["apply", "--org", "acme", file, "--yes", "--manifest", FLEET],
+    )
+    .await;
+    assert!(again.starts_with("No changes"), "{again}");
+}
+
+both_backends!(
+    an_apply_refuses_with_its_code_and_pointer_and_writes_nothing,
+    refusals
+);
