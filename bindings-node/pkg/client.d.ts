@@ -376,9 +376,19 @@ export class TesseraClient {
     hidden: string[];
     revision: number;
   }>;
-  /** The user's own signed snapshot, behind the access map's gate ("view as"). */
-  userSnapshot(org: string, user: string, format: { text: true }, options?: CallOptions): Promise<string>;
-  userSnapshot(org: string, user: string, format?: { text?: false }, options?: CallOptions): Promise<Uint8Array>;
+  /** What one user sees ("view as"): their nav, each route's guard, their visible nodes and hidden subtrees. */
+  userView(
+    org: string,
+    user: string,
+    request?: { routes?: readonly string[] },
+    options?: CallOptions,
+  ): Promise<{
+    nav: string[];
+    routes: ({ route: string } & GuardResult)[];
+    visible: string[];
+    hidden: string[];
+    revision: number;
+  }>;
   createAssignment(
     org: string,
     assignment: { subject: string; role: string; scope?: string | null; ownerOnly?: boolean },

@@ -607,15 +607,9 @@ export class TesseraClient {
     return this.#request('GET', `${this.#org(org)}/users/${segment(user, 'user')}/access`, {}, options);
   }
 
-  /**
-   * `GET …/users/{id}/snapshot`: the user's own signed snapshot (bytes, or
-   * its `tss1.` text with `text: true`), behind the access map's gate: what
-   * "view as" opens.
-   */
-  userSnapshot(org, user, { text = false } = {}, options) {
-    const path = `${this.#org(org)}/users/${segment(user, 'user')}/snapshot`;
-    if (text) return this.#request('GET', path, { accept: 'text/plain', expect: 'text' }, options).then((body) => body.trim());
-    return this.#request('GET', path, { accept: SNAPSHOT_MEDIA_TYPE, expect: 'bytes' }, options);
+  /** `POST …/users/{id}/view` with `{routes?}`: what the user sees: `{nav, routes: [{route, decision, fallback?}], visible, hidden, revision}`. */
+  userView(org, user, { routes = [] } = {}, options) {
+    return this.#post(`${this.#org(org)}/users/${segment(user, 'user')}/view`, { routes }, options);
   }
 
   /** `POST …/assignments` with `{subject, role, scope?, ownerOnly?}`: the assignment. */

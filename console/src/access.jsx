@@ -1,13 +1,11 @@
 // The access tools (docs/console.md §10.4): why a user is allowed or
 // denied something (POST …/users/{id}/explain, told as a sentence), who
 // can do something at a node (POST /v1/who-can), and what one user can do
-// where (GET …/users/{id}/access), and what one user sees (view as: their
-// own snapshot, GET …/users/{id}/snapshot, opened here by the resolver
-// their browser runs). Every answer is the host's or the user's snapshot's;
-// refusals are shown with their code.
+// where (GET …/users/{id}/access), and what one user sees (view as: POST
+// …/users/{id}/view, from their compiled snapshot). Every answer is the
+// host's; refusals are shown with their code.
 
-import { useEffect, useState } from 'react';
-import { createTessera } from '@tessera/web/session';
+import { useState } from 'react';
 
 import { api } from './api.js';
 import { Refusal, at, model, pathOf } from './ui.jsx';
@@ -275,31 +273,27 @@ function paths(nodes) {
 }
 
 /**
- * View as: the user's own snapshot, opened in this page, answers what
- * their browser would: their nav, a route's guard, and which nodes they
- * can see at all (a hidden node answers `not_found` to every key).
+ * View as: what one user sees, from the snapshot the host compiles for
+ * them (POST …/users/{id}/view): their nav, a route's guard, the nodes
+ * they can see and the subtrees hidden from them.
  */
 function ViewAs({ org }) {
   const [user, setUser] = useState('');
+  const [route, setRoute] = useState('');
   const [view, setView] = useState(null);
   const [error, setError] = useState(null);
-  const [route, setRoute] = useState('');
-  useEffect(() => () => view?.session.close(), [view]);
   const open = async () => {
     setError(null);
-    setView(null);
     const id = user.trim();
+    const routes = route.trim() ? [route.trim()] : [];
     try {
-      const [nodes, { catalog }] = await Promise.all([api(model(org, 'nodes')), api('/v1/catalog')]);
-      const session = createTessera({ snapshotUrl: model(org, 'users', id, 'snapshot'), keysUrl: '/v1/keys' });
-      await session.ready;
-      if (session.status !== 'ready') throw session.error ?? { code: 'UNAVAILABLE', message: 'the snapshot could not be read' };
-      setView({ user: id, session, nodes, probe: catalog[0]?.key });
+      const [seen, nodes] = await Promise.all([api(model(org, 'users', id, 'view'), { method: 'POST', body: { routes } }), api(model(org, 'nodes'))]);
+      setView({ user: id, seen, paths: paths(nodes) });
     } catch (err) {
+      setView(null);
       setError(err);
     }
   };
-  const guard = view && route.trim() ? view.session.guard(route.trim()) : null;
   return (
     <section aria-labelledby="view-as-title">
       <h3 id="view-as-title">View as</h3>
@@ -313,57 +307,49 @@ function ViewAs({ org }) {
         <label>
           User id <input value={user} onChange={(e) => setUser(e.target.value)} data-field="view-user" required />
         </label>
+        <label>
+          <span>
+            Route, optional (a path of the app, <code>/sites/1</code>)
+          </span>{' '}
+          <input value={route} onChange={(e) => setRoute(e.target.value)} data-field="view-route" />
+        </label>
         <button type="submit" data-action="view-as">
           View
         </button>
       </form>
       <Refusal error={error} />
-      {view ? <Seen view={view} /> : null}
-      {view ? (
-        <form className="filters" onSubmit={(event) => event.preventDefault()}>
-          <label>
-            <span>
-              Route (a path of the app, <code>/sites/1</code>)
-            </span>{' '}
-            <input value={route} onChange={(e) => setRoute(e.target.value)} data-field="view-route" />
-          </label>
-          {guard ? (
-            <p role="status" data-guard={guard.decision}>
-              {view.user} opening {route.trim()}: {guard.decision}
-              {guard.fallback ? `, sent to ${guard.fallback}` : ''}
-            </p>
-          ) : null}
-        </form>
-      ) : null}
+      {view ? <Seen {...view} /> : null}
     </section>
   );
 }
 
-function Seen({ view }) {
-  const { user, session, nodes, probe } = view;
-  const found = paths(nodes);
-  const visible = nodes.filter(({ node }) => session.check(probe, found.get(node)) !== 'not_found');
-  const hidden = nodes.length - visible.length;
+function Seen({ user, seen, paths }) {
   return (
     <div data-view-as={user}>
       <h4>{user}'s navigation</h4>
       <ul data-nav>
-        {session.nav().map((path) => (
+        {seen.nav.map((path) => (
           <li key={path}>
             <code>{path}</code>
           </li>
         ))}
-        {session.nav().length === 0 ? <li>Nothing: no route is open to {user}.</li> : null}
+        {seen.nav.length === 0 ? <li>Nothing: no route is open to {user}.</li> : null}
       </ul>
+      {seen.routes.map(({ route, decision, fallback }) => (
+        <p key={route} data-guard={decision}>
+          {user} opening <code>{route}</code>: {decision}
+          {fallback ? `, sent to ${fallback}` : ''}
+        </p>
+      ))}
       <h4>The nodes {user} can see</h4>
       <ul data-seen>
-        {visible.map(({ node }) => (
+        {seen.visible.map((node) => (
           <li key={node} data-seen-node={node}>
-            <code>{found.get(node).join(' / ')}</code>
+            <code>{(paths.get(node) ?? [node]).join(' / ')}</code>
           </li>
         ))}
       </ul>
-      <p>{hidden === 0 ? 'Nothing is hidden from them.' : `${hidden} ${hidden === 1 ? 'node is' : 'nodes are'} hidden from them.`}</p>
+      <p>{seen.hidden.length === 0 ? 'Nothing is hidden from them.' : `Hidden from them, with everything under it: ${seen.hidden.join(', ')}.`}</p>
     </div>
   );
 }

@@ -149,8 +149,10 @@ function AuditRow({ org, row }) {
       </tr>
       {now ? (
         <tr>
-          <td colSpan={6} role="status" data-now={row.id} data-error={now.error}>
-            {now.text}
+          <td colSpan={6}>
+            <span role="status" data-now={row.id} data-error={now.error}>
+              {now.text}
+            </span>
           </td>
         </tr>
       ) : null}

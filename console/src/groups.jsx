@@ -99,7 +99,8 @@ function GroupPanel({ org, group, groups, onChanged }) {
             <SaveOrPreview
               org={org}
               name={`remove-${member}`}
-              label={`Remove ${member}`}
+              label="Remove"
+              about={member}
               write={() => ({ method: 'DELETE', path: ['groups', group.id, 'members', ...member.split(':')] })}
               onSaved={onChanged}
             />
@@ -120,7 +121,16 @@ function GroupPanel({ org, group, groups, onChanged }) {
             ))}
           </select>
         </label>
-        <SaveOrPreview org={org} name="nest" label="Nest" write={() => ({ method: 'PUT', path: ['groups', group.id, 'members', 'group', nest] })} onSaved={onChanged} />
+        <SaveOrPreview
+          org={org}
+          name="nest"
+          label="Nest"
+          write={() => {
+            if (!nest) throw { code: 'BAD_REQUEST', message: 'choose a group to nest' };
+            return { method: 'PUT', path: ['groups', group.id, 'members', 'group', nest] };
+          }}
+          onSaved={onChanged}
+        />
       </form>
       <SaveOrPreview org={org} name="delete-group" label={`Delete ${group.name}`} write={() => ({ method: 'DELETE', path: ['groups', group.id] })} onSaved={onChanged} />
     </section>
@@ -157,7 +167,16 @@ function AddMember({ org, group, onSaved }) {
         ))}
       </datalist>
       <Refusal error={error} />
-      <SaveOrPreview org={org} name="add-member" label="Add" write={() => ({ method: 'PUT', path: ['groups', group.id, 'members', 'user', search.trim()] })} onSaved={onSaved} />
+      <SaveOrPreview
+        org={org}
+        name="add-member"
+        label="Add"
+        write={() => {
+          if (!search.trim()) throw { code: 'BAD_REQUEST', message: 'type the id of a member to add' };
+          return { method: 'PUT', path: ['groups', group.id, 'members', 'user', search.trim()] };
+        }}
+        onSaved={onSaved}
+      />
     </form>
   );
 }

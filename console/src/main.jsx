@@ -6,7 +6,7 @@
 // call acts as that user; writes carry the session's CSRF value.
 
 import { createRoot } from 'react-dom/client';
-import { useEffect, useMemo, useState } from 'react';
+import { Component, useEffect, useMemo, useState } from 'react';
 import { createTessera } from '@tessera/web/session';
 import { TesseraProvider, useCan, useStatus, useTessera } from '@tessera/react';
 
@@ -14,6 +14,7 @@ import { Access } from './access.jsx';
 import { Audit } from './audit.jsx';
 import { Groups } from './groups.jsx';
 import { Nodes } from './nodes.jsx';
+import { PreviewGate } from './preview.jsx';
 import { Roles } from './roles.jsx';
 import { api, signedIn } from './api.js';
 
@@ -144,6 +145,7 @@ function Screens({ session, org }) {
   const status = useStatus();
   const [screen, setScreen] = useState('access');
   const gates = Object.fromEntries(SCREENS.map(({ id, gate }) => [id, useGate(session, gate)]));
+  gates.preview = useGate(session, 'manage_members');
   if (status === 'loading') return <p role="status">Loading your permissions…</p>;
   if (status === 'error' || status === 'expired') {
     return <p role="alert">Your permissions could not be read. Sign in again.</p>;
@@ -175,15 +177,42 @@ function Screens({ session, org }) {
         </ul>
       </nav>
       <main>
+        <PreviewGate.Provider value={gates.preview}>
+          <Failed key={current}>
+            <Screen current={current} org={org} session={session} />
+          </Failed>
+        </PreviewGate.Provider>
+      </main>
+    </>
+  );
+}
+
+/** One screen, by its id. */
+function Screen({ current, org, session }) {
+  return (
+    <>
         {current === 'roles' ? <Roles org={org} /> : null}
         {current === 'groups' ? <Groups org={org} /> : null}
         {current === 'nodes' ? <Nodes org={org} /> : null}
         {current === 'audit' ? <Audit org={org} /> : null}
         {current === 'tools' ? <Access org={org} /> : null}
         {current === 'access' ? <YourAccess session={session} /> : null}
-      </main>
     </>
   );
+}
+
+/** A screen that threw (an answer of an unexpected shape) says so; the others still work. */
+class Failed extends Component {
+  state = { error: null };
+
+  static getDerivedStateFromError(error) {
+    return { error };
+  }
+
+  render() {
+    if (this.state.error) return <p role="alert">This screen failed: {String(this.state.error.message ?? this.state.error)}. Reload the page.</p>;
+    return this.props.children;
+  }
 }
 
 /** What the signed-in user may manage here, from their own snapshot. */

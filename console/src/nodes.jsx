@@ -142,7 +142,7 @@ function Rows({ rows, empty, text, remove, org, onChanged, kind }) {
       {rows.map((row) => (
         <li key={row.id} data-row={`${kind}:${row.id}`}>
           {text(row)}{' '}
-          <SaveOrPreview org={org} name={`remove-${row.id}`} label="Remove" write={() => ({ method: 'DELETE', path: remove(row) })} onSaved={onChanged} />
+          <SaveOrPreview org={org} name={`remove-${row.id}`} label="Remove" about={text(row)} write={() => ({ method: 'DELETE', path: remove(row) })} onSaved={onChanged} />
         </li>
       ))}
     </ul>
@@ -229,8 +229,9 @@ function AddCap({ org, node, onSaved }) {
 function Register({ org, parent, onSaved }) {
   const [child, setChild] = useState('');
   const write = () => {
-    const [type, id] = child.trim().split(':');
-    return { method: 'PUT', path: ['nodes', type ?? '', id ?? ''], body: { parent } };
+    const [type, id, more] = child.trim().split(':');
+    if (!type || !id || more !== undefined) throw { code: 'BAD_REQUEST', message: 'a node is written type:id (site:7)' };
+    return { method: 'PUT', path: ['nodes', type, id], body: { parent } };
   };
   return (
     <form className="filters" onSubmit={(event) => event.preventDefault()} aria-label={`Register a node under ${at(parent)}`}>

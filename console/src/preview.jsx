@@ -4,10 +4,16 @@
 // 3 users: carol, dave, erin") or the refusal the write would get, with
 // its code, before anyone saves it. Saving sends the same write.
 
-import { useState } from 'react';
+import { createContext, useContext, useId, useState } from 'react';
 
 import { api } from './api.js';
 import { Refusal, at, model } from './ui.jsx';
+
+/**
+ * Whether the signed-in user may preview: a preview reads everyone's
+ * answers, so it needs the `manage_members` key besides the write's own.
+ */
+export const PreviewGate = createContext({ allowed: true, reason: null });
 
 /** How many principals a sentence names before "and N more". */
 const NAMED = 10;
@@ -38,15 +44,31 @@ export function summarize(changes) {
   });
 }
 
+/** The write as text, to tell whether the form changed since its preview. */
+function asText(write) {
+  try {
+    return JSON.stringify(write());
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The buttons of an edit form: Preview asks the host what the write would
  * change, Save makes it. `write()` returns `{method, path, body?}` (path
- * relative to the org: `['roles', id]`), or throws to refuse locally.
+ * relative to the org: `['roles', id]`), or throws `{code, message}` to
+ * refuse locally. `about` names the thing for a screen reader when the
+ * label alone does not ("Remove" in a list). A preview is shown only
+ * while the form still asks the write it previewed.
  */
-export function SaveOrPreview({ org, write, onSaved, label = 'Save', name }) {
+export function SaveOrPreview({ org, write, onSaved, label = 'Save', name, about }) {
+  const gate = useContext(PreviewGate);
+  const why = useId();
   const [preview, setPreview] = useState(null);
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
+  const asked = asText(write);
+  const shown = preview && preview.asked === asked ? preview.answer : null;
   const request = () => {
     const { method, path, body } = write();
     return { method, path: model(org, ...path), body };
@@ -67,7 +89,7 @@ export function SaveOrPreview({ org, write, onSaved, label = 'Save', name }) {
       setPreview(null);
       const { method, path, body } = request();
       const answer = await api(model(org, 'preview'), { method: 'POST', body: body === undefined ? { method, path } : { method, path, body } });
-      setPreview(answer);
+      setPreview({ answer, asked });
     });
   const save = () =>
     run(async () => {
@@ -78,14 +100,27 @@ export function SaveOrPreview({ org, write, onSaved, label = 'Save', name }) {
     });
   return (
     <div className="save" data-save={name}>
-      <button type="button" onClick={ask} disabled={busy} data-action="preview" aria-label={label === 'Save' ? undefined : `Preview: ${label}`}>
+      <button
+        type="button"
+        onClick={ask}
+        disabled={busy || !gate.allowed}
+        data-action="preview"
+        aria-label={label === 'Save' && !about ? undefined : `Preview: ${label}${about ? ` ${about}` : ''}`}
+        aria-describedby={gate.allowed ? undefined : why}
+      >
         Preview
       </button>{' '}
-      <button type="button" onClick={save} disabled={busy} data-action="save">
+      <button type="button" onClick={save} disabled={busy} data-action="save" aria-label={about ? `${label} ${about}` : undefined}>
         {label}
       </button>
+      {gate.allowed ? null : (
+        <span id={why} className="reason">
+          {' '}
+          {gate.reason}
+        </span>
+      )}
       <Refusal error={error} />
-      {preview ? <PreviewAnswer preview={preview} onCancel={() => setPreview(null)} /> : null}
+      {shown ? <PreviewAnswer preview={shown} onCancel={() => setPreview(null)} /> : null}
     </div>
   );
 }

@@ -245,13 +245,13 @@ test('an org admin builds a role in the matrix, assigns it, previews a revocatio
 
   // View as vic: their own snapshot, opened in the page, answers as the host does.
   await page.fill('[data-field="view-user"]', 'vic');
+  await page.fill('[data-field="view-route"]', '/sites/1/racks');
   await page.click('[data-action="view-as"]');
   await page.waitForSelector('[data-view-as="vic"] [data-seen]');
   const seen = await page.$$eval('[data-seen-node]', (items) => items.map((item) => item.dataset.seenNode));
   assert.ok(seen.includes('miner:71') && !seen.includes('miner:11'), `miner:11 is hidden from vic: ${seen}`);
   const nav = await page.$$eval('[data-nav] code', (items) => items.map((item) => item.textContent));
   assert.deepEqual(nav, (await admin.nav({ org: 'acme', principal: 'vic' })).nav, 'vic’s nav, as the host answers it');
-  await page.fill('[data-field="view-route"]', '/sites/1/racks');
   const guarded = await admin.guard({ org: 'acme', principal: 'vic', route: '/sites/1/racks' });
   assert.equal(await page.getAttribute('[data-guard]', 'data-guard'), guarded.decision);
   assert.deepEqual(await violations(page), [], 'view as');
@@ -320,6 +320,28 @@ test('a member admin without role:manage cannot edit roles, and an escalation is
   assert.equal((await admin.listAssignments('acme')).filter((a) => a.role === 'ADMIN').length, 0, 'nothing written');
   assert.deepEqual(await violations(page), [], 'mia’s node tree');
   await page.screenshot({ path: path.join(dir, 'mia-escalation.png'), fullPage: true });
+});
+
+test('an access admin without user:manage edits nodes, but may not preview: the reason is shown', OPTIONS, async (t) => {
+  await admin.putUser('sam', { name: 'Sam (access admin)' });
+  await admin.putMember('acme', 'sam');
+  const role = await admin.createRole('acme', { name: 'Access admin', permissions: ['site:manage', 'site:read'] });
+  await admin.createAssignment('acme', { subject: 'user:sam', role: role.id });
+  const page = await signIn(t, 'sam');
+  await page.click('[data-screen="nodes"]');
+  await page.waitForSelector('[data-panel="root"]');
+  const preview = '[data-panel="root"] [data-save="register"] [data-action="preview"]';
+  assert.equal(await page.isDisabled(preview), true);
+  const reason = await page.getAttribute(preview, 'aria-describedby');
+  assert.match(await page.textContent(`[id="${reason}"]`), /You need user:manage at the org root/);
+  assert.ok(await page.$('[data-panel="root"] [data-error="FORBIDDEN"]'), 'assignments need user:manage: the refusal is shown');
+  await page.fill('[data-panel="root"] [data-field="register"]', 'site9');
+  await page.click('[data-panel="root"] [data-save="register"] [data-action="save"]');
+  await page.waitForSelector('[data-save="register"] [data-error="BAD_REQUEST"]');
+  await page.fill('[data-panel="root"] [data-field="register"]', 'site:9');
+  await page.click('[data-panel="root"] [data-save="register"] [data-action="save"]');
+  await page.waitForSelector('[data-node="site:9"]');
+  assert.deepEqual(await violations(page), [], 'sam’s node tree');
 });
 
 test('a used or unknown sign-in link says so', OPTIONS, async (t) => {

@@ -194,39 +194,27 @@ impl Catalog {
     /// `index` itself): what a role editor ticks along with it, so the
     /// saved set is closed under `requires` (docs/model.md §1.5).
     pub fn requirements_of(&self, index: usize) -> Bits {
-        self.reach(index, |from, to| {
-            self.entries
-                .get(from)
-                .is_some_and(|entry| entry.requires.contains(&(to as u32)))
-        })
+        let edges: Vec<Vec<usize>> = self
+            .entries
+            .iter()
+            .map(|entry| entry.requires.iter().map(|at| *at as usize).collect())
+            .collect();
+        reach(&edges, index)
     }
 
     /// Every key that requires `index`, directly or through another key
     /// (not `index` itself): what taking `index` away from a role takes
     /// away too, since none of them takes effect without it.
     pub fn dependents_of(&self, index: usize) -> Bits {
-        self.reach(index, |from, to| {
-            self.entries
-                .get(to)
-                .is_some_and(|entry| entry.requires.contains(&(from as u32)))
-        })
-    }
-
-    /// The indices reachable from `start` along `edge(from, to)`, without
-    /// `start`. The graph is acyclic (the manifest is validated so), but the
-    /// walk visits each index once whatever it is given.
-    fn reach(&self, start: usize, edge: impl Fn(usize, usize) -> bool) -> Bits {
-        let mut seen = Bits::empty(self.len());
-        let mut stack = vec![start];
-        while let Some(from) = stack.pop() {
-            for to in 0..self.len() {
-                if to != start && !seen.contains(to) && edge(from, to) {
-                    seen.insert(to);
-                    stack.push(to);
+        let mut edges: Vec<Vec<usize>> = vec![Vec::new(); self.len()];
+        for (at, entry) in self.entries.iter().enumerate() {
+            for required in &entry.requires {
+                if let Some(list) = edges.get_mut(*required as usize) {
+                    list.push(at);
                 }
             }
         }
-        seen
+        reach(&edges, index)
     }
 
     /// Whether a set is closed under `requires`; lists what is missing.
@@ -243,6 +231,22 @@ impl Catalog {
             })
             .collect()
     }
+}
+
+/// The indices reachable from `start` along `edges` (one list per index),
+/// without `start`; each visited once, so a cycle cannot loop.
+fn reach(edges: &[Vec<usize>], start: usize) -> Bits {
+    let mut seen = Bits::empty(edges.len());
+    let mut stack = vec![start];
+    while let Some(from) = stack.pop() {
+        for &to in edges.get(from).into_iter().flatten() {
+            if to != start && to < edges.len() && !seen.contains(to) {
+                seen.insert(to);
+                stack.push(to);
+            }
+        }
+    }
+    seen
 }
 
 fn key_at(entries: &[CatalogEntry], index: u32) -> &str {

@@ -20,8 +20,13 @@ impl Admin {
     /// hidden entries and caps are its).
     pub async fn list_nodes(&self, actor: &Actor, org: &str) -> Result<Vec<DocNode>, AdminError> {
         let mut tx = match self.open_read(actor, org, AdminKey::ManageMembers).await {
-            Err(AdminError::Forbidden(_)) => {
-                self.open_read(actor, org, AdminKey::ManageAccess).await?
+            Err(AdminError::Forbidden(members)) => {
+                match self.open_read(actor, org, AdminKey::ManageAccess).await {
+                    Err(AdminError::Forbidden(access)) if members != access => {
+                        return Err(AdminError::Forbidden(format!("{members}, and {access}")));
+                    }
+                    opened => opened?,
+                }
             }
             opened => opened?,
         };

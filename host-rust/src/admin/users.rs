@@ -74,9 +74,7 @@ impl Admin {
                 format!("`limit` must be 1 to {MEMBER_SEARCH_MAX}"),
             ));
         }
-        // Ids and names are at most 128 characters, none of them a control
-        // character: no longer or stranger text can match (and Postgres
-        // refuses a NUL in any text).
+        // A bound on the work, and no NUL (Postgres refuses one in any text).
         if search.chars().count() > 128 || search.chars().any(char::is_control) {
             return Err(AdminError::bad(
                 "search",
@@ -84,11 +82,14 @@ impl Admin {
             ));
         }
         let mut tx = self.open_read(actor, org, AdminKey::ManageMembers).await?;
+        // The byte-order collation lowercases ASCII letters only, on both
+        // stores, as the search text is lowercased.
         let collate = self.store.backend().byte_order();
         let rows: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT u.id, u.name FROM members m JOIN users u ON u.id = m.user_id
              WHERE m.org_id = $1
-               AND (lower(u.id) LIKE $2 ESCAPE '!' OR lower(u.name) LIKE $2 ESCAPE '!')
+               AND (lower(u.id COLLATE {collate}) LIKE $2 ESCAPE '!'
+                    OR lower(u.name COLLATE {collate}) LIKE $2 ESCAPE '!')
              ORDER BY u.id COLLATE {collate} LIMIT $3"
         )))
         .bind(org)

@@ -3,14 +3,11 @@
 //! `POST /v1/check` gives: each user's compiled snapshot is asked, so the
 //! lists cannot disagree with a check.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header::CACHE_CONTROL;
-use axum::http::{HeaderMap, HeaderValue};
-use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use tessera_core::{Diagnostic, Effect, Snapshot};
 use utoipa::ToSchema;
@@ -344,34 +341,100 @@ pub(crate) async fn user_explain(
     }))
 }
 
-/// The user's own signed snapshot in the org, as `GET …/snapshot`
-/// exports it (binary, or its `tss1.` text with `Accept: text/plain`):
-/// what the console's "view as" opens in the browser, so the user's nav,
-/// route guards and visible tree are drawn by the resolver their own
-/// browser runs. Behind the same gate as the access map (the
-/// `manage_members` key; a user the caller may not read is `404`).
-#[utoipa::path(get, path = "/v1/orgs/{org}/users/{id}/snapshot", tag = "access",
+/// `POST …/users/{id}/view`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ViewBody {
+    /// Concrete routes to guard (`/sites/7/racks`), at most 100.
+    #[serde(default)]
+    routes: Vec<String>,
+}
+
+/// A route's guard, as the user would get it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RouteView {
+    route: String,
+    /// The core's guard shape (`{"decision", "fallback"?}`).
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    guard: tessera_core::GuardResult,
+}
+
+/// What one user sees: the answer of `POST …/users/{id}/view`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct View {
+    /// Their nav: the route paths open to them (as `GET …/nav`).
+    nav: Vec<String>,
+    /// Each asked route's guard, in the order asked.
+    routes: Vec<RouteView>,
+    /// The registered nodes they can see, parents first.
+    visible: Vec<String>,
+    /// The top node of each subtree hidden from them.
+    hidden: Vec<String>,
+    /// The org revision the answers used.
+    revision: u64,
+}
+
+/// The most routes one view guards.
+const VIEW_ROUTES: usize = 100;
+
+/// What one user sees, from their compiled snapshot (the answers their
+/// own browser's resolver gives): their nav, the guard of each asked
+/// route, the registered nodes they can see and the subtrees hidden from
+/// them. Behind the access map's gate (the `manage_members` key; a user
+/// the caller may not read is `404`). The snapshot itself is not handed
+/// out: it is a signed credential of its user.
+#[utoipa::path(post, path = "/v1/orgs/{org}/users/{id}/view", tag = "access",
+    request_body = ViewBody,
     params(("org" = String, Path, description = "org id"), ("id" = String, Path, description = "user id")),
-    responses(
-        (status = 200, description = "the snapshot", content_type = "application/vnd.tessera.snapshot", body = Vec<u8>),
-        (status = 304, description = "the copy `If-None-Match` names is still the user's snapshot"),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
-pub(crate) async fn user_snapshot(
+    responses((status = 200, body = View), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn user_view(
     State(state): State<Arc<AppState>>,
     caller: AdminCaller,
     PathArgs((org, user)): PathArgs<(String, String)>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let bound = caller.caller.access.orgs.is_some();
-    state
+    JsonBody(body): JsonBody<ViewBody>,
+) -> Result<Json<View>, ApiError> {
+    if body.routes.len() > VIEW_ROUTES {
+        return Err(ApiError::bad_request(format!(
+            "`routes` holds at most {VIEW_ROUTES} routes"
+        )));
+    }
+    let tree = state
         .admin
-        .readable_user(&caller.actor, bound, &org, &user)
+        .user_tree(
+            &caller.actor,
+            caller.caller.access.orgs.is_some(),
+            &org,
+            &user,
+        )
         .await?;
-    let exported = super::snapshots::export(&state, &asking(&org, &user), &headers).await?;
-    let mut response = super::export_response(exported, super::snapshots::wants_text(&headers));
-    response
-        .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    let (snapshot, revision) = state.authority.snapshot(&asking(&org, &user)).await?;
+    let mut view = View {
+        nav: snapshot.nav(),
+        routes: body
+            .routes
+            .into_iter()
+            .map(|route| RouteView {
+                guard: snapshot.guard(&route),
+                route,
+            })
+            .collect(),
+        visible: Vec::new(),
+        hidden: Vec::new(),
+        revision,
+    };
+    let mut under_hidden: BTreeSet<String> = BTreeSet::new();
+    for (key, path) in parents_first(&tree) {
+        if path.iter().any(|node| under_hidden.contains(node)) {
+            continue;
+        }
+        if snapshot.hides(&path) {
+            view.hidden.push(key.clone());
+            under_hidden.insert(key);
+        } else {
+            view.visible.push(key);
+        }
+    }
+    Ok(Json(view))
 }

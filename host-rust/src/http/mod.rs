@@ -101,7 +101,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .routes(routes!(access::who_can))
         .routes(routes!(access::user_access))
         .routes(routes!(access::user_explain))
-        .routes(routes!(access::user_snapshot))
+        .routes(routes!(access::user_view))
         .routes(routes!(preview::preview))
         .routes(routes!(catalog::catalog))
         .routes(routes!(console::create))

@@ -487,39 +487,44 @@ async fn tenants(db: &common::TestDb) {
         .header("tessera-actor", "carol");
     let (status, map) = common::send_json(anonymous, None).await;
     assert_eq!(status, 200, "anonymous is mapped for every caller: {map}");
-    // The user's own snapshot ("view as"), behind the same gate.
+    // What a user sees ("view as"), behind the same gate: their nav and
+    // guards as the decision routes answer them, their visible nodes.
     let view = |user: &str| {
         server
             .client
-            .get(format!(
-                "{}/v1/orgs/acme/users/{user}/snapshot",
-                server.base
-            ))
+            .post(format!("{}/v1/orgs/acme/users/{user}/view", server.base))
             .bearer_auth(&server.token)
             .header("tessera-actor", "carol")
-            .header("accept", "text/plain")
+            .json(&json!({"routes": ["/miners", "/nowhere"]}))
     };
-    let alice = view("alice").send().await.unwrap();
-    assert_eq!(alice.status(), 200);
-    assert_eq!(alice.headers()["cache-control"], "no-store");
-    let text = alice.text().await.unwrap();
-    let exported = server
-        .request(Method::GET, "/v1/orgs/acme/snapshot?principal=alice")
-        .header("accept", "text/plain")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(text.starts_with("tss1."), "{text}");
+    let (status, seen) = common::send_json(view("alice"), None).await;
+    assert_eq!(status, 200, "{seen}");
+    let (_, nav) = server
+        .call(Method::GET, "/v1/orgs/acme/nav?principal=alice", None)
+        .await;
+    assert_eq!(seen["nav"], nav["nav"], "alice's nav");
+    let (_, guard) = server
+        .call(
+            Method::POST,
+            "/v1/guard",
+            Some(json!({"org": "acme", "principal": "alice", "route": "/miners"})),
+        )
+        .await;
+    assert_eq!(seen["routes"][0]["decision"], guard["decision"]);
+    assert_eq!(seen["routes"][1]["decision"], "no_route");
+    let (_, map) = server
+        .call(Method::GET, "/v1/orgs/acme/users/alice/access", None)
+        .await;
     assert_eq!(
-        text.len(),
-        exported.len(),
-        "the snapshot the host exports for alice"
+        seen["hidden"], map["hidden"],
+        "the hidden subtrees, as the map says"
     );
-    let eve = view("eve").send().await.unwrap();
-    assert_eq!(eve.status(), 404, "eve is not carol's to read");
+    assert_error(
+        "carol viewing as eve",
+        common::send_json(view("eve"), None).await,
+        404,
+        "NOT_FOUND",
+    );
 
     // A tenant's admin token (bound to acme), acting as the backend, reads
     // members only too.
