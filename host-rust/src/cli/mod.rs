@@ -7,6 +7,7 @@ mod check;
 mod codegen;
 mod config;
 mod console;
+mod demo;
 mod documents;
 mod error;
 mod output;
@@ -177,6 +178,10 @@ pub(crate) struct ServeArgs {
     /// preview_principals=10000]
     #[arg(long, env = "TESSERA_QUOTAS", value_name = "KIND=N,...")]
     pub(crate) quotas: Option<String>,
+    /// Create the demo org from the document next to the manifest
+    /// (demo.json) unless it exists, and print its users
+    #[arg(long)]
+    pub(crate) demo: bool,
 }
 
 /// `tessera export`.

@@ -10,6 +10,7 @@ use super::{CliError, Exit, ServeArgs, config};
 /// Starts the service and serves until a signal asks it to stop.
 pub(crate) async fn run(args: ServeArgs) -> Result<Exit, CliError> {
     let config = config::serve_config(&args)?;
+    let manifest = config.manifest.clone();
     // Listen for the signals before anything can take long: a signal
     // during the start (migrations, reconcile) abandons it cleanly, its
     // transaction rolled back, instead of killing the process mid-write.
@@ -27,6 +28,11 @@ pub(crate) async fn run(args: ServeArgs) -> Result<Exit, CliError> {
         "the bootstrap token is kept in {}",
         running.token_path.display()
     ));
+    if args.demo {
+        for line in super::demo::apply(running.admin(), &manifest).await? {
+            print(&line)?;
+        }
+    }
     running.wait(shutdown).await?;
     note("tessera stopped");
     Ok(Exit::Success)

@@ -169,6 +169,12 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
 }
 
 impl Running {
+    /// The admin service this server's API writes through (its writes
+    /// reach this server's caches at once).
+    pub fn admin(&self) -> &Admin {
+        &self.state.admin
+    }
+
     /// The API as a router over this server's state, for an app that
     /// mounts it in its own axum router or a test that calls it without a
     /// socket (`tower::ServiceExt::oneshot`).

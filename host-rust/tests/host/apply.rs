@@ -521,3 +521,24 @@ both_backends!(
     an_apply_refuses_with_its_code_and_pointer_and_writes_nothing,
     refusals
 );
+
+/// Each example's demo org (`serve --demo`'s) applies into an empty store
+/// and exports as the very file: valid, and canonical.
+async fn demos(db: &common::TestDb) {
+    for (example, org) in [("fleet", "acme"), ("media", "arcade"), ("wiki", "otter")] {
+        let fresh = common::TestDb::new(db.backend).await;
+        let manifest = format!("examples/{example}/manifest.toml");
+        let server = TestServer::start(&fresh, &manifest).await;
+        let text = std::fs::read_to_string(
+            common::repo_root().join(format!("examples/{example}/demo.json")),
+        )
+        .unwrap();
+        let document: Value = serde_json::from_str(&text).unwrap();
+        let (status, applied) = apply(&server, org, &document, false).await;
+        assert_eq!(status, 200, "{example}: {applied}");
+        assert_eq!(export(&server, org).await, text, "{example}: canonical");
+        server.stop().await;
+    }
+}
+
+both_backends!(the_example_demo_orgs_apply_as_they_are, demos);

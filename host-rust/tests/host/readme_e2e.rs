@@ -1,8 +1,9 @@
 //! The README's main job, run exactly as written (from the repository
 //! root, with the data dir and port moved by environment variables so the
-//! test neither touches `./tessera-data` nor needs port 7700), then a fleet
-//! scenario over HTTP, a snapshot verified with the published keys, and a
-//! graceful stop.
+//! test neither touches `./tessera-data` nor needs port 7700): the demo org
+//! it creates answered over HTTP as the README's walk-through says, a
+//! snapshot verified with the published keys, a graceful stop, and a
+//! second start on the same data directory that changes nothing.
 
 use crate::common;
 
@@ -60,30 +61,54 @@ async fn the_readme_main_job_serves_a_fleet() {
         "embedded SQLite in the data dir"
     );
 
-    let (status, roles) = fleet(&server).await;
-    assert_eq!(status, 200);
-    let names: Vec<&str> = roles
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["name"].as_str().unwrap())
-        .collect();
-    assert!(names.contains(&"FIELD_TECH"), "{names:?}");
-    for (principal, path, expected) in [
-        ("carol", vec!["site:1", "rack:1", "miner:1"], "allow"),
-        ("carol", vec!["site:2"], "deny"),
-        ("dave", vec!["site:1", "rack:1", "miner:1"], "deny"),
+    assert!(
+        server
+            .printed("demo org acme")
+            .await
+            .starts_with("demo org acme (Acme Mining): 21 steps applied"),
+    );
+    assert_eq!(
+        server.printed("demo user carol").await,
+        "demo user carol: Carol (field tech at site 1 only)"
+    );
+    // The README's walk-through.
+    for (principal, permission, path, expected) in [
+        (
+            "carol",
+            "miner:blink_led",
+            vec!["site:1", "rack:1", "miner:11"],
+            "allow",
+        ),
+        ("carol", "miner:reboot", vec!["site:1"], "deny"),
+        (
+            "vic",
+            "miner:read",
+            vec!["site:2", "rack:2", "miner:21"],
+            "not_found",
+        ),
+        ("alice", "miner:reboot", vec!["site:2"], "allow"),
     ] {
         let (status, answer) = server
             .call(
                 Method::POST,
                 "/v1/check",
-                Some(json!({"org": "acme", "principal": principal, "permission": "miner:blink_led", "path": path})),
+                Some(json!({"org": "acme", "principal": principal, "permission": permission, "path": path})),
             )
             .await;
         assert_eq!(status, 200);
-        assert_eq!(answer["decision"], expected, "{principal} {path:?}");
+        assert_eq!(
+            answer["decision"], expected,
+            "{principal} {permission} {path:?}"
+        );
     }
+    let (status, _) = server
+        .call(
+            Method::POST,
+            "/v1/orgs/acme/assignments",
+            Some(json!({"subject": "user:carol", "role": "ADMIN", "scope": "site:2"})),
+        )
+        .await;
+    assert_eq!(status, 201);
 
     // The exported snapshot verifies with the published keys and agrees.
     let client = reqwest::Client::new();
@@ -110,53 +135,34 @@ async fn the_readme_main_job_serves_a_fleet() {
     let snapshot = verifier.open_text(&text, now, expect).unwrap();
     assert!(
         snapshot
-            .check("miner:blink_led", &["site:1", "rack:1", "miner:1"], None)
+            .check("miner:blink_led", &["site:1", "rack:1", "miner:11"], None)
             .is_allow()
     );
 
+    let (_, before) = server.call(Method::GET, "/v1/orgs/acme/export", None).await;
     assert!(
         server.terminate().await.success(),
         "a clean exit on SIGTERM"
     );
-    std::fs::remove_dir_all(&data_dir).ok();
-}
 
-/// Builds the fleet: org acme, carol a FIELD_TECH at site 1, dave a member;
-/// answers `GET …/roles`.
-async fn fleet(server: &common::ServeProcess) -> (u16, serde_json::Value) {
-    let writes = [
-        (
-            Method::POST,
-            "/v1/orgs",
-            Some(json!({"id": "acme", "name": "Acme"})),
-        ),
-        (
-            Method::PUT,
-            "/v1/users/carol",
-            Some(json!({"name": "Carol"})),
-        ),
-        (Method::PUT, "/v1/users/dave", Some(json!({"name": "Dave"}))),
-        (Method::PUT, "/v1/orgs/acme/members/carol", None),
-        (Method::PUT, "/v1/orgs/acme/members/dave", None),
-        (
-            Method::PUT,
-            "/v1/orgs/acme/nodes/site/1",
-            Some(json!({"parent": null})),
-        ),
-        (
-            Method::PUT,
-            "/v1/orgs/acme/nodes/rack/1",
-            Some(json!({"parent": "site:1"})),
-        ),
-        (
-            Method::POST,
-            "/v1/orgs/acme/assignments",
-            Some(json!({"subject": "user:carol", "role": "FIELD_TECH", "scope": "site:1"})),
-        ),
-    ];
-    for (method, path, body) in writes {
-        let (status, answer) = server.call(method, path, body).await;
-        assert!(status < 300, "{path}: {status} {answer}");
-    }
-    server.call(Method::GET, "/v1/orgs/acme/roles", None).await
+    // Again on the same data: the org, carol's new assignment included, stays.
+    let mut command = tokio::process::Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!("exec {}", readme_main_command()))
+        .current_dir(common::repo_root())
+        .env("TESSERA_DATA_DIR", &data_dir)
+        .env("TESSERA_LISTEN", "127.0.0.1:0")
+        .env_remove("DATABASE_URL");
+    let again = common::ServeProcess::spawn(command, Duration::from_secs(600)).await;
+    let (_, after) = again.call(Method::GET, "/v1/orgs/acme/export", None).await;
+    assert_eq!(after, before, "a second start changes nothing");
+    assert!(
+        again
+            .printed("demo org acme")
+            .await
+            .starts_with("demo org acme (Acme Mining): exists")
+    );
+    assert!(again.terminate().await.success());
+    std::fs::remove_dir_all(&data_dir).ok();
 }

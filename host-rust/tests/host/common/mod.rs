@@ -598,6 +598,8 @@ pub(crate) struct ServeProcess {
     pub(crate) base: String,
     /// The bootstrap token it printed.
     pub(crate) token: String,
+    /// What it printed after those two lines.
+    printed: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl ServeProcess {
@@ -635,12 +637,40 @@ impl ServeProcess {
             .await
             .expect("serve printed its address and token in time");
         // Keep draining stdout so the child never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let printed = std::sync::Arc::<std::sync::Mutex<Vec<String>>>::default();
+        let keep = std::sync::Arc::clone(&printed);
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                keep.lock().unwrap().push(line);
+            }
+        });
         ServeProcess {
             child,
             base: base.expect("address"),
             token: token.expect("token"),
+            printed,
         }
+    }
+
+    /// The first line it printed (after its address and token) that
+    /// starts with `prefix`, waiting up to 10 s for it.
+    pub(crate) async fn printed(&self, prefix: &str) -> String {
+        for _ in 0..100 {
+            if let Some(line) = self
+                .printed
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|line| line.starts_with(prefix))
+            {
+                return line.clone();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!(
+            "no line starting with {prefix:?}: {:?}",
+            self.printed.lock().unwrap()
+        );
     }
 
     /// Sends SIGTERM and waits for a clean exit.
