@@ -29,18 +29,23 @@ fn readme_main_command() -> String {
     command.to_owned()
 }
 
-#[tokio::test]
-async fn the_readme_main_job_serves_a_fleet() {
-    let data_dir = std::env::temp_dir().join(format!("tessera_readme_{}", std::process::id()));
+/// The main job, run as written, on `data_dir` and a free port.
+async fn main_job(data_dir: &std::path::Path) -> common::ServeProcess {
     let mut command = tokio::process::Command::new("sh");
     command
         .arg("-c")
         .arg(format!("exec {}", readme_main_command()))
         .current_dir(common::repo_root())
-        .env("TESSERA_DATA_DIR", &data_dir)
+        .env("TESSERA_DATA_DIR", data_dir)
         .env("TESSERA_LISTEN", "127.0.0.1:0")
         .env_remove("DATABASE_URL");
-    let server = common::ServeProcess::spawn(command, Duration::from_secs(600)).await;
+    common::ServeProcess::spawn(command, Duration::from_secs(600)).await
+}
+
+#[tokio::test]
+async fn the_readme_main_job_serves_a_fleet() {
+    let data_dir = std::env::temp_dir().join(format!("tessera_readme_{}", std::process::id()));
+    let server = main_job(&data_dir).await;
     let token_file = std::fs::read_to_string(data_dir.join("token")).unwrap();
     assert_eq!(
         token_file.trim(),
@@ -146,15 +151,7 @@ async fn the_readme_main_job_serves_a_fleet() {
     );
 
     // Again on the same data: the org, carol's new assignment included, stays.
-    let mut command = tokio::process::Command::new("sh");
-    command
-        .arg("-c")
-        .arg(format!("exec {}", readme_main_command()))
-        .current_dir(common::repo_root())
-        .env("TESSERA_DATA_DIR", &data_dir)
-        .env("TESSERA_LISTEN", "127.0.0.1:0")
-        .env_remove("DATABASE_URL");
-    let again = common::ServeProcess::spawn(command, Duration::from_secs(600)).await;
+    let again = main_job(&data_dir).await;
     let (_, after) = again.call(Method::GET, "/v1/orgs/acme/export", None).await;
     assert_eq!(after, before, "a second start changes nothing");
     assert!(
