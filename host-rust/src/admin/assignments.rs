@@ -226,8 +226,7 @@ impl Admin {
             scope: scope.map(ToString::to_string),
             owner_only,
         };
-        self.quotas
-            .require_room(&mut tx, org, Counted::Assignments)
+        self.require_room(&mut tx, org, Counted::Assignments)
             .await?;
         let inserted = sqlx::query(
             "INSERT INTO assignments (org_id, id, subject, subject_user, subject_group, role_id, scope_type, scope_id, scope_key, owner_only, created_at)

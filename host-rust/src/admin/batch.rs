@@ -8,6 +8,7 @@
 use std::sync::{Arc, Mutex};
 
 use super::AdminError;
+use super::quotas::Counted;
 use crate::store::{StoreError, Tx};
 
 tokio::task_local! {
@@ -32,6 +33,8 @@ struct State {
     every: bool,
     /// The id the document gives the entry the next write creates.
     next_id: Option<String>,
+    /// The quotas the writes added to, counted at the end.
+    counted: Vec<Counted>,
 }
 
 impl Batch {
@@ -92,6 +95,21 @@ impl Batch {
     pub(crate) fn name_next(&self, id: &str) -> Result<(), AdminError> {
         self.state()?.next_id = Some(id.to_owned());
         Ok(())
+    }
+
+    /// Notes that a write added a row `what` counts: the apply checks
+    /// the quota once, at its end.
+    pub(crate) fn count_at_end(&self, what: Counted) -> Result<(), AdminError> {
+        let mut state = self.state()?;
+        if !state.counted.contains(&what) {
+            state.counted.push(what);
+        }
+        Ok(())
+    }
+
+    /// The quotas to check at the end.
+    pub(crate) fn counted(&self) -> Result<Vec<Counted>, AdminError> {
+        Ok(self.state()?.counted.clone())
     }
 
     /// Whether any write reached every org.

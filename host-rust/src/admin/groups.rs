@@ -149,9 +149,7 @@ impl Admin {
             return Err(AdminError::NameTaken(id));
         }
         require_free_name(&mut tx, org, &name, None).await?;
-        self.quotas
-            .require_room(&mut tx, org, Counted::Groups)
-            .await?;
+        self.require_room(&mut tx, org, Counted::Groups).await?;
         sqlx::query(
             "INSERT INTO groups (org_id, id, name, name_key, is_default) VALUES ($1, $2, $3, $4, $5)",
         )

@@ -116,9 +116,7 @@ impl Admin {
                 )
             }
             None => {
-                self.quotas
-                    .require_room(&mut tx, org, Counted::Nodes)
-                    .await?;
+                self.require_room(&mut tx, org, Counted::Nodes).await?;
                 sqlx::query("INSERT INTO nodes (org_id, type, id, parent_type, parent_id) VALUES ($1, $2, $3, $4, $5)")
                     .bind(org)
                     .bind(&node.ty)

@@ -176,9 +176,7 @@ impl Admin {
             return Ok(view(id));
         }
         let id = super::batch::entry_id("h")?;
-        self.quotas
-            .require_room(&mut tx, org, Counted::Hidden)
-            .await?;
+        self.require_room(&mut tx, org, Counted::Hidden).await?;
         sqlx::query(
             "INSERT INTO hidden (org_id, id, selector, selector_user, selector_group, node_type, node_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -284,9 +282,7 @@ impl Admin {
             scope: scope.map(ToString::to_string),
             allow: catalog.keys(&bits),
         };
-        self.quotas
-            .require_room(&mut tx, org, Counted::Caps)
-            .await?;
+        self.require_room(&mut tx, org, Counted::Caps).await?;
         sqlx::query(
             "INSERT INTO caps (org_id, id, selector, selector_user, selector_group, scope_type, scope_id, allow) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )

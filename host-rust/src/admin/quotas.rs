@@ -114,13 +114,26 @@ impl Quotas {
         org: &str,
         what: Counted,
     ) -> Result<(), AdminError> {
+        self.within(tx, org, what, 1).await
+    }
+
+    /// `QUOTA_EXCEEDED` unless the org's `what`, and `more` of them, stay
+    /// within the quota (`more` is 1 before an insert, 0 after an apply's).
+    pub(crate) async fn within(
+        &self,
+        tx: &mut Tx,
+        org: &str,
+        what: Counted,
+        more: u64,
+    ) -> Result<(), AdminError> {
         let limit = self.limit(what);
+        // Counting one past the limit tells "at it" from "over it".
         let (used,): (i64,) = sqlx::query_as(what.sql())
             .bind(org)
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .bind(i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX))
             .fetch_one(&mut **tx)
             .await?;
-        if u64::try_from(used).unwrap_or(u64::MAX) >= limit {
+        if u64::try_from(used).unwrap_or(u64::MAX).saturating_add(more) > limit {
             return Err(AdminError::QuotaExceeded {
                 quota: what.name(),
                 limit,

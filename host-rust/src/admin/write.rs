@@ -7,7 +7,7 @@ use serde_json::Value;
 use tessera_core::{Manifest, Snapshot};
 
 use super::AdminError;
-use super::quotas::Quotas;
+use super::quotas::{Counted, Quotas};
 use crate::changes::{Change, Changes};
 use crate::missing::Missing;
 use crate::store::{Backend, Store, Tx};
@@ -215,6 +215,23 @@ impl Admin {
         Ok((tx, holder))
     }
 
+    /// Refuses a write that would add one more `what` to an org at its
+    /// quota ([`Quotas::require_room`]). Inside an apply, the quota is
+    /// counted once, at its end ([`Admin::end_batch`]): the same answer (an
+    /// org over a quota is refused, nothing written) without counting the
+    /// rows again for each of thousands of inserts.
+    pub(crate) async fn require_room(
+        &self,
+        tx: &mut Tx,
+        org: &str,
+        what: Counted,
+    ) -> Result<(), AdminError> {
+        if let Some(batch) = super::batch::current() {
+            return batch.count_at_end(what);
+        }
+        self.quotas.require_room(tx, org, what).await
+    }
+
     /// Begins an apply's one transaction, with the global lock (exclusive:
     /// it may write users and create its org, and it holds every org
     /// write's lock besides).
@@ -346,6 +363,9 @@ impl Admin {
     ) -> Result<(), AdminError> {
         let mut tx = batch.take()?;
         let org = batch.org.as_str();
+        for what in batch.counted()? {
+            self.quotas.within(&mut tx, org, what, 0).await?;
+        }
         let every = batch.every()?;
         if every {
             sqlx::query("UPDATE orgs SET revision = revision + 1 WHERE id <> $1")

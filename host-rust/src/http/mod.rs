@@ -4,6 +4,7 @@
 //! that serve it.
 
 mod access;
+mod apply;
 mod auth;
 mod catalog;
 mod console;
@@ -103,6 +104,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .routes(routes!(access::user_explain))
         .routes(routes!(access::user_view))
         .routes(routes!(preview::preview))
+        .routes(routes!(apply::apply))
         .routes(routes!(catalog::catalog))
         .routes(routes!(console::create))
         .routes(routes!(console::current, console::sign_out))

@@ -41,17 +41,6 @@ pub(crate) struct PreviewBody {
     body: Option<Value>,
 }
 
-impl PreviewBody {
-    /// A write to preview: `path` under the org, `body` its JSON.
-    pub(crate) fn new(method: &str, path: &str, body: Option<Value>) -> Self {
-        PreviewBody {
-            method: method.to_owned(),
-            path: path.to_owned(),
-            body,
-        }
-    }
-}
-
 /// One answer a write changes.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct DecisionChange {
@@ -76,7 +65,7 @@ pub(crate) struct Preview {
     /// How many answers change.
     total_changes: usize,
     /// How many principals have at least one change.
-    principals_affected: usize,
+    pub(crate) principals_affected: usize,
     /// The org revision the write would apply to.
     revision: u64,
 }
@@ -184,7 +173,7 @@ pub(crate) async fn preview(
 
 /// Previews `body`'s write, a model write of `org` (checked by the
 /// caller): the refusal it gets, or what it changes.
-pub(crate) async fn preview_write(
+async fn preview_write(
     state: &Arc<AppState>,
     caller: &AdminCaller,
     org: &str,
@@ -192,6 +181,30 @@ pub(crate) async fn preview_write(
     method: Method,
     body: &PreviewBody,
 ) -> Result<Response, ApiError> {
+    let held = preview_run(state, caller, org, |held| {
+        held_write(state, headers, method, body, held)
+    })
+    .await?;
+    Ok(match held {
+        Ok(preview) => axum::Json(preview).into_response(),
+        Err(refused) => refused,
+    })
+}
+
+/// What `run` would change in `org`: it makes its writes with their
+/// transaction held in the [`Held`] it is given (and answers the API's
+/// response to them); the decisions are read in that transaction, which
+/// is then rolled back. `Err(response)` when `run` answered a refusal.
+pub(crate) async fn preview_run<'a, F, Fut>(
+    state: &'a Arc<AppState>,
+    caller: &AdminCaller,
+    org: &str,
+    run: F,
+) -> Result<Result<Preview, Response>, ApiError>
+where
+    F: FnOnce(Arc<Held>) -> Fut,
+    Fut: Future<Output = Result<Response, ApiError>> + 'a,
+{
     let org = org.to_owned();
     // The actor may see everyone's answers, or nothing is written, nor said.
     let before = state
@@ -207,20 +220,20 @@ pub(crate) async fn preview_write(
         footprints.insert(principal, footprint);
     }
     let held = Arc::new(Held::default());
-    let response = held_write(state, headers, method, body, Arc::clone(&held)).await?;
+    let response = run(Arc::clone(&held)).await?;
     if !response.status().is_success() {
-        return Ok(response);
+        return Ok(Err(response));
     }
     let Some((mut tx, change)) = held.take() else {
         // The write changes nothing (an identical assignment, say).
-        return Ok(axum::Json(compare(state, &org, &before, None).await?).into_response());
+        return Ok(Ok(compare(state, &org, &before, None).await?));
     };
     let after = read_held(state, &mut tx, &org, &before, &footprints, change).await;
     tx.rollback()
         .await
         .map_err(crate::store::StoreError::from)?;
     let after = after?;
-    Ok(axum::Json(compare(state, &org, &before, Some(&after)).await?).into_response())
+    Ok(Ok(compare(state, &org, &before, Some(&after)).await?))
 }
 
 fn write_method(method: &str) -> Result<Method, ApiError> {

@@ -542,3 +542,40 @@ async fn demos(db: &common::TestDb) {
 }
 
 both_backends!(the_example_demo_orgs_apply_as_they_are, demos);
+
+/// An apply over a quota is refused, counted once at its end, and writes
+/// nothing; one that ends within it passes, at the quota exactly.
+async fn quotas(db: &common::TestDb) {
+    http_util::import_fleet(db).await;
+    // The fleet has 6 nodes: room for one more.
+    let server = TestServer::start_with(db, FLEET, |config| config.quotas.nodes = 7).await;
+    let text = export(&server, "acme").await;
+    let base: Value = serde_json::from_str(&text).unwrap();
+    let with = |count: usize| {
+        let mut document = base.clone();
+        for at in 0..count {
+            document["nodes"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"node": format!("site:{}", 100 + at), "parent": null}));
+        }
+        document
+    };
+    let (status, refused) = apply(&server, "acme", &with(2), false).await;
+    assert_eq!(
+        (status, &refused["error"]["code"]),
+        (409, &json!("QUOTA_EXCEEDED")),
+        "{refused}"
+    );
+    assert_eq!(refused["error"]["details"]["quota"], "nodes");
+    assert_eq!(export(&server, "acme").await, text, "nothing written");
+    let (status, applied) = apply(&server, "acme", &with(1), false).await;
+    assert_eq!(
+        (status, &applied["applied"]),
+        (200, &json!(true)),
+        "{applied}"
+    );
+    server.stop().await;
+}
+
+both_backends!(an_apply_over_a_quota_writes_nothing, quotas);

@@ -107,7 +107,6 @@ pub(crate) fn handlers() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(settings::get_settings, settings::put_settings))
         .routes(routes!(audit::audit))
         .routes(routes!(documents::export))
-        .routes(routes!(documents::apply))
 }
 
 /// Parses the text form of a subject, selector, group member or node key;
