@@ -47,6 +47,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "benchmark setup")]
 
+#[path = "support/database.rs"]
+mod database;
+use database::{Database, random_hex};
+
 /// The allocator `tessera serve` runs with (`src/main.rs`).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -56,8 +60,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use sqlx::any::install_default_drivers;
-use sqlx::{AnyConnection, AssertSqlSafe, Connection, Executor, Row};
+use sqlx::{AssertSqlSafe, Executor, Row};
 use tessera_core::{CompileRequest, Manifest, compile};
 use tessera_host::{
     Backend, BuildRequest, LoaderBinds, Store, active_key, build_snapshot, create_org,
@@ -237,84 +240,6 @@ impl Layout {
         }
         leaves.extend(level1s.iter().take(2));
         leaves
-    }
-}
-
-/// A database of its own, dropped at the end.
-struct Database {
-    backend: Backend,
-    url: String,
-    name: String,
-    dir: Option<PathBuf>,
-}
-
-fn postgres_admin_url() -> String {
-    std::env::var("TESSERA_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-fn random_hex() -> String {
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).expect("random bytes");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-impl Database {
-    async fn create(backend: Backend) -> Database {
-        install_default_drivers();
-        let name = format!("tessera_bench_{}", random_hex());
-        match backend {
-            Backend::Sqlite => {
-                let dir = std::env::temp_dir().join(&name);
-                std::fs::create_dir_all(&dir).expect("temp dir");
-                let url = format!("sqlite://{}/tessera.db?mode=rwc", dir.display());
-                Database {
-                    backend,
-                    url,
-                    name,
-                    dir: Some(dir),
-                }
-            }
-            Backend::Postgres => {
-                let admin = postgres_admin_url();
-                let mut conn = AnyConnection::connect(&admin).await.expect("postgres");
-                conn.execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .await
-                    .expect("create database");
-                conn.close().await.ok();
-                let (server, _) = admin.rsplit_once('/').expect("url with a database");
-                let url = format!("{server}/{name}");
-                Database {
-                    backend,
-                    url,
-                    name,
-                    dir: None,
-                }
-            }
-        }
-    }
-
-    async fn drop(self) {
-        match self.backend {
-            Backend::Sqlite => {
-                if let Some(dir) = &self.dir {
-                    std::fs::remove_dir_all(dir).ok();
-                }
-            }
-            Backend::Postgres => {
-                let mut conn = AnyConnection::connect(&postgres_admin_url())
-                    .await
-                    .expect("postgres");
-                conn.execute(AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                    self.name
-                )))
-                .await
-                .expect("drop database");
-                conn.close().await.ok();
-            }
-        }
-        println!("dropped {}", self.name);
     }
 }
 

@@ -348,20 +348,36 @@ impl Admin {
         document: &OrgDocument,
         now: i64,
     ) -> Result<Plan, ApplyError> {
+        self.apply_reporting(actor, org, document, now, &mut |_, _| {})
+            .await
+    }
+
+    /// [`Admin::apply`], calling `progress(done, total)` after each step
+    /// (the CLI draws it).
+    pub async fn apply_reporting(
+        &self,
+        actor: &Actor,
+        org: &str,
+        document: &OrgDocument,
+        now: i64,
+        progress: &mut (dyn FnMut(usize, usize) + Send),
+    ) -> Result<Plan, ApplyError> {
         let (plan, _) = self.plan(actor, org, document).await?;
         if plan.is_empty() {
             return Ok(plan);
         }
         let tx = self.begin_apply().await?;
         let batch = Batch::new(org, tx);
+        let total = plan.steps.len();
         batch::within(std::sync::Arc::clone(&batch), async {
-            for step in &plan.steps {
+            for (done, step) in plan.steps.iter().enumerate() {
                 self.run(actor, org, &batch, &step.write, now)
                     .await
                     .map_err(|error| ApplyError {
                         pointer: step.shown.pointer.clone(),
                         error,
                     })?;
+                progress(done + 1, total);
             }
             let audit = Audit {
                 action: "org.apply",

@@ -76,10 +76,18 @@ async fn plan_then_apply(
         eprintln!("Not applied.");
         return Ok(Exit::Denied);
     }
+    let mut progress = Progress::new(steps.len());
     let applied = admin
-        .apply(&Actor::Backend, &args.org, document, setup::unix_now())
+        .apply_reporting(
+            &Actor::Backend,
+            &args.org,
+            document,
+            setup::unix_now(),
+            &mut |done, total| progress.show(done, total),
+        )
         .await
         .map_err(refusal)?;
+    progress.finish();
     print(&format!(
         "Applied {} steps to the org `{}` in one transaction.",
         applied.steps().len(),
@@ -143,4 +151,51 @@ fn refusal(err: ApplyError) -> CliError {
         .unwrap_or_default();
     let base = CliError::from(err.error);
     CliError::new(base.code, format!("{}{at}", base.message))
+}
+
+/// Progress of a long apply on stderr: a bar redrawn in place on a
+/// terminal, a plain line at each tenth otherwise; nothing for a plan of
+/// under [`Progress::LONG`] steps.
+struct Progress {
+    terminal: bool,
+    shown: bool,
+    /// The last percentage (terminal) or tenth (plain) drawn.
+    last: usize,
+}
+
+impl Progress {
+    /// Plans this long or longer show their progress.
+    const LONG: usize = 200;
+
+    fn new(total: usize) -> Self {
+        Progress {
+            terminal: std::io::stderr().is_terminal(),
+            shown: total >= Self::LONG,
+            last: 0,
+        }
+    }
+
+    fn show(&mut self, done: usize, total: usize) {
+        if !self.shown || total == 0 {
+            return;
+        }
+        let percent = done * 100 / total;
+        if self.terminal {
+            if percent != self.last || done == total {
+                self.last = percent;
+                let bar = "#".repeat(percent / 5);
+                eprint!("\r[{bar:<20}] {percent:>3}% {done} / {total} steps");
+                std::io::stderr().flush().ok();
+            }
+        } else if percent / 10 > self.last / 10 {
+            self.last = percent;
+            eprintln!("applied {done} of {total} steps ({percent}%)");
+        }
+    }
+
+    fn finish(&self) {
+        if self.shown && self.terminal {
+            eprintln!();
+        }
+    }
 }
