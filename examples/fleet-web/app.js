@@ -4,8 +4,14 @@
 // file holds no permission rule of its own. The server still checks every
 // request: the snapshot only decides what the UI shows.
 //
-// Serve the repository root and open /examples/fleet-web/?user=root|carol|vic
-// (`&snapshot=<path>` loads another snapshot file, for tests).
+// Two ways to run it:
+// - static: serve the repository root and open
+//   /examples/fleet-web/?user=root|carol|vic, with the snapshots that
+//   `export-demo` signed (`&snapshot=<path>` loads another file, for tests);
+// - live: `node examples/fleet-web/live.mjs` against `tessera serve --demo`
+//   and open /login/root|carol|vic: the page (`?live&user=…`) then takes the
+//   logged-in user's snapshot and the key set from the host, through the
+//   app's relay (@tessera/node/express) under /tessera.
 
 import init, { TesseraVerifier, TesseraError } from '../../wasm/pkg/web.js';
 
@@ -34,6 +40,7 @@ const RACKS_LINK = { route: '/sites/1/racks', label: 'Racks at site 1' };
 
 const params = new URLSearchParams(location.search);
 const user = USERS.includes(params.get('user')) ? params.get('user') : 'root';
+const live = params.has('live');
 
 const app = document.querySelector('[data-testid="app"]');
 const navBar = document.querySelector('[data-testid="nav"]');
@@ -74,8 +81,10 @@ async function fetchText(url) {
 
 async function openSnapshot() {
   await init();
-  const snapshotUrl = sameOrigin(params.get('snapshot') ?? `data/${user}.txt`);
-  const [text, jwks] = await Promise.all([fetchText(snapshotUrl), fetchText(sameOrigin('data/jwks.json'))]);
+  const [snapshotUrl, jwksUrl] = live
+    ? [sameOrigin('/tessera/snapshot'), sameOrigin('/tessera/keys')]
+    : [sameOrigin(params.get('snapshot') ?? `data/${user}.txt`), sameOrigin('data/jwks.json')];
+  const [text, jwks] = await Promise.all([fetchText(snapshotUrl), fetchText(jwksUrl)]);
   const verifier = TesseraVerifier.fromJwks(jwks);
   // The current time is checked against the snapshot's expiry; the principal
   // must be the user this page was opened for.
@@ -202,7 +211,11 @@ function navigate(snapshot, path, notice = null, depth = 0) {
 
 async function main() {
   picker.value = user;
-  picker.addEventListener('change', () => { location.search = `?user=${encodeURIComponent(picker.value)}`; });
+  picker.addEventListener('change', () => {
+    const chosen = encodeURIComponent(picker.value);
+    if (live) location.assign(`/login/${chosen}`);
+    else location.search = `?user=${chosen}`;
+  });
   let snapshot;
   try {
     snapshot = await openSnapshot();

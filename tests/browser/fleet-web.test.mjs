@@ -1,12 +1,15 @@
 // The fleet demo (examples/fleet-web/) in a real Chromium: for each demo
 // user, the nav items, a forbidden route landing on its fallback, the miners
-// list and its buttons; and a tampered snapshot showing "Invalid snapshot".
+// list and its buttons, once with the snapshots export-demo signed and once
+// live, against `tessera serve --demo` through examples/fleet-web/live.mjs;
+// and a tampered snapshot showing "Invalid snapshot".
 // Screenshots go to tests/out/screenshots/<user>.png.
 //
 // Needs: the built wasm package (./scripts/build-wasm), the demo snapshots
 // (`cargo run -p tessera-tests --bin export-demo -- examples/fleet-web/data`,
 // valid for one hour), playwright-core (npm ci) and Debian's chromium at
-// /usr/bin/chromium. ./scripts/test does all of that. Never downloads a browser.
+// /usr/bin/chromium, and target/debug/tessera for the live run. ./scripts/test
+// does all of that. Never downloads a browser.
 //
 // Run: node --test tests/browser/
 
@@ -17,6 +20,9 @@ import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+
+import { startLive } from '../../examples/fleet-web/live.mjs';
+import { startHost } from '../support/host.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const outDir = path.join(root, 'tests', 'out');
@@ -71,6 +77,9 @@ function serveStatic(request, response) {
 let server;
 let baseUrl;
 let browser;
+// The live demo: `tessera serve --demo` and examples/fleet-web/live.mjs.
+let host;
+let live;
 
 before(async () => {
   for (const file of ['root.txt', 'carol.txt', 'vic.txt', 'jwks.json']) {
@@ -89,6 +98,11 @@ before(async () => {
   });
   baseUrl = `http://127.0.0.1:${server.address().port}`;
 
+  host = await startHost({ args: ['--demo'] });
+  // The bootstrap admin token, as the README's walk-through uses: a `check`
+  // token may not export the superuser root's snapshot (docs/http.md §6.3).
+  live = await startLive({ host: host.base, token: host.token });
+
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     timeout: WAIT_MS,
@@ -99,14 +113,19 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
+  await live?.close();
+  await host?.stop();
   if (server) {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   }
 });
 
-/** Opens the demo page and waits until the app has verified (or refused) the snapshot. */
-async function openDemo(t, query, hash = '') {
+/**
+ * Opens the demo page (or `url`, which lands on it) and waits until the
+ * app has verified (or refused) the snapshot.
+ */
+async function openDemo(t, query, hash = '', url = `${baseUrl}/examples/fleet-web/?${query}${hash}`) {
   const context = await browser.newContext({ viewport: { width: 900, height: 520 } });
   t.after(() => context.close());
   const page = await context.newPage();
@@ -115,7 +134,7 @@ async function openDemo(t, query, hash = '') {
   page.on('pageerror', (err) => pageErrors.push(err.message));
   page.on('console', (msg) => { if (msg.type() === 'error') pageErrors.push(msg.text()); });
   t.after(() => assert.deepEqual(pageErrors, [], 'errors in the page'));
-  await page.goto(`${baseUrl}/examples/fleet-web/?${query}${hash}`);
+  await page.goto(url);
   await page.waitForSelector('[data-testid="app"]:is([data-state="ready"], [data-state="invalid"])');
   return page;
 }
@@ -142,62 +161,69 @@ const EXPECT = {
 
 for (const [user, expected] of Object.entries(EXPECT)) {
   test(`fleet-web: ${user}`, TEST_OPTIONS, async (t) => {
-    const page = await openDemo(t, `user=${user}`);
-    const state = await page.getAttribute('[data-testid="app"]', 'data-state');
-    const code = state === 'invalid' ? await page.textContent('[data-testid="error-code"]') : null;
-    assert.equal(state, 'ready', `snapshot for ${user} was refused with ${code}` +
-      (code === 'EXPIRED' ? ' (the demo snapshots last one hour: rerun export-demo)' : ''));
-    assert.equal(await count(page, '[data-testid="invalid-snapshot"]'), 0);
-
-    // The nav bar, from nav() plus the guarded racks link.
-    assert.deepEqual(await navItems(page), expected.nav);
-
-    // The miners list, filtered by miner:read; buttons by check().
-    await page.click('[data-testid="nav-miners"]');
-    await page.waitForSelector('[data-testid="app"][data-route="/miners"] [data-testid="view-miners"]');
-    assert.deepEqual(await minerIds(page), expected.miners);
-    if (user === 'vic') assert.equal(await count(page, '[data-node="miner:21"]'), 0, 'the hidden miner is listed');
-    if (user === 'carol') {
-      assert.equal(await count(page, '[data-testid="blink-11"]'), 1, 'carol sees Blink on miner:11');
-      assert.equal(await count(page, '[data-testid="reboot-11"]'), 0, 'carol must not see Reboot on miner:11');
-      await page.click('[data-testid="blink-11"]');
-      assert.match(await page.textContent('[data-testid="action-status"]'), /Blink requested for miner:11/);
-    }
-    if (user === 'root') {
-      for (const selector of ['blink-11', 'reboot-11', 'blink-21', 'reboot-21']) {
-        assert.equal(await count(page, `[data-testid="${selector}"]`), 1, `root sees ${selector}`);
-      }
-    }
-    if (user === 'vic') {
-      assert.equal(await count(page, '[data-testid="miner-list"] button'), 0, 'vic is read-only');
-    }
-    await page.screenshot({ path: path.join(screenshots, `${user}.png`) });
-
-    // An allowed parameterised route renders its view.
-    await visit(page, '/sites/1/racks');
-    assert.equal(await count(page, '[data-testid="view-racks"] [data-testid="rack-1"]'), 1);
-
-    // The users settings page: allowed for root, redirected to "/" for the others.
-    await visit(page, '/settings/users', user === 'root' ? '/settings/users' : '/');
-    if (user === 'root') {
-      assert.equal(await count(page, '[data-testid="view-settings-users"]'), 1);
-      assert.equal(await page.isVisible('[data-testid="notice"]'), false);
-    } else {
-      assert.equal(new URL(page.url()).hash, '#/', 'the forbidden route must land on its fallback');
-      assert.equal(await count(page, '[data-testid="view-home"]'), 1);
-      assert.match(await page.textContent('[data-testid="notice"]'), /redirected to \//);
-    }
-
-    // A site carol has no racks:read at redirects; an unknown route is not found.
-    if (user === 'carol') {
-      await visit(page, '/miners');
-      await visit(page, '/sites/2/racks', '/');
-      assert.equal(new URL(page.url()).hash, '#/');
-    }
-    await visit(page, '/no/such/page');
-    assert.equal(await count(page, '[data-testid="view-not-found"]'), 1);
-    assert.equal(await page.getAttribute('[data-testid="view-not-found"]', 'data-decision'), 'no_route');
+    await checkUser(await openDemo(t, `user=${user}`), user, expected, `${user}.png`);
   });
+  test(`fleet-web live (tessera serve --demo, through the relay): ${user}`, TEST_OPTIONS, async (t) => {
+    await checkUser(await openDemo(t, null, '', `${live.url}/login/${user}`), user, expected, `live-${user}.png`);
+  });
+}
+
+/** What `user` sees and may do on the page, whatever served the snapshot. */
+async function checkUser(page, user, expected, shot) {
+  const state = await page.getAttribute('[data-testid="app"]', 'data-state');
+  const code = state === 'invalid' ? await page.textContent('[data-testid="error-code"]') : null;
+  assert.equal(state, 'ready', `snapshot for ${user} was refused with ${code}` +
+    (code === 'EXPIRED' ? ' (the demo snapshots last one hour: rerun export-demo)' : ''));
+  assert.equal(await count(page, '[data-testid="invalid-snapshot"]'), 0);
+
+  // The nav bar, from nav() plus the guarded racks link.
+  assert.deepEqual(await navItems(page), expected.nav);
+
+  // The miners list, filtered by miner:read; buttons by check().
+  await page.click('[data-testid="nav-miners"]');
+  await page.waitForSelector('[data-testid="app"][data-route="/miners"] [data-testid="view-miners"]');
+  assert.deepEqual(await minerIds(page), expected.miners);
+  if (user === 'vic') assert.equal(await count(page, '[data-node="miner:21"]'), 0, 'the hidden miner is listed');
+  if (user === 'carol') {
+    assert.equal(await count(page, '[data-testid="blink-11"]'), 1, 'carol sees Blink on miner:11');
+    assert.equal(await count(page, '[data-testid="reboot-11"]'), 0, 'carol must not see Reboot on miner:11');
+    await page.click('[data-testid="blink-11"]');
+    assert.match(await page.textContent('[data-testid="action-status"]'), /Blink requested for miner:11/);
+  }
+  if (user === 'root') {
+    for (const selector of ['blink-11', 'reboot-11', 'blink-21', 'reboot-21']) {
+      assert.equal(await count(page, `[data-testid="${selector}"]`), 1, `root sees ${selector}`);
+    }
+  }
+  if (user === 'vic') {
+    assert.equal(await count(page, '[data-testid="miner-list"] button'), 0, 'vic is read-only');
+  }
+  await page.screenshot({ path: path.join(screenshots, shot) });
+
+  // An allowed parameterised route renders its view.
+  await visit(page, '/sites/1/racks');
+  assert.equal(await count(page, '[data-testid="view-racks"] [data-testid="rack-1"]'), 1);
+
+  // The users settings page: allowed for root, redirected to "/" for the others.
+  await visit(page, '/settings/users', user === 'root' ? '/settings/users' : '/');
+  if (user === 'root') {
+    assert.equal(await count(page, '[data-testid="view-settings-users"]'), 1);
+    assert.equal(await page.isVisible('[data-testid="notice"]'), false);
+  } else {
+    assert.equal(new URL(page.url()).hash, '#/', 'the forbidden route must land on its fallback');
+    assert.equal(await count(page, '[data-testid="view-home"]'), 1);
+    assert.match(await page.textContent('[data-testid="notice"]'), /redirected to \//);
+  }
+
+  // A site carol has no racks:read at redirects; an unknown route is not found.
+  if (user === 'carol') {
+    await visit(page, '/miners');
+    await visit(page, '/sites/2/racks', '/');
+    assert.equal(new URL(page.url()).hash, '#/');
+  }
+  await visit(page, '/no/such/page');
+  assert.equal(await count(page, '[data-testid="view-not-found"]'), 1);
+  assert.equal(await page.getAttribute('[data-testid="view-not-found"]', 'data-decision'), 'no_route');
 }
 
 test('fleet-web: opening straight on a forbidden route lands on its fallback', TEST_OPTIONS, async (t) => {

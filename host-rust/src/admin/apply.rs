@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use tessera_core::{ADMIN_GROUP, Member, ModelError, NodeKey, RoleMode, Selector, Subject};
 
 use super::AdminError;
+use super::assignments::AssignmentView;
 use super::batch::{self, Batch};
 use super::export::{
     DOCUMENT_FORMAT, DocAssignment, DocCap, DocGroup, DocHidden, DocOrg, DocRole, DocSettings,
@@ -370,14 +371,27 @@ impl Admin {
         let batch = Batch::new(org, tx);
         let total = plan.steps.len();
         batch::within(std::sync::Arc::clone(&batch), async {
-            for (done, step) in plan.steps.iter().enumerate() {
-                self.run(actor, org, &batch, &step.write, now)
-                    .await
-                    .map_err(|error| ApplyError {
-                        pointer: step.shown.pointer.clone(),
-                        error,
-                    })?;
-                progress(done + 1, total);
+            let mut done = 0;
+            while let Some(step) = plan.steps.get(done) {
+                let at = |error| ApplyError {
+                    pointer: step.shown.pointer.clone(),
+                    error,
+                };
+                let run = assignments_run(actor, plan.steps.get(done..).unwrap_or_default());
+                if !run.is_empty()
+                    && self
+                        .create_assignments_at_once(&batch, org, &run, now)
+                        .await
+                        .map_err(at)?
+                {
+                    done += run.len();
+                } else {
+                    self.run(actor, org, &batch, &step.write, now)
+                        .await
+                        .map_err(at)?;
+                    done += 1;
+                }
+                progress(done, total);
             }
             let audit = Audit {
                 action: "org.apply",
@@ -467,6 +481,34 @@ impl Admin {
         }
     }
 }
+
+/// Assignments the trusted backend creates in one go: the run of
+/// assignment creates that `steps` starts with, up to
+/// [`ASSIGNMENTS_AT_ONCE`] (none for an acting user, whose every write
+/// runs its escalation checks one by one).
+fn assignments_run(actor: &Actor, steps: &[Step]) -> Vec<AssignmentView> {
+    if *actor != Actor::Backend {
+        return Vec::new();
+    }
+    steps
+        .iter()
+        .take(ASSIGNMENTS_AT_ONCE)
+        .map_while(|step| match &step.write {
+            Write::CreateAssignment(id, subject, role, scope, owner_only) => Some(AssignmentView {
+                id: id.clone(),
+                subject: subject.clone(),
+                role: role.clone(),
+                scope: scope.as_ref().map(ToString::to_string),
+                owner_only: *owner_only,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The most assignment creates an apply runs as one: a refusal among them
+/// runs them again one by one, so a run is kept short.
+const ASSIGNMENTS_AT_ONCE: usize = 512;
 
 /// The creates and updates, in the order they run: members, roles,
 /// groups, nestings, nodes (parents first), assignments, hidden entries,

@@ -20,9 +20,10 @@ use serde_json::json;
 use tessera_core::{NodeKey, Subject};
 
 use super::AdminError;
+use super::batch::Batch;
 use super::lookup::node_path;
 use super::quotas::Counted;
-use super::write::{Actor, Admin, AdminKey, Affects, Audit};
+use super::write::{Actor, Admin, AdminKey, Affects, Audit, audit_row};
 use crate::changes::Change;
 use crate::missing::Missing;
 use crate::store::Tx;
@@ -79,36 +80,70 @@ impl AssignmentRow {
     }
 }
 
-/// The subject's referenced ids, checked to exist in the org: a user must
-/// be a member, a group must exist (`admin` included).
-async fn subject_ids(
+/// The subject's user and group columns.
+fn subject_ids(subject: &Subject) -> (Option<String>, Option<String>) {
+    match subject {
+        Subject::User(user) => (Some(user.clone()), None),
+        Subject::Group(group) => (None, Some(group.clone())),
+        Subject::Everyone | Subject::Authenticated | Subject::Members => (None, None),
+    }
+}
+
+/// Checks, in one statement, that an assignment's references exist in the
+/// org, in this order: its role, its subject (a user must be a member, a
+/// group must exist, `admin` included), its scope node.
+async fn require_references(
     tx: &mut Tx,
     org: &str,
+    role: &str,
     subject: &Subject,
-) -> Result<(Option<String>, Option<String>), AdminError> {
-    match subject {
-        Subject::User(user) => {
-            let found: Option<(i64,)> =
-                sqlx::query_as("SELECT 1 FROM members WHERE org_id = $1 AND user_id = $2")
-                    .bind(org)
-                    .bind(user)
-                    .fetch_optional(&mut **tx)
-                    .await?;
-            found.ok_or_else(|| AdminError::NotFound(Missing::new("member", user)))?;
-            Ok((Some(user.clone()), None))
-        }
-        Subject::Group(group) => {
-            let found: Option<(i64,)> =
-                sqlx::query_as("SELECT 1 FROM groups WHERE org_id = $1 AND id = $2")
-                    .bind(org)
-                    .bind(group)
-                    .fetch_optional(&mut **tx)
-                    .await?;
-            found.ok_or_else(|| AdminError::NotFound(Missing::new("group", group)))?;
-            Ok((None, Some(group.clone())))
-        }
-        Subject::Everyone | Subject::Authenticated | Subject::Members => Ok((None, None)),
+    scope: Option<&NodeKey>,
+) -> Result<(), AdminError> {
+    let (subject_sql, subject_id, missing_subject) = match subject {
+        Subject::User(user) => (
+            "SELECT COUNT(*) FROM members WHERE org_id = $1 AND user_id = $3",
+            user.as_str(),
+            Missing::new("member", user),
+        ),
+        Subject::Group(group) => (
+            "SELECT COUNT(*) FROM groups WHERE org_id = $1 AND id = $3",
+            group.as_str(),
+            Missing::new("group", group),
+        ),
+        // Always there: the org counts once (the statement still takes `$3`).
+        Subject::Everyone | Subject::Authenticated | Subject::Members => (
+            "SELECT COUNT(*) FROM orgs WHERE id = $1 AND $3 = ''",
+            "",
+            Missing::new("subject", &subject.to_string()),
+        ),
+    };
+    let (ty, id) = scope.map_or(("", ""), |node| (node.ty.as_str(), node.id.as_str()));
+    let (roles, subjects, nodes): (i64, i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT (SELECT COUNT(*) FROM roles WHERE org_id = $1 AND id = $2), ({subject_sql}),
+                (SELECT COUNT(*) FROM nodes WHERE org_id = $1 AND type = $4 AND id = $5)"
+    )))
+    .bind(org)
+    .bind(role)
+    .bind(subject_id)
+    .bind(ty)
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?;
+    if roles == 0 {
+        return Err(AdminError::NotFound(Missing::new("role", role)));
     }
+    if subjects == 0 {
+        return Err(AdminError::NotFound(missing_subject));
+    }
+    if let Some(node) = scope
+        && nodes == 0
+    {
+        return Err(AdminError::NotFound(Missing::new(
+            "node",
+            &node.to_string(),
+        )));
+    }
+    Ok(())
 }
 
 /// The live assignment with these unique fields, if any.
@@ -137,6 +172,111 @@ async fn require_path(tx: &mut Tx, org: &str, node: &NodeKey) -> Result<Vec<Stri
     node_path(tx, org, node)
         .await?
         .ok_or_else(|| AdminError::NotFound(Missing::new("node", &node.to_string())))
+}
+
+/// The audit row of a created assignment.
+fn created(view: &AssignmentView) -> Audit<'static> {
+    Audit {
+        action: "assignment.create",
+        target: format!("assignment:{}", view.id),
+        before: None,
+        after: Some(json!(view)),
+    }
+}
+
+/// Assignments per statement of [`Admin::create_assignments_at_once`]:
+/// 11 parameters each, and few enough that SQLite's lookup of each
+/// parameter's name (linear in their number) stays cheap.
+const ROWS_AT_ONCE: usize = 64;
+
+/// Inserts `items` (with their subjects' texts and scopes) under a
+/// savepoint when every one's references exist and none exists yet;
+/// otherwise rolls back to it and answers `false`.
+async fn insert_at_once(
+    tx: &mut Tx,
+    org: &str,
+    items: &[AssignmentView],
+    subjects: &[(String, Option<NodeKey>)],
+    now: i64,
+) -> Result<bool, AdminError> {
+    sqlx::query("SAVEPOINT assignments_at_once")
+        .execute(&mut **tx)
+        .await?;
+    let mut inserted = 0;
+    let mut refused = false;
+    for (chunk, texts) in items
+        .chunks(ROWS_AT_ONCE)
+        .zip(subjects.chunks(ROWS_AT_ONCE))
+    {
+        match insert_chunk(tx, org, chunk, texts, now).await {
+            Ok(rows) => inserted += rows,
+            Err(_) => {
+                // Any store error (an id taken, say) aborts the statement:
+                // the writes one by one meet it again and report it.
+                refused = true;
+                break;
+            }
+        }
+    }
+    let all = !refused && usize::try_from(inserted).is_ok_and(|rows| rows == items.len());
+    if !all {
+        sqlx::query("ROLLBACK TO SAVEPOINT assignments_at_once")
+            .execute(&mut **tx)
+            .await?;
+    }
+    sqlx::query("RELEASE SAVEPOINT assignments_at_once")
+        .execute(&mut **tx)
+        .await?;
+    Ok(all)
+}
+
+/// One statement of [`insert_at_once`]: the rows whose references exist
+/// and which do not exist yet; answers how many it inserted.
+async fn insert_chunk(
+    tx: &mut Tx,
+    org: &str,
+    items: &[AssignmentView],
+    subjects: &[(String, Option<NodeKey>)],
+    now: i64,
+) -> Result<u64, AdminError> {
+    const COLUMNS: usize = 11;
+    let values: Vec<String> = (0..items.len())
+        .map(|row| {
+            let params: Vec<String> = (1..=COLUMNS)
+                .map(|n| format!("${}", row * COLUMNS + n))
+                .collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    let sql = format!(
+        "WITH v (org_id, id, subject, subject_user, subject_group, role_id, scope_type, scope_id, scope_key, owner_only, created_at)
+           AS (VALUES {})
+         INSERT INTO assignments (org_id, id, subject, subject_user, subject_group, role_id, scope_type, scope_id, scope_key, owner_only, created_at)
+         SELECT org_id, id, subject, subject_user, subject_group, role_id, scope_type, scope_id, scope_key, owner_only, created_at FROM v
+          WHERE EXISTS (SELECT 1 FROM roles r WHERE r.org_id = v.org_id AND r.id = v.role_id)
+            AND (v.subject_user IS NULL OR EXISTS (SELECT 1 FROM members m WHERE m.org_id = v.org_id AND m.user_id = v.subject_user))
+            AND (v.subject_group IS NULL OR EXISTS (SELECT 1 FROM groups g WHERE g.org_id = v.org_id AND g.id = v.subject_group))
+            AND (v.scope_type IS NULL OR EXISTS (SELECT 1 FROM nodes n WHERE n.org_id = v.org_id AND n.type = v.scope_type AND n.id = v.scope_id))
+         ON CONFLICT (org_id, subject, role_id, scope_key, owner_only) DO NOTHING",
+        values.join(", ")
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for (item, (text, scope)) in items.iter().zip(subjects) {
+        let (user, group) = subject_ids(&item.subject);
+        query = query
+            .bind(org.to_owned())
+            .bind(item.id.clone())
+            .bind(text.clone())
+            .bind(user)
+            .bind(group)
+            .bind(item.role.clone())
+            .bind(scope.as_ref().map(|s| s.ty.clone()))
+            .bind(scope.as_ref().map(|s| s.id.clone()))
+            .bind(item.scope.clone().unwrap_or_default())
+            .bind(i64::from(item.owner_only))
+            .bind(now);
+    }
+    Ok(query.execute(&mut **tx).await?.rows_affected())
 }
 
 impl Admin {
@@ -175,7 +315,94 @@ impl Admin {
         owner_only: bool,
         now: i64,
     ) -> Result<AssignmentView, AdminError> {
-        // A subject or node built in code must still have the text form's shape.
+        let subject_text = self.require_shape(subject, scope)?;
+        let (mut tx, holder) = self.open_write(actor, org, AdminKey::ManageMembers).await?;
+        if holder.is_some() {
+            // An actor must hold the role's keys at the scope.
+            require_references(&mut tx, org, role, subject, scope).await?;
+            let path = match scope {
+                Some(scope) => require_path(&mut tx, org, scope).await?,
+                None => Vec::new(),
+            };
+            let keys = self.role_keys(&mut tx, org, role).await?;
+            Self::require_holds(holder.as_ref(), &keys, &path)?;
+        }
+        let scope_key = scope.map(ToString::to_string).unwrap_or_default();
+        let owner_flag = i64::from(owner_only);
+        let view = AssignmentView {
+            id: super::batch::entry_id("a")?,
+            subject: subject.clone(),
+            role: role.to_owned(),
+            scope: scope.map(ToString::to_string),
+            owner_only,
+        };
+        let (user, group) = subject_ids(subject);
+        // One statement inserts it when its references exist and no equal
+        // one does (an apply runs one per assignment); only when nothing
+        // was inserted are the references read again, to say why. The
+        // quota is counted after the insert (the transaction is dropped
+        // when over it), so an assignment that exists is answered as it
+        // is, quota or not.
+        let inserted = sqlx::query(
+            "INSERT INTO assignments (org_id, id, subject, subject_user, subject_group, role_id, scope_type, scope_id, scope_key, owner_only, created_at)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
+              WHERE EXISTS (SELECT 1 FROM roles WHERE org_id = $1 AND id = $6)
+                AND ($4 IS NULL OR EXISTS (SELECT 1 FROM members WHERE org_id = $1 AND user_id = $4))
+                AND ($5 IS NULL OR EXISTS (SELECT 1 FROM groups WHERE org_id = $1 AND id = $5))
+                AND ($7 IS NULL OR EXISTS (SELECT 1 FROM nodes WHERE org_id = $1 AND type = $7 AND id = $8))
+             ON CONFLICT (org_id, subject, role_id, scope_key, owner_only) DO NOTHING",
+        )
+        .bind(org)
+        .bind(&view.id)
+        .bind(&subject_text)
+        .bind(user)
+        .bind(group)
+        .bind(role)
+        .bind(scope.map(|s| s.ty.clone()))
+        .bind(scope.map(|s| s.id.clone()))
+        .bind(&scope_key)
+        .bind(owner_flag)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            require_references(&mut tx, org, role, subject, scope).await?;
+            // It exists (or a concurrent write created it first): answer that one.
+            return match find_existing(&mut tx, org, &subject_text, role, &scope_key, owner_flag)
+                .await?
+            {
+                Some(row) => row.view(),
+                None => Err(AdminError::Store(crate::store::StoreError::Corrupt(
+                    format!("assignment of `{role}` to `{subject_text}` vanished"),
+                ))),
+            };
+        }
+        self.require_room_after(&mut tx, org, Counted::Assignments)
+            .await?;
+        if let Subject::User(target) = subject {
+            // The target as it now stands must be one the actor may manage.
+            self.may_manage(&mut tx, holder.as_ref(), actor, org, target)
+                .await?;
+        }
+        let change = Change::assignment(subject);
+        self.finish(
+            tx,
+            actor,
+            Affects::Org(org, Box::new(change)),
+            created(&view),
+            now,
+        )
+        .await?;
+        Ok(view)
+    }
+
+    /// The subject's text, unless a subject or scope built in code lacks
+    /// the text form's shape or the scope's type is not declared.
+    fn require_shape(
+        &self,
+        subject: &Subject,
+        scope: Option<&NodeKey>,
+    ) -> Result<String, AdminError> {
         let subject_text = subject.to_string();
         if subject_text.parse::<Subject>().is_err() {
             return Err(AdminError::bad(
@@ -197,81 +424,56 @@ impl Admin {
                 ));
             }
         }
-        let (mut tx, holder) = self.open_write(actor, org, AdminKey::ManageMembers).await?;
-        let found: Option<(i64,)> =
-            sqlx::query_as("SELECT 1 FROM roles WHERE org_id = $1 AND id = $2")
-                .bind(org)
-                .bind(role)
-                .fetch_optional(&mut *tx)
-                .await?;
-        found.ok_or_else(|| AdminError::NotFound(Missing::new("role", role)))?;
-        let (user, group) = subject_ids(&mut tx, org, subject).await?;
-        let path = match scope {
-            Some(scope) => require_path(&mut tx, org, scope).await?,
-            None => Vec::new(),
-        };
-        let keys = self.role_keys(&mut tx, org, role).await?;
-        Self::require_holds(holder.as_ref(), &keys, &path)?;
-        let scope_key = scope.map(ToString::to_string).unwrap_or_default();
-        let owner_flag = i64::from(owner_only);
-        if let Some(row) =
-            find_existing(&mut tx, org, &subject_text, role, &scope_key, owner_flag).await?
-        {
-            return row.view();
-        }
-        let view = AssignmentView {
-            id: super::batch::entry_id("a")?,
-            subject: subject.clone(),
-            role: role.to_owned(),
-            scope: scope.map(ToString::to_string),
-            owner_only,
-        };
-        self.require_room(&mut tx, org, Counted::Assignments)
-            .await?;
-        let inserted = sqlx::query(
-            "INSERT INTO assignments (org_id, id, subject, subject_user, subject_group, role_id, scope_type, scope_id, scope_key, owner_only, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-             ON CONFLICT (org_id, subject, role_id, scope_key, owner_only) DO NOTHING",
-        )
-        .bind(org)
-        .bind(&view.id)
-        .bind(&subject_text)
-        .bind(user)
-        .bind(group)
-        .bind(role)
-        .bind(scope.map(|s| s.ty.clone()))
-        .bind(scope.map(|s| s.id.clone()))
-        .bind(&scope_key)
-        .bind(owner_flag)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if inserted.rows_affected() == 0 {
-            // A concurrent write created it first: answer that one.
-            return match find_existing(&mut tx, org, &subject_text, role, &scope_key, owner_flag)
-                .await?
-            {
-                Some(row) => row.view(),
-                None => Err(AdminError::Store(crate::store::StoreError::Corrupt(
-                    format!("assignment of `{role}` to `{subject_text}` vanished"),
-                ))),
+        Ok(subject_text)
+    }
+
+    /// Inside an apply, for the trusted backend: creates `items` with one
+    /// statement per [`ROWS_AT_ONCE`] when every one is well formed, its
+    /// references exist and it is new, leaving the audit rows and the
+    /// quota count their single writes would. Answers `false`, having
+    /// written nothing, when any is not: the apply then runs them one by
+    /// one, and the first refusal names its entry.
+    pub(crate) async fn create_assignments_at_once(
+        &self,
+        batch: &Batch,
+        org: &str,
+        items: &[AssignmentView],
+        now: i64,
+    ) -> Result<bool, AdminError> {
+        let mut subjects = Vec::with_capacity(items.len());
+        for item in items {
+            let scope = match item.scope.as_deref().map(str::parse::<NodeKey>) {
+                Some(Ok(scope)) => Some(scope),
+                Some(Err(_)) => return Ok(false),
+                None => None,
             };
+            match self.require_shape(&item.subject, scope.as_ref()) {
+                Ok(text) => subjects.push((text, scope)),
+                Err(_) => return Ok(false),
+            }
         }
-        if let Subject::User(target) = subject {
-            // The target as it now stands must be one the actor may manage.
-            self.may_manage(&mut tx, holder.as_ref(), actor, org, target)
-                .await?;
+        if !batch.knows_org(org) {
+            return Ok(false);
         }
-        let audit = Audit {
-            action: "assignment.create",
-            target: format!("assignment:{}", view.id),
-            before: None,
-            after: Some(json!(view)),
-        };
-        let change = Change::assignment(subject);
-        self.finish(tx, actor, Affects::Org(org, Box::new(change)), audit, now)
-            .await?;
-        Ok(view)
+        let mut tx = batch.take()?;
+        let inserted = insert_at_once(&mut tx, org, items, &subjects, now).await;
+        let revision = batch.revision(&mut tx, org).await;
+        batch.give_back(tx)?;
+        if !inserted? {
+            return Ok(false);
+        }
+        let revision = revision?;
+        for item in items {
+            batch.record(audit_row(
+                Some(org),
+                &Actor::Backend,
+                created(item),
+                Some(revision),
+                now,
+            ))?;
+        }
+        batch.count_at_end(Counted::Assignments)?;
+        Ok(true)
     }
 
     /// `DELETE /v1/orgs/{org}/assignments/{id}`.

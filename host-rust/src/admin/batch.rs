@@ -15,6 +15,20 @@ tokio::task_local! {
     static BATCH: Arc<Batch>;
 }
 
+/// One audit row as stored: what a batch keeps of each write until its
+/// end.
+#[derive(Debug)]
+pub(crate) struct AuditRow {
+    pub(crate) org: Option<String>,
+    pub(crate) actor: Option<String>,
+    pub(crate) action: String,
+    pub(crate) target: String,
+    pub(crate) before: Option<String>,
+    pub(crate) after: Option<String>,
+    pub(crate) revision: Option<i64>,
+    pub(crate) at: i64,
+}
+
 /// The transaction an apply's writes share, and what they bumped.
 #[derive(Debug)]
 pub(crate) struct Batch {
@@ -35,6 +49,10 @@ struct State {
     next_id: Option<String>,
     /// The quotas the writes added to, counted at the end.
     counted: Vec<Counted>,
+    /// The writes' audit rows, appended at the end in one go.
+    audit: Vec<AuditRow>,
+    /// Whether a write found the org (an apply cannot delete it).
+    org_found: bool,
 }
 
 impl Batch {
@@ -110,6 +128,32 @@ impl Batch {
     /// The quotas to check at the end.
     pub(crate) fn counted(&self) -> Result<Vec<Counted>, AdminError> {
         Ok(self.state()?.counted.clone())
+    }
+
+    /// Keeps a write's audit row for the end: one statement per many rows
+    /// instead of one per write.
+    pub(crate) fn record(&self, row: AuditRow) -> Result<(), AdminError> {
+        self.state()?.audit.push(row);
+        Ok(())
+    }
+
+    /// The audit rows recorded, in the order of their writes.
+    pub(crate) fn recorded(&self) -> Result<Vec<AuditRow>, AdminError> {
+        Ok(std::mem::take(&mut self.state()?.audit))
+    }
+
+    /// Whether a write of this batch found `org` already: the org of an
+    /// apply stays while it runs, so it is looked up once.
+    pub(crate) fn knows_org(&self, org: &str) -> bool {
+        org == self.org && self.state().is_ok_and(|state| state.org_found)
+    }
+
+    /// Notes that a write found `org`.
+    pub(crate) fn found_org(&self, org: &str) -> Result<(), AdminError> {
+        if org == self.org {
+            self.state()?.org_found = true;
+        }
+        Ok(())
     }
 
     /// Whether any write reached every org.

@@ -4,7 +4,7 @@
 //! store-specific (no revision, no timestamp), so two exports of the same
 //! state are byte-equal and a diff of two exports reads as the change.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use tessera_core::NodeKey;
@@ -187,17 +187,46 @@ impl Admin {
     /// `GET /v1/orgs/{org}/export`: the org as a document. It shows every
     /// part of the model, so an acting user needs all three `[admin]` keys.
     pub async fn export(&self, actor: &Actor, org: &str) -> Result<OrgDocument, AdminError> {
+        self.export_reporting(actor, org, &mut |_, _| {}).await
+    }
+
+    /// [`Admin::export`], calling `progress(read, total)` as it reads the
+    /// org's entries (members, groups, memberships, roles and their
+    /// grants, nodes, assignments, hidden entries, caps), so the CLI can
+    /// draw it.
+    pub async fn export_reporting(
+        &self,
+        actor: &Actor,
+        org: &str,
+        progress: &mut (dyn FnMut(usize, usize) + Send),
+    ) -> Result<OrgDocument, AdminError> {
         let mut tx = self.open_read(actor, org, AdminKey::ManageMembers).await?;
         self.gate(&mut tx, actor, org, AdminKey::ManageRoles)
             .await?;
         self.gate(&mut tx, actor, org, AdminKey::ManageAccess)
             .await?;
-        let document = self.read_document(&mut tx, org).await;
+        let document = match entries(&mut tx, org).await {
+            Ok(total) => {
+                let mut read = 0;
+                let mut tick = |rows: usize| {
+                    read = (read + rows).min(total);
+                    progress(read, total);
+                };
+                self.read_document(&mut tx, org, &mut tick).await
+            }
+            Err(err) => Err(err),
+        };
         tx.rollback().await?;
         document
     }
 
-    async fn read_document(&self, tx: &mut Tx, org: &str) -> Result<OrgDocument, AdminError> {
+    /// Reads the org, calling `tick(rows)` after each kind of entry.
+    async fn read_document(
+        &self,
+        tx: &mut Tx,
+        org: &str,
+        tick: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<OrgDocument, AdminError> {
         let (name, kiosk): (String, i64) =
             sqlx::query_as("SELECT name, kiosk FROM orgs WHERE id = $1")
                 .bind(org)
@@ -208,6 +237,7 @@ impl Admin {
                 .bind(org)
                 .fetch_all(&mut **tx)
                 .await?;
+        tick(members.len());
         let members: Vec<String> = members.into_iter().map(|(id,)| id).collect();
         let users: Vec<(String, String, i64, i64)> = sqlx::query_as(
             "SELECT id, name, superuser, active FROM users u WHERE
@@ -225,7 +255,9 @@ impl Admin {
         .bind(org)
         .fetch_all(&mut **tx)
         .await?;
+        tick(groups.len());
         let mut inside = direct_members(tx, org).await?;
+        tick(inside.values().map(BTreeSet::len).sum());
         let roles: Vec<(String, String, Option<String>)> = sqlx::query_as(
             "SELECT id, name, builtin FROM roles WHERE org_id = $1 AND mode <> 'immutable' ORDER BY id",
         )
@@ -237,11 +269,13 @@ impl Admin {
                 .bind(org)
                 .fetch_all(&mut **tx)
                 .await?;
+        tick(roles.len() + grants.len());
         let mut held: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (role, key) in grants {
             held.entry(role).or_default().push(key);
         }
         let nodes = registered_nodes(tx, org).await?;
+        tick(nodes.len());
         let assignments: Vec<AssignmentRow> =
             sqlx::query_as(
                 "SELECT id, subject, role_id, scope_type, scope_id, owner_only FROM assignments WHERE org_id = $1 ORDER BY id",
@@ -249,18 +283,21 @@ impl Admin {
             .bind(org)
             .fetch_all(&mut **tx)
             .await?;
+        tick(assignments.len());
         let hidden: Vec<(String, String, String, String)> = sqlx::query_as(
             "SELECT id, selector, node_type, node_id FROM hidden WHERE org_id = $1 ORDER BY id",
         )
         .bind(org)
         .fetch_all(&mut **tx)
         .await?;
+        tick(hidden.len());
         let caps: Vec<CapRow> = sqlx::query_as(
             "SELECT id, selector, scope_type, scope_id, allow FROM caps WHERE org_id = $1 ORDER BY id",
         )
         .bind(org)
         .fetch_all(&mut **tx)
         .await?;
+        tick(caps.len());
         let catalog = &self.manifest.catalog;
         let mut document = OrgDocument {
             format: DOCUMENT_FORMAT.to_owned(),
@@ -353,6 +390,25 @@ impl OrgDocument {
 
 /// The org's registered nodes, every parent before its children (by
 /// depth, then key): an export's order, and the node listing's.
+/// How many entries [`Admin::read_document`] reads: its progress's total.
+async fn entries(tx: &mut Tx, org: &str) -> Result<usize, AdminError> {
+    let (count,): (i64,) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM members WHERE org_id = $1)
+              + (SELECT COUNT(*) FROM groups WHERE org_id = $1 AND id <> 'admin')
+              + (SELECT COUNT(*) FROM group_members WHERE org_id = $1)
+              + (SELECT COUNT(*) FROM roles WHERE org_id = $1 AND mode <> 'immutable')
+              + (SELECT COUNT(*) FROM role_permissions WHERE org_id = $1)
+              + (SELECT COUNT(*) FROM nodes WHERE org_id = $1)
+              + (SELECT COUNT(*) FROM assignments WHERE org_id = $1)
+              + (SELECT COUNT(*) FROM hidden WHERE org_id = $1)
+              + (SELECT COUNT(*) FROM caps WHERE org_id = $1)",
+    )
+    .bind(org)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(usize::try_from(count).unwrap_or(0))
+}
+
 pub(super) async fn registered_nodes(tx: &mut Tx, org: &str) -> Result<Vec<DocNode>, AdminError> {
     let rows: Vec<(String, String, Option<String>, Option<String>)> =
         sqlx::query_as("SELECT type, id, parent_type, parent_id FROM nodes WHERE org_id = $1")

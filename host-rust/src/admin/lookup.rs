@@ -117,36 +117,48 @@ pub(crate) fn may_be_cut(chain: &[String]) -> bool {
 
 /// A node's chain from the top (`type:id` strings, ending with the node),
 /// or `None` when the node is not registered in the org: the one node-path
-/// query of the admin service.
+/// query of the admin service. It walks up one parent at a time, each a
+/// lookup by primary key: a recursive query would let Postgres keep a plan
+/// made while the table was small, which scans the whole table at each
+/// level once an apply has grown it inside its one transaction.
 pub(crate) async fn node_path(
     tx: &mut Tx,
     org: &str,
     node: &NodeKey,
 ) -> Result<Option<Vec<String>>, AdminError> {
-    let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "WITH RECURSIVE up(type, id, depth) AS (
-            SELECT n.type, n.id, CAST(0 AS BIGINT) FROM nodes n
-             WHERE n.org_id = $1 AND n.type = $2 AND n.id = $3
-            UNION ALL
-            SELECT n.parent_type, n.parent_id, up.depth + 1 FROM nodes n
-              JOIN up ON n.type = up.type AND n.id = up.id
-             WHERE n.org_id = $1 AND n.parent_type IS NOT NULL AND up.depth < $4)
-         SELECT type, id, depth FROM up ORDER BY depth DESC",
+    let Some(mut parent) = parent_of(tx, org, &node.ty, &node.id).await? else {
+        return Ok(None);
+    };
+    let mut chain = vec![node.to_string()];
+    let mut depth = 0;
+    while let Some((ty, id)) = parent
+        && depth < MAX_NODE_DEPTH
+    {
+        chain.push(format!("{ty}:{id}"));
+        depth += 1;
+        parent = parent_of(tx, org, &ty, &id).await?.flatten();
+    }
+    chain.reverse();
+    Ok(Some(chain))
+}
+
+/// A node's parent (`Some(None)` at the top), or `None` when the node is
+/// not registered.
+async fn parent_of(
+    tx: &mut Tx,
+    org: &str,
+    ty: &str,
+    id: &str,
+) -> Result<Option<Option<(String, String)>>, AdminError> {
+    let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT parent_type, parent_id FROM nodes WHERE org_id = $1 AND type = $2 AND id = $3",
     )
     .bind(org)
-    .bind(&node.ty)
-    .bind(&node.id)
-    .bind(MAX_NODE_DEPTH)
-    .fetch_all(&mut **tx)
+    .bind(ty)
+    .bind(id)
+    .fetch_optional(&mut **tx)
     .await?;
-    if rows.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(
-        rows.into_iter()
-            .map(|(ty, id, _)| format!("{ty}:{id}"))
-            .collect(),
-    ))
+    Ok(row.map(|(ty, id)| ty.zip(id)))
 }
 
 /// The path of a scope that policy names: empty for the org root; a node

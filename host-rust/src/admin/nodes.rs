@@ -52,16 +52,17 @@ impl Admin {
             ));
         };
         let (mut tx, _) = self.open_write(actor, org, AdminKey::ManageAccess).await?;
-        let parent_ty = match parent {
-            None => None,
+        // The chain above the node: its parent's, when it has one.
+        let (parent_ty, above) = match parent {
+            None => (None, Vec::new()),
             Some(parent) => {
-                if node_path(&mut tx, org, parent).await?.is_none() {
+                let Some(chain) = node_path(&mut tx, org, parent).await? else {
                     return Err(AdminError::bad(
                         "parent",
                         format!("parent `{parent}` is not registered"),
                     ));
-                }
-                types.index(&parent.ty)
+                };
+                (types.index(&parent.ty), chain)
             }
         };
         if !types.allows(parent_ty, ty) {
@@ -125,7 +126,8 @@ impl Admin {
                     .bind(parent.map(|p| p.id.clone()))
                     .execute(&mut *tx)
                     .await?;
-                let chain = node_path(&mut tx, org, node).await?.unwrap_or_default();
+                let mut chain = above;
+                chain.push(node.to_string());
                 let added = NodeFact {
                     node: node.clone(),
                     parent: parent.cloned(),

@@ -105,20 +105,10 @@ impl Quotas {
         }
     }
 
-    /// Refuses a write that would add one more `what` to an org at its
-    /// quota. Run inside the write's transaction, under the org's lock, so
-    /// two concurrent writes cannot both take the last place.
-    pub(crate) async fn require_room(
-        &self,
-        tx: &mut Tx,
-        org: &str,
-        what: Counted,
-    ) -> Result<(), AdminError> {
-        self.within(tx, org, what, 1).await
-    }
-
     /// `QUOTA_EXCEEDED` unless the org's `what`, and `more` of them, stay
-    /// within the quota (`more` is 1 before an insert, 0 after an apply's).
+    /// within the quota (`more` is 1 before an insert, 0 after one). Run
+    /// inside the write's transaction, under the org's lock, so two
+    /// concurrent writes cannot both take the last place.
     pub(crate) async fn within(
         &self,
         tx: &mut Tx,

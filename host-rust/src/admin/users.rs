@@ -205,16 +205,29 @@ impl Admin {
         user: &str,
         now: i64,
     ) -> Result<(), AdminError> {
+        if !is_valid_user_id(user) {
+            return Err(AdminError::bad(
+                "user",
+                format!("`{user}` is not a valid user id"),
+            ));
+        }
         let (mut tx, holder) = self.open_write(actor, org, AdminKey::ManageMembers).await?;
-        require_user(&mut tx, user).await?;
-        if is_member(&mut tx, org, user).await? {
+        // One statement when the user exists and is not a member yet (an
+        // apply runs one per member); otherwise the user is looked up, to
+        // say which.
+        let inserted = sqlx::query(
+            "INSERT INTO members (org_id, user_id) SELECT $1, $2
+              WHERE EXISTS (SELECT 1 FROM users WHERE id = $2)
+             ON CONFLICT (org_id, user_id) DO NOTHING",
+        )
+        .bind(org)
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            require_user(&mut tx, user).await?;
             return Ok(());
         }
-        sqlx::query("INSERT INTO members (org_id, user_id) VALUES ($1, $2)")
-            .bind(org)
-            .bind(user)
-            .execute(&mut *tx)
-            .await?;
         // Joining gives the @members and default-group grants: the actor must
         // hold what the default groups grant (docs/admin.md §5: joining a group counts as
         // assigning its roles) and be allowed to manage the user as they

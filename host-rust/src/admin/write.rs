@@ -7,6 +7,7 @@ use serde_json::Value;
 use tessera_core::{Manifest, Snapshot};
 
 use super::AdminError;
+use super::batch::AuditRow;
 use super::quotas::{Counted, Quotas};
 use crate::changes::{Change, Changes};
 use crate::missing::Missing;
@@ -216,20 +217,42 @@ impl Admin {
     }
 
     /// Refuses a write that would add one more `what` to an org at its
-    /// quota ([`Quotas::require_room`]). Inside an apply, the quota is
-    /// counted once, at its end ([`Admin::end_batch`]): the same answer (an
-    /// org over a quota is refused, nothing written) without counting the
-    /// rows again for each of thousands of inserts.
+    /// quota, before its insert. Inside an apply, the quota is counted
+    /// once, at its end ([`Admin::end_batch`]): the same answer (an org
+    /// over a quota is refused, nothing written) without counting the rows
+    /// again for each of thousands of inserts.
     pub(crate) async fn require_room(
         &self,
         tx: &mut Tx,
         org: &str,
         what: Counted,
     ) -> Result<(), AdminError> {
-        if let Some(batch) = super::batch::current() {
-            return batch.count_at_end(what);
+        self.within_quota(tx, org, what, 1).await
+    }
+
+    /// [`Admin::require_room`] after the insert: the org's `what`, the new
+    /// row included, within the quota (the write's transaction is dropped
+    /// otherwise).
+    pub(crate) async fn require_room_after(
+        &self,
+        tx: &mut Tx,
+        org: &str,
+        what: Counted,
+    ) -> Result<(), AdminError> {
+        self.within_quota(tx, org, what, 0).await
+    }
+
+    async fn within_quota(
+        &self,
+        tx: &mut Tx,
+        org: &str,
+        what: Counted,
+        more: u64,
+    ) -> Result<(), AdminError> {
+        match super::batch::current() {
+            Some(batch) => batch.count_at_end(what),
+            None => self.quotas.within(tx, org, what, more).await,
         }
-        self.quotas.require_room(tx, org, what).await
     }
 
     /// Begins an apply's one transaction, with the global lock (exclusive:
@@ -347,7 +370,7 @@ impl Admin {
                 ));
             }
         };
-        insert_audit(&mut tx, org, actor, audit, revision, now).await?;
+        batch.record(audit_row(org, actor, audit, revision, now))?;
         batch.give_back(tx)
     }
 
@@ -381,7 +404,9 @@ impl Admin {
         .await?;
         let announced = if every { None } else { Some((org, revision)) };
         crate::store::announce_revision(&mut tx, self.store.backend(), announced, None).await?;
-        insert_audit(&mut tx, Some(org), actor, audit, Some(revision), now).await?;
+        let mut rows = batch.recorded()?;
+        rows.push(audit_row(Some(org), actor, audit, Some(revision), now));
+        insert_audit_rows(&mut tx, &rows).await?;
         let Some(tx) = super::preview::keep(tx, None) else {
             return Ok(());
         };
@@ -390,6 +415,27 @@ impl Admin {
         self.changes.forget(if every { None } else { Some(org) });
         drop(committing);
         Ok(())
+    }
+}
+
+/// An audit row as stored, for `org` at `revision`.
+pub(crate) fn audit_row(
+    org: Option<&str>,
+    actor: &Actor,
+    audit: Audit<'_>,
+    revision: Option<i64>,
+    at: i64,
+) -> AuditRow {
+    let json = |value: Option<Value>| value.map(|value| value.to_string());
+    AuditRow {
+        org: org.map(str::to_owned),
+        actor: actor.audit_name().map(str::to_owned),
+        action: audit.action.to_owned(),
+        target: audit.target,
+        before: json(audit.before),
+        after: json(audit.after),
+        revision,
+        at,
     }
 }
 
@@ -402,30 +448,59 @@ async fn insert_audit(
     revision: Option<i64>,
     now: i64,
 ) -> Result<(), AdminError> {
-    let json = |value: Option<Value>| value.map(|value| value.to_string());
-    sqlx::query(
-        "INSERT INTO audit (org_id, actor, action, target, before, after, revision, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(org.map(str::to_owned))
-    .bind(actor.audit_name().map(str::to_owned))
-    .bind(audit.action)
-    .bind(audit.target)
-    .bind(json(audit.before))
-    .bind(json(audit.after))
-    .bind(revision)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
+    insert_audit_rows(tx, &[audit_row(org, actor, audit, revision, now)]).await
+}
+
+/// Audit rows per statement: 8 parameters each, far below both stores'
+/// limits on parameters, and few enough that SQLite's lookup of each
+/// parameter's name (linear in their number) stays cheap.
+const AUDIT_ROWS_PER_INSERT: usize = 64;
+
+/// Appends audit rows in the transaction, in their order, many per
+/// statement.
+async fn insert_audit_rows(tx: &mut Tx, rows: &[AuditRow]) -> Result<(), AdminError> {
+    for chunk in rows.chunks(AUDIT_ROWS_PER_INSERT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|row| {
+                let at = row * 8;
+                let params: Vec<String> = (1..=8).map(|n| format!("${}", at + n)).collect();
+                format!("({})", params.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO audit (org_id, actor, action, target, before, after, revision, at) VALUES {}",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for row in chunk {
+            query = query
+                .bind(row.org.clone())
+                .bind(row.actor.clone())
+                .bind(row.action.clone())
+                .bind(row.target.clone())
+                .bind(row.before.clone())
+                .bind(row.after.clone())
+                .bind(row.revision)
+                .bind(row.at);
+        }
+        query.execute(&mut **tx).await?;
+    }
     Ok(())
 }
 
-/// `NOT_FOUND` unless the org exists.
+/// `NOT_FOUND` unless the org exists (looked up once per apply).
 async fn require_org(tx: &mut Tx, org: &str) -> Result<(), AdminError> {
+    let batch = super::batch::current();
+    if batch.as_ref().is_some_and(|batch| batch.knows_org(org)) {
+        return Ok(());
+    }
     let found: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM orgs WHERE id = $1")
         .bind(org)
         .fetch_optional(&mut **tx)
         .await?;
-    found
-        .map(|_| ())
-        .ok_or_else(|| AdminError::NotFound(Missing::new("org", org)))
+    found.ok_or_else(|| AdminError::NotFound(Missing::new("org", org)))?;
+    match batch {
+        Some(batch) => batch.found_org(org),
+        None => Ok(()),
+    }
 }

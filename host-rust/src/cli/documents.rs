@@ -20,9 +20,13 @@ pub(crate) async fn export(args: &ExportArgs) -> Result<Exit, CliError> {
     let manifest = setup::load_manifest(&path)?;
     let store = open_existing(&location).await?;
     setup::check_reconciled(&store, &manifest, &path).await?;
+    let mut progress = Progress::new("read", "entries");
     let document = Admin::new(store.clone(), Arc::new(manifest))
-        .export(&Actor::Backend, &args.org)
+        .export_reporting(&Actor::Backend, &args.org, &mut |done, total| {
+            progress.show(done, total);
+        })
         .await;
+    progress.finish();
     store.close().await;
     let text = document?.to_canonical_json();
     match &args.output {
@@ -76,7 +80,7 @@ async fn plan_then_apply(
         eprintln!("Not applied.");
         return Ok(Exit::Denied);
     }
-    let mut progress = Progress::new(steps.len());
+    let mut progress = Progress::new("applied", "steps");
     let applied = admin
         .apply_reporting(
             &Actor::Backend,
@@ -153,48 +157,70 @@ fn refusal(err: ApplyError) -> CliError {
     CliError::new(base.code, format!("{}{at}", base.message))
 }
 
-/// Progress of a long apply on stderr: a bar redrawn in place on a
-/// terminal, a plain line at each tenth otherwise; nothing for a plan of
-/// under [`Progress::LONG`] steps.
+/// Progress of a long apply or export on stderr: a bar redrawn in place
+/// on a terminal, a plain line at each tenth otherwise; nothing for one of
+/// under [`Progress::LONG`] steps or entries.
 struct Progress {
     terminal: bool,
-    shown: bool,
+    /// What is done (`applied`) and to what (`steps`).
+    verb: &'static str,
+    unit: &'static str,
+    /// Whether a line or bar was drawn.
+    drawn: bool,
     /// The last percentage (terminal) or tenth (plain) drawn.
     last: usize,
 }
 
 impl Progress {
-    /// Plans this long or longer show their progress.
+    /// Applies and exports this long or longer show their progress.
     const LONG: usize = 200;
 
-    fn new(total: usize) -> Self {
+    fn new(verb: &'static str, unit: &'static str) -> Self {
         Progress {
             terminal: std::io::stderr().is_terminal(),
-            shown: total >= Self::LONG,
+            verb,
+            unit,
+            drawn: false,
             last: 0,
         }
     }
 
     fn show(&mut self, done: usize, total: usize) {
-        if !self.shown || total == 0 {
-            return;
+        if let Some(line) = self.line(done, total) {
+            self.drawn = true;
+            if self.terminal {
+                eprint!("\r{line}");
+                std::io::stderr().flush().ok();
+            } else {
+                eprintln!("{line}");
+            }
+        }
+    }
+
+    /// What to draw for `done` of `total`, if anything.
+    fn line(&mut self, done: usize, total: usize) -> Option<String> {
+        if total < Self::LONG {
+            return None;
         }
         let percent = done * 100 / total;
+        let (verb, unit) = (self.verb, self.unit);
         if self.terminal {
-            if percent != self.last || done == total {
-                self.last = percent;
-                let bar = "#".repeat(percent / 5);
-                eprint!("\r[{bar:<20}] {percent:>3}% {done} / {total} steps");
-                std::io::stderr().flush().ok();
+            if percent == self.last && done != total {
+                return None;
             }
+            self.last = percent;
+            let bar = "#".repeat(percent / 5);
+            Some(format!("[{bar:<20}] {percent:>3}% {done} / {total} {unit}"))
         } else if percent / 10 > self.last / 10 {
             self.last = percent;
-            eprintln!("applied {done} of {total} steps ({percent}%)");
+            Some(format!("{verb} {done} of {total} {unit} ({percent}%)"))
+        } else {
+            None
         }
     }
 
     fn finish(&self) {
-        if self.shown && self.terminal {
+        if self.drawn && self.terminal {
             eprintln!();
         }
     }

@@ -370,16 +370,22 @@ async fn refusals(db: &common::TestDb) {
             Some("/groups/2/members/0".into()),
         ),
         (
+            // After two good ones: the apply's one statement for the three
+            // inserts nothing, and their writes one by one name the third.
             "another org's group",
             None,
             edit(&|d| {
-                d["assignments"].as_array_mut().unwrap().push(json!({"id": "a-x", "subject": "group:gx", "role": viewer_id, "scope": null, "owner_only": false}))
+                let assignments = d["assignments"].as_array_mut().unwrap();
+                for (id, node) in [("a-v1", "site:1"), ("a-v2", "site:2")] {
+                    assignments.push(json!({"id": id, "subject": "user:carol", "role": viewer_id, "scope": node, "owner_only": true}));
+                }
+                assignments.push(json!({"id": "a-x", "subject": "group:gx", "role": viewer_id, "scope": null, "owner_only": false}));
             }),
             404,
             "NOT_FOUND",
             Some(format!(
                 "/assignments/{}",
-                base["assignments"].as_array().unwrap().len()
+                base["assignments"].as_array().unwrap().len() + 2
             )),
         ),
         (
@@ -579,3 +585,85 @@ async fn quotas(db: &common::TestDb) {
 }
 
 both_backends!(an_apply_over_a_quota_writes_nothing, quotas);
+
+/// The CLI's progress without a terminal: a line per tenth on stderr for
+/// an apply of 200 steps or more and for an export of 200 entries or
+/// more, none for a short one; stdout keeps the table and the document.
+async fn progress(db: &common::TestDb) {
+    let run = |args: Vec<String>| {
+        let url = db.url.clone();
+        async move {
+            let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+                .args(&args)
+                .current_dir(common::repo_root())
+                .env("DATABASE_URL", url)
+                .env_remove("TESSERA_DATA_DIR")
+                .stdin(std::process::Stdio::null())
+                .output()
+                .await
+                .unwrap();
+            assert!(output.status.success(), "tessera {args:?}: {output:?}");
+            let text = |bytes: Vec<u8>| String::from_utf8(bytes).unwrap();
+            (text(output.stdout), text(output.stderr))
+        }
+    };
+    let cli = |words: &[&str]| {
+        let mut args: Vec<String> = words.iter().map(|word| (*word).to_owned()).collect();
+        args.extend(["--manifest".to_owned(), FLEET.to_owned()]);
+        args
+    };
+    http_util::import_fleet(db).await;
+    let (acme, _) = run(cli(&["export", "--org", "acme"])).await;
+    let mut document: Value = serde_json::from_str(&acme).unwrap();
+    document["org"]["id"] = json!("wide");
+    for at in 0..250 {
+        document["nodes"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"node": format!("site:{}", 100 + at), "parent": null}));
+    }
+    let file = std::env::temp_dir().join(format!(
+        "tessera_progress_{:?}_{}.json",
+        db.backend,
+        std::process::id()
+    ));
+    std::fs::write(&file, document.to_string()).unwrap();
+    let file = file.to_str().unwrap();
+
+    let (table, shown) = run(cli(&["apply", "--org", "wide", file, "--yes"])).await;
+    let steps = table
+        .lines()
+        .last()
+        .and_then(|line| line.strip_prefix("Applied "))
+        .and_then(|rest| rest.split_once(' '))
+        .map(|(steps, _)| steps.parse::<usize>().unwrap())
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(steps > 250, "{table}");
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines.len(), 10, "a line per tenth: {shown}");
+    assert_eq!(
+        lines[0],
+        format!("applied {} of {steps} steps (10%)", steps.div_ceil(10))
+    );
+    assert_eq!(lines[9], format!("applied {steps} of {steps} steps (100%)"));
+
+    let (text, shown) = run(cli(&["export", "--org", "wide"])).await;
+    let exported: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        exported["nodes"].as_array().unwrap().len(),
+        document["nodes"].as_array().unwrap().len()
+    );
+    let last = shown.lines().last().unwrap_or_default();
+    let (done, total) = last
+        .strip_prefix("read ")
+        .and_then(|rest| rest.strip_suffix(" entries (100%)"))
+        .and_then(|rest| rest.split_once(" of "))
+        .unwrap_or_else(|| panic!("the export's progress, on stderr: {shown}"));
+    assert_eq!(done, total, "{shown}");
+
+    let (_, shown) = run(cli(&["export", "--org", "acme"])).await;
+    assert_eq!(shown, "", "a small export shows no progress");
+    std::fs::remove_file(file).unwrap();
+}
+
+both_backends!(the_cli_shows_progress_on_long_applies_and_exports, progress);

@@ -135,6 +135,29 @@ pub(super) async fn insert_membership(
     Ok(())
 }
 
+/// Adds `user` to `group` when both are in the org and it is not in it
+/// yet; answers whether it did.
+pub(super) async fn insert_user_membership(
+    tx: &mut Tx,
+    org: &str,
+    group: &str,
+    user: &str,
+) -> Result<bool, AdminError> {
+    let inserted = sqlx::query(
+        "INSERT INTO group_members (org_id, group_id, member_user, member_group)
+         SELECT $1, $2, $3, NULL
+          WHERE EXISTS (SELECT 1 FROM groups WHERE org_id = $1 AND id = $2)
+            AND EXISTS (SELECT 1 FROM members WHERE org_id = $1 AND user_id = $3)
+         ON CONFLICT (org_id, group_id, member_user) DO NOTHING",
+    )
+    .bind(org)
+    .bind(group)
+    .bind(user)
+    .execute(&mut **tx)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
+}
+
 pub(super) async fn delete_membership(
     tx: &mut Tx,
     org: &str,
