@@ -378,19 +378,22 @@ impl Admin {
                     error,
                 };
                 let run = assignments_run(actor, plan.steps.get(done..).unwrap_or_default());
-                if !run.is_empty()
+                let at_once = !run.is_empty()
                     && self
                         .create_assignments_at_once(&batch, org, &run, now)
                         .await
-                        .map_err(at)?
-                {
-                    done += run.len();
-                } else {
+                        .map_err(at)?;
+                // A run refused at once runs one by one, to its refusal.
+                let singly = if at_once { 0 } else { run.len().max(1) };
+                for step in plan.steps.iter().skip(done).take(singly) {
                     self.run(actor, org, &batch, &step.write, now)
                         .await
-                        .map_err(at)?;
-                    done += 1;
+                        .map_err(|error| ApplyError {
+                            pointer: step.shown.pointer.clone(),
+                            error,
+                        })?;
                 }
+                done += run.len().max(1);
                 progress(done, total);
             }
             let audit = Audit {

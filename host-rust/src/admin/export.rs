@@ -388,8 +388,6 @@ impl OrgDocument {
     }
 }
 
-/// The org's registered nodes, every parent before its children (by
-/// depth, then key): an export's order, and the node listing's.
 /// How many entries [`Admin::read_document`] reads: its progress's total.
 async fn entries(tx: &mut Tx, org: &str) -> Result<usize, AdminError> {
     let (count,): (i64,) = sqlx::query_as(
@@ -409,6 +407,8 @@ async fn entries(tx: &mut Tx, org: &str) -> Result<usize, AdminError> {
     Ok(usize::try_from(count).unwrap_or(0))
 }
 
+/// The org's registered nodes, every parent before its children (by
+/// depth, then key): an export's order, and the node listing's.
 pub(super) async fn registered_nodes(tx: &mut Tx, org: &str) -> Result<Vec<DocNode>, AdminError> {
     let rows: Vec<(String, String, Option<String>, Option<String>)> =
         sqlx::query_as("SELECT type, id, parent_type, parent_id FROM nodes WHERE org_id = $1")

@@ -129,14 +129,25 @@ pub(crate) async fn node_path(
     let Some(mut parent) = parent_of(tx, org, &node.ty, &node.id).await? else {
         return Ok(None);
     };
+    // A corrupt, cyclic chain goes round to the depth limit from what it
+    // read once.
+    let mut read: BTreeMap<(String, String), Option<(String, String)>> = BTreeMap::new();
+    read.insert((node.ty.clone(), node.id.clone()), parent.clone());
     let mut chain = vec![node.to_string()];
     let mut depth = 0;
-    while let Some((ty, id)) = parent
+    while let Some(at) = parent
         && depth < MAX_NODE_DEPTH
     {
-        chain.push(format!("{ty}:{id}"));
+        chain.push(format!("{}:{}", at.0, at.1));
         depth += 1;
-        parent = parent_of(tx, org, &ty, &id).await?.flatten();
+        parent = match read.get(&at) {
+            Some(known) => known.clone(),
+            None => {
+                let above = parent_of(tx, org, &at.0, &at.1).await?.flatten();
+                read.insert(at, above.clone());
+                above
+            }
+        };
     }
     chain.reverse();
     Ok(Some(chain))

@@ -205,12 +205,6 @@ impl Admin {
         user: &str,
         now: i64,
     ) -> Result<(), AdminError> {
-        if !is_valid_user_id(user) {
-            return Err(AdminError::bad(
-                "user",
-                format!("`{user}` is not a valid user id"),
-            ));
-        }
         let (mut tx, holder) = self.open_write(actor, org, AdminKey::ManageMembers).await?;
         // One statement when the user exists and is not a member yet (an
         // apply runs one per member); otherwise the user is looked up, to
