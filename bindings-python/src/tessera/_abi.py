@@ -2,7 +2,7 @@
 
 This file only moves bytes and handles across the ABI; every answer comes
 from tessera-core inside the module. One instance serves the process,
-behind a lock (an instance is single-threaded, §11.2 rule 5).
+behind a lock (an instance is single-threaded, docs/abi.md §11.2).
 """
 
 from __future__ import annotations
