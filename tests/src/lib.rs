@@ -11,7 +11,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use tessera_core::ffi::Query;
 use tessera_core::{
-    CompileRequest, Expect, Facts, Manifest, NodeKey, SigningKey, Snapshot, Verifier, compile,
+    CheckRequest, CompileRequest, Expect, Facts, Manifest, NodeKey, SigningKey, Snapshot, Verifier,
+    compile,
 };
 use thiserror::Error;
 
@@ -270,4 +271,85 @@ impl Runtime for CoreRuntime {
         let snapshot = self.snapshots.get(&key).ok_or("snapshot missing")?;
         Ok(snapshot.answer(&case.query))
     }
+}
+
+/// How a random model is compiled in the differential runs: at time 10,
+/// for 10 seconds, with provenance for even seeds.
+pub fn parity_request(model: &tessera_core::testing::Model) -> CompileRequest<'_> {
+    CompileRequest {
+        principal: &model.principal,
+        token_scopes: model.token_scopes.as_deref(),
+        under: model.under.as_deref(),
+        issued_at: 10,
+        expires_at: 20,
+        kid: KID,
+        provenance: model.seed.is_multiple_of(2),
+        hash_seed: 0,
+    }
+}
+
+/// What a random model is asked in the differential runs (wasmtime,
+/// Python): `checks` random checks from the core's `testing` generators,
+/// then `nav`, `claims`, `can_anywhere` and `filter_plan` for every key,
+/// `effective` at five of the checks' paths, and a few routes.
+pub fn parity_queries(
+    model: &tessera_core::testing::Model,
+    manifest: &Manifest,
+    checks: usize,
+) -> Vec<Query> {
+    let checks = tessera_core::testing::queries_from_seed(model, model.seed ^ 0xabcd, checks);
+    let paths: Vec<Vec<String>> = checks
+        .iter()
+        .map(|check| check.path.clone())
+        .take(5)
+        .collect();
+    let keys: Vec<String> = manifest
+        .catalog
+        .entries()
+        .iter()
+        .map(|e| e.key.clone())
+        .collect();
+    checks
+        .into_iter()
+        .map(|check| {
+            Query::Check(CheckRequest {
+                permission: check.permission,
+                path: check.path,
+                owner: check.owner,
+            })
+        })
+        .chain(extra_queries(&keys, &paths))
+        .collect()
+}
+
+/// The queries a random model is asked, beyond its random checks.
+fn extra_queries(keys: &[String], paths: &[Vec<String>]) -> Vec<Query> {
+    let mut queries = vec![Query::Nav {}, Query::Claims {}];
+    for key in keys {
+        queries.push(Query::CanAnywhere {
+            permission: key.clone(),
+        });
+        queries.push(Query::FilterPlan {
+            permission: key.clone(),
+        });
+    }
+    for path in paths {
+        queries.push(Query::Effective {
+            path: path.clone(),
+            owner: None,
+        });
+    }
+    for route in [
+        "/docs",
+        "/areas/0/zones/1",
+        "/areas/1/zones/0/",
+        "/admin",
+        "/nope",
+        "/areas/a%20b/zones/1",
+    ] {
+        queries.push(Query::Guard {
+            route: route.to_owned(),
+        });
+    }
+    queries
 }

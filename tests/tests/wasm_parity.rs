@@ -20,11 +20,11 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 use tessera_core::ffi::{Query, effect_code};
-use tessera_core::testing::{model_from_seed, queries_from_seed};
-use tessera_core::{CheckRequest, CompileRequest, Manifest, compile, to_text};
+use tessera_core::testing::model_from_seed;
+use tessera_core::{CompileRequest, Manifest, compile, to_text};
 use tessera_tests::{
-    Case, ISSUED_AT, KID, LoadedFile, Runtime, load_file, repo_root, run_file, sign_request,
-    vector_files, vector_jwks, vector_request,
+    Case, ISSUED_AT, KID, LoadedFile, Runtime, load_file, parity_queries, parity_request,
+    repo_root, run_file, sign_request, vector_files, vector_jwks, vector_request,
 };
 use wasmtime::{Engine, Instance, Memory, Module, Store, TypedFunc};
 
@@ -275,38 +275,6 @@ fn every_vector_file_passes_in_wasmtime() {
     assert!(total >= 150);
 }
 
-/// The queries a random model is asked, beyond its random checks.
-fn extra_queries(keys: &[String], paths: &[Vec<String>]) -> Vec<Query> {
-    let mut queries = vec![Query::Nav {}, Query::Claims {}];
-    for key in keys {
-        queries.push(Query::CanAnywhere {
-            permission: key.clone(),
-        });
-        queries.push(Query::FilterPlan {
-            permission: key.clone(),
-        });
-    }
-    for path in paths {
-        queries.push(Query::Effective {
-            path: path.clone(),
-            owner: None,
-        });
-    }
-    for route in [
-        "/docs",
-        "/areas/0/zones/1",
-        "/areas/1/zones/0/",
-        "/admin",
-        "/nope",
-        "/areas/a%20b/zones/1",
-    ] {
-        queries.push(Query::Guard {
-            route: route.to_owned(),
-        });
-    }
-    queries
-}
-
 #[test]
 fn random_models_answer_the_same_natively_and_in_wasmtime() {
     const MODELS: u64 = 200;
@@ -317,36 +285,19 @@ fn random_models_answer_the_same_natively_and_in_wasmtime() {
     for seed in 0..MODELS {
         let model = model_from_seed(seed);
         let manifest = Manifest::from_toml(&model.manifest_toml).unwrap();
-        let request = CompileRequest {
-            principal: &model.principal,
-            token_scopes: model.token_scopes.as_deref(),
-            under: model.under.as_deref(),
-            issued_at: 10,
-            expires_at: 20,
-            kid: KID,
-            provenance: seed % 2 == 0,
-            hash_seed: 0,
-        };
+        let request = parity_request(&model);
         let native =
             tessera_core::Snapshot::new(compile(&manifest, &model.facts, &request).unwrap())
                 .unwrap();
         let envelope = sign_request(&manifest, &model.facts, &request).unwrap();
         let handle = abi.open(verifier, &envelope, 10).unwrap();
-        let checks = queries_from_seed(&model, seed ^ 0xabcd, CHECKS_PER_MODEL);
-        let paths: Vec<Vec<String>> = checks
-            .iter()
-            .map(|check| check.path.clone())
-            .take(5)
-            .collect();
-        let keys: Vec<String> = manifest
-            .catalog
-            .entries()
-            .iter()
-            .map(|e| e.key.clone())
-            .collect();
+        let queries = parity_queries(&model, &manifest, CHECKS_PER_MODEL);
         // The fast check, by key and by permission handle, against the
         // native decision.
-        for check in &checks {
+        for query in &queries {
+            let Query::Check(check) = query else {
+                continue;
+            };
             let native_effect = effect_code(
                 native
                     .check(&check.permission, &check.path, check.owner.as_deref())
@@ -371,20 +322,12 @@ fn random_models_answer_the_same_natively_and_in_wasmtime() {
                     abi.check(handle, permission, "", &check.path, check.owner.as_deref());
                 pairs += 1;
                 if by_handle != i32::from(native_effect) {
-                    mismatches.push(format!("seed {seed}: handle check {check:?}: native {native_effect} wasm {by_handle}"));
+                    mismatches.push(format!(
+                        "seed {seed}: handle check {check:?}: native {native_effect} wasm {by_handle}"
+                    ));
                 }
             }
         }
-        let queries = checks
-            .into_iter()
-            .map(|check| {
-                Query::Check(CheckRequest {
-                    permission: check.permission,
-                    path: check.path,
-                    owner: check.owner,
-                })
-            })
-            .chain(extra_queries(&keys, &paths));
         for query in queries {
             pairs += 1;
             let (here, there) = (native.answer(&query), abi.answer(handle, &query));
