@@ -7,7 +7,10 @@ behind a lock (an instance is single-threaded, docs/abi.md §11.2).
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import json
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -22,14 +25,37 @@ ABI_VERSION = 1
 MODULE_PATH = Path(__file__).with_name("tessera_abi.wasm")
 
 
+def _compiled(engine: wasmtime.Engine, path: Path, cache_dir: Path | None) -> wasmtime.Module:
+    """The module compiled for this machine: from `cache_dir` when an
+    earlier process left it there (wasmtime's serialization, keyed by the
+    module's bytes and wasmtime's version), else compiled and left there."""
+    wasm = path.read_bytes()
+    if cache_dir is None:
+        return wasmtime.Module(engine, wasm)
+    key = hashlib.sha256(wasm + importlib.metadata.version("wasmtime").encode()).hexdigest()[:32]
+    cached = cache_dir / f"tessera_abi-{key}.cwasm"
+    if cached.exists():
+        try:
+            # Read, not mapped: a file replaced under a mapping would crash.
+            return wasmtime.Module.deserialize(engine, cached.read_bytes())
+        except (wasmtime.WasmtimeError, OSError):
+            pass  # stale or damaged: compiled again below
+    module = wasmtime.Module(engine, wasm)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_bytes(module.serialize())
+    partial.replace(cached)
+    return module
+
+
 class Abi:
     """One instance of the module and its exports."""
 
-    def __init__(self, path: Path = MODULE_PATH) -> None:
+    def __init__(self, path: Path = MODULE_PATH, cache_dir: Path | None = None) -> None:
         if not path.exists():
             raise TesseraError("INTERNAL", f"{path} is missing: build it with ./scripts/build-abi")
         engine = wasmtime.Engine()
-        module = wasmtime.Module.from_file(engine, str(path))
+        module = _compiled(engine, path, cache_dir)
         self._store = wasmtime.Store(engine)
         instance = wasmtime.Instance(self._store, module, [])
         exports = instance.exports(self._store)
@@ -139,6 +165,17 @@ def _answer(value: Any) -> Any:
 
 _shared: Abi | None = None
 _shared_lock = threading.Lock()
+_cache_dir: Path | None = None
+
+
+def configure(cache_dir: str | os.PathLike[str] | None = None) -> None:
+    """Where the process's compiled module is cached between processes
+    (default: nowhere, compiled at first use); call before first use."""
+    global _cache_dir
+    with _shared_lock:
+        if _shared is not None:
+            raise TesseraError("BAD_ARGUMENT", "configure() comes before the first verifier")
+        _cache_dir = Path(cache_dir) if cache_dir is not None else None
 
 
 def shared() -> Abi:
@@ -146,5 +183,5 @@ def shared() -> Abi:
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = Abi()
+            _shared = Abi(cache_dir=_cache_dir)
         return _shared
