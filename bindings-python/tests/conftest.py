@@ -1,6 +1,6 @@
-"""A real `tessera serve --demo` (target/debug/tessera, the fleet example
-with its demo org `acme`) on a free port of 127.0.0.1 and a temporary
-SQLite data directory, for the client's tests."""
+"""Real `tessera serve --demo` hosts (target/debug/tessera: the fleet
+example with its demo org `acme`, the media library with `arcade`), each
+on a free port of 127.0.0.1 and a temporary SQLite data directory."""
 
 from __future__ import annotations
 
@@ -25,14 +25,13 @@ class Host:
         self.token = token
 
 
-@pytest.fixture(scope="session")
-def host() -> Iterator[Host]:
+def _serve(manifest: str) -> Iterator[Host]:
+    """`tessera serve --demo` with `manifest`, until the session ends."""
     if not BINARY.exists():
         pytest.fail(f"{BINARY} is missing: cargo build -p tessera-host --bin tessera")
     data = tempfile.mkdtemp(prefix="tessera-python-")
     env = {key: value for key, value in os.environ.items() if not key.startswith("TESSERA_") and key != "DATABASE_URL"}
-    env.update(TESSERA_DATA_DIR=data, TESSERA_LISTEN="127.0.0.1:0",
-               TESSERA_MANIFEST=str(ROOT / "examples" / "fleet" / "manifest.toml"))
+    env.update(TESSERA_DATA_DIR=data, TESSERA_LISTEN="127.0.0.1:0", TESSERA_MANIFEST=str(ROOT / manifest))
     # Its log goes to a file: an unread pipe would stall it once full.
     log = open(Path(data) / "serve.log", "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen([str(BINARY), "serve", "--demo"], cwd=ROOT, env=env,
@@ -56,3 +55,15 @@ def host() -> Iterator[Host]:
         process.wait()
         log.close()
         shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def host() -> Iterator[Host]:
+    """The fleet example's host, with its demo org `acme`."""
+    yield from _serve("examples/fleet/manifest.toml")
+
+
+@pytest.fixture(scope="session")
+def media_host() -> Iterator[Host]:
+    """The media library's host, with its demo org `arcade`."""
+    yield from _serve("examples/media/manifest.toml")
