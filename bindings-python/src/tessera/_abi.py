@@ -23,6 +23,8 @@ from .errors import TesseraError
 ABI_VERSION = 1
 
 MODULE_PATH = Path(__file__).with_name("tessera_abi.wasm")
+#: The reusable input buffer: a query or a check's key, path and owner fit.
+SCRATCH_BYTES = 64 * 1024
 
 
 def _compiled(engine: wasmtime.Engine, path: Path, cache_dir: Path | None) -> wasmtime.Module:
@@ -70,6 +72,9 @@ class Abi:
         version = self._call("tessera_abi_version")
         if version != ABI_VERSION:
             raise TesseraError("INTERNAL", f"the module speaks ABI {version}, this SDK {ABI_VERSION}")
+        # Inputs are borrowed (docs/abi.md §11.2): one buffer, reused by
+        # every call whose inputs fit, saves an alloc and a free per input.
+        self._scratch = self._call("tessera_alloc", SCRATCH_BYTES)
 
     def _call(self, name: str, *args: int) -> Any:
         try:
@@ -93,12 +98,23 @@ class Abi:
         self._call("tessera_free", ptr, size)
         return data
 
-    def _with_inputs(self, name: str, head: tuple[int, ...], *inputs: bytes, tail: tuple[int, ...] = ()) -> Any:
-        """Calls `name` with `head`, then each input as (ptr, len), then `tail`."""
+    def _with_inputs(self, name: str, head: tuple[int, ...], *inputs: bytes) -> Any:
+        """Calls `name` with `head`, then each input as (ptr, len): in the
+        scratch buffer when they fit, else each in its own buffer."""
+        if sum(len(data) for data in inputs) <= SCRATCH_BYTES:
+            flat: list[int] = []
+            at = self._scratch
+            for data in inputs:
+                flat += (at, len(data))
+                at += len(data)
+            joined = b"".join(inputs)
+            if joined:
+                self._memory.write(self._store, joined, self._scratch)
+            return self._call(name, *head, *flat)
         buffers = [self._put(data) for data in inputs]
         try:
             flat = [value for buffer in buffers for value in buffer]
-            return self._call(name, *head, *flat, *tail)
+            return self._call(name, *head, *flat)
         finally:
             for buffer in buffers:
                 self._release(buffer)
