@@ -1,13 +1,17 @@
 """The host client against a real `tessera serve --demo` (the fleet demo
 org `acme`): decisions, a snapshot verified offline with the host's keys,
-model writes, the host's error codes, and UNAVAILABLE."""
+model writes, the host's error codes, and UNAVAILABLE; and its asyncio
+twin."""
 
 from __future__ import annotations
+
+import asyncio
+import inspect
 
 import pytest
 
 from tessera import TesseraError, Verifier
-from tessera.client import Client
+from tessera.client import AsyncClient, Client
 
 MINER_11 = ["site:1", "rack:1", "miner:11"]
 MINER_21 = ["site:2", "rack:2", "miner:21"]
@@ -72,3 +76,35 @@ def test_an_unreachable_host_is_unavailable() -> None:
     with pytest.raises(TesseraError) as bad:
         Client("ftp://host", "token")
     assert bad.value.code == "BAD_ARGUMENT"
+
+
+def _public(cls: type) -> set[str]:
+    return {name for name, value in vars(cls).items() if callable(value) and not name.startswith("_")}
+
+
+def test_the_async_client_has_every_method_of_the_sync_one() -> None:
+    assert _public(AsyncClient) == _public(Client)
+    for name in _public(Client) - {"with_actor"}:
+        assert inspect.iscoroutinefunction(getattr(AsyncClient, name)), name
+
+
+def test_the_async_client_answers_concurrently_with_the_hosts_codes(host) -> None:
+    async def run() -> None:
+        client = AsyncClient(host.base, host.token)
+        decisions = await asyncio.gather(
+            client.check("acme", "carol", "miner:blink_led", MINER_11),
+            client.check("acme", "carol", "miner:reboot", MINER_11),
+            client.check("acme", "vic", "miner:read", MINER_21),
+        )
+        assert [d["decision"] for d in decisions] == ["allow", "deny", "not_found"]
+        verifier = Verifier.from_jwks(await client.keys())
+        snapshot = verifier.open(await client.snapshot("acme", "carol"), org="acme", principal="carol")
+        assert snapshot.check("miner:blink_led", MINER_11) == "allow"
+        with pytest.raises(TesseraError) as escalation:
+            await client.with_actor("carol").create_assignment("acme", "user:vic", "ADMIN")
+        assert escalation.value.status == 403
+        with pytest.raises(TesseraError) as refused:
+            await AsyncClient("http://127.0.0.1:9", "token", timeout=2).health()
+        assert refused.value.code == "UNAVAILABLE"
+
+    asyncio.run(run())

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tessera import Snapshot, TesseraError, Verifier
+from tessera import Snapshot, TesseraError, Verifier, _abi
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = ROOT / "tests" / "out" / "vectors.json"
@@ -115,5 +115,58 @@ def test_open_refuses_with_stable_codes(vectors: dict[str, Any]) -> None:
     # snapshots expired long ago.
     refused("EXPIRED", lambda: verifier.open(text))
 
+    # Over 1 MiB: the module refuses it; far over, the SDK before copying.
+    refused("TOO_LARGE", lambda: verifier.open(bytes((1 << 20) + 1), now))
+    refused("TOO_LARGE", lambda: verifier.open("tss1." + "A" * (3 << 20), now))
+
     snapshot.close()
     refused("BAD_ARGUMENT", lambda: snapshot.nav())
+
+
+def test_inputs_larger_than_the_scratch_buffer_answer_the_same(vectors: dict[str, Any]) -> None:
+    """A check whose path is over 64 KiB goes in buffers of its own
+    (docs/abi.md §11.2); it answers as the JSON query does."""
+    case = next(c for f in vectors["files"] for c in f["cases"] if "check" in c["query"])
+    snapshot = Verifier.from_jwks(vectors["jwks"]).open(case["snapshot"], vectors["now"])
+    permission = case["query"]["check"]["permission"]
+    for path, owner in ((case["query"]["check"]["path"] + [f"site:{'x' * 70_000}"], None), ([], "o" * 70_000)):
+        [expected] = snapshot.check_many([{"permission": permission, "path": path, "owner": owner}])
+        assert snapshot.check(permission, path, owner) == expected["decision"]
+        handle = snapshot.permission(permission)
+        assert handle is not None and snapshot.check(handle, path, owner) == expected["decision"]
+
+
+def test_a_verifier_outlives_a_trapped_instance(vectors: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a trap (docs/abi.md §11.9) a long-lived verifier, such as a
+    gate's, opens in the instance that replaced the trapped one."""
+    monkeypatch.setattr(_abi, "_shared", _abi.Abi())
+    verifier = Verifier.from_jwks(vectors["jwks"])
+    case = next(c for f in vectors["files"] for c in f["cases"] if "check" in c["query"])
+    text = case["snapshot"]
+    before = verifier.open(text, vectors["now"])
+    args = case["query"]["check"]
+    handle = before.permission(args["permission"])
+    assert handle is not None
+    _abi.shared()._instance.trapped = "in a test"
+    refused("INTERNAL", lambda: before.nav())
+    before.close()  # a no-op on a trapped instance, not an error
+    after = verifier.open(text, vectors["now"])
+    assert after.nav() == Verifier.from_jwks(vectors["jwks"]).open(text, vectors["now"]).nav()
+    # A handle of the trapped instance is asked by its key, never by number.
+    assert after.check(handle, args["path"], args.get("owner")) == case["expect"]["decision"]
+
+
+def test_a_path_with_an_empty_segment_answers_as_the_json_check(vectors: dict[str, Any]) -> None:
+    case = next(c for f in vectors["files"] for c in f["cases"] if "check" in c["query"])
+    snapshot = Verifier.from_jwks(vectors["jwks"]).open(case["snapshot"], vectors["now"])
+    permission = case["query"]["check"]["permission"]
+
+    def outcome(call: Any) -> str:
+        try:
+            return str(call())
+        except TesseraError as error:
+            return error.code
+
+    for path in ([""], ["site:1", ""]):
+        expected = outcome(lambda: snapshot.check_many([{"permission": permission, "path": path}])[0]["decision"])
+        assert outcome(lambda: snapshot.check(permission, path)) == expected, path

@@ -2,22 +2,26 @@
 library: the decisions, snapshots and keys, and the model endpoints.
 Answers are the host's JSON (snake_case) as dicts and lists; every
 non-2xx answer raises `TesseraError` with the host's `code`, `status`
-and `details`; a host that cannot be reached is `UNAVAILABLE`."""
+and `details`; a host that cannot be reached is `UNAVAILABLE`.
+`AsyncClient` is its twin for asyncio: the same methods, awaited."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from .errors import TesseraError
 
 #: The snapshot's binary media type.
 SNAPSHOT_MEDIA_TYPE = "application/vnd.tessera.snapshot"
 _UNSET: Any = object()
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _segment(value: str, name: str) -> str:
@@ -334,3 +338,81 @@ def _host_error(method: str, url: str, status: int, payload: bytes) -> TesseraEr
         return TesseraError(error["code"], str(error.get("message", error["code"])), status, details)
     excerpt = payload[:200].decode(errors="replace")
     return TesseraError(f"HTTP_{status}", f"{method} {url} answered {status}: {excerpt}", status)
+
+
+def _awaited(method: Callable[Concatenate[Client, P], R]) -> Callable[Concatenate[AsyncClient, P], Coroutine[Any, Any, R]]:
+    """`method` of the sync client, run in a worker thread (the standard
+    library's HTTP is blocking), with its signature and its errors."""
+
+    async def call(self: AsyncClient, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return await asyncio.to_thread(method, self.sync, *args, **kwargs)
+
+    call.__name__ = method.__name__
+    call.__doc__ = method.__doc__
+    return call
+
+
+class AsyncClient:
+    """`Client` for asyncio: every method is `Client`'s, awaited. Each
+    request runs in asyncio's default thread pool, so as many run at once
+    as it has threads (`loop.set_default_executor` sets how many).
+    Cancelling the await does not stop a request already sent: a write
+    may still land."""
+
+    def __init__(self, base_url: str, token: str, actor: str | None = None, timeout: float = 10.0) -> None:
+        self.sync = Client(base_url, token, actor, timeout)
+
+    def with_actor(self, actor: str | None) -> AsyncClient:
+        """The same client acting as `actor`."""
+        twin = AsyncClient.__new__(AsyncClient)
+        twin.sync = self.sync.with_actor(actor)
+        return twin
+
+    check = _awaited(Client.check)
+    check_batch = _awaited(Client.check_batch)
+    explain = _awaited(Client.explain)
+    filter = _awaited(Client.filter)
+    can_anywhere = _awaited(Client.can_anywhere)
+    guard = _awaited(Client.guard)
+    effective = _awaited(Client.effective)
+    nav = _awaited(Client.nav)
+    claims = _awaited(Client.claims)
+    snapshot = _awaited(Client.snapshot)
+    keys = _awaited(Client.keys)
+    create_org = _awaited(Client.create_org)
+    rename_org = _awaited(Client.rename_org)
+    delete_org = _awaited(Client.delete_org)
+    put_user = _awaited(Client.put_user)
+    put_member = _awaited(Client.put_member)
+    search_members = _awaited(Client.search_members)
+    delete_member = _awaited(Client.delete_member)
+    list_groups = _awaited(Client.list_groups)
+    create_group = _awaited(Client.create_group)
+    update_group = _awaited(Client.update_group)
+    delete_group = _awaited(Client.delete_group)
+    put_group_member = _awaited(Client.put_group_member)
+    delete_group_member = _awaited(Client.delete_group_member)
+    catalog = _awaited(Client.catalog)
+    list_roles = _awaited(Client.list_roles)
+    create_role = _awaited(Client.create_role)
+    update_role = _awaited(Client.update_role)
+    delete_role = _awaited(Client.delete_role)
+    list_nodes = _awaited(Client.list_nodes)
+    put_node = _awaited(Client.put_node)
+    delete_node = _awaited(Client.delete_node)
+    list_assignments = _awaited(Client.list_assignments)
+    create_assignment = _awaited(Client.create_assignment)
+    delete_assignment = _awaited(Client.delete_assignment)
+    list_hidden = _awaited(Client.list_hidden)
+    create_hidden = _awaited(Client.create_hidden)
+    delete_hidden = _awaited(Client.delete_hidden)
+    list_caps = _awaited(Client.list_caps)
+    create_cap = _awaited(Client.create_cap)
+    delete_cap = _awaited(Client.delete_cap)
+    get_settings = _awaited(Client.get_settings)
+    put_settings = _awaited(Client.put_settings)
+    audit = _awaited(Client.audit)
+    who_can = _awaited(Client.who_can)
+    export_org = _awaited(Client.export_org)
+    apply_org = _awaited(Client.apply_org)
+    health = _awaited(Client.health)

@@ -16,7 +16,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import TesseraError
 from .snapshot import Snapshot, Verifier
@@ -25,6 +25,12 @@ from .snapshot import Snapshot, Verifier
 REFRESH_SECONDS = 30
 #: Give up on a key fetch after this many seconds.
 FETCH_TIMEOUT = 5.0
+
+
+class Lookup(Protocol):
+    """A request's headers or cookies: a dict, or a framework's own type."""
+
+    def get(self, key: str, /) -> str | None: ...
 
 
 @dataclass
@@ -100,7 +106,7 @@ class Gate:
             self._verifier = Verifier.from_jwks({"keys": keys})
             return True
 
-    def snapshot_of(self, headers: Mapping[str, str], cookies: Mapping[str, str], org: str, principal: str | None = None) -> Snapshot:
+    def snapshot_of(self, headers: Lookup, cookies: Lookup, org: str, principal: str | None = None) -> Snapshot:
         """The request's snapshot, verified and bound to `org` (and
         `principal`); raises `TesseraError` (`UNAUTHENTICATED`, `TOO_LARGE`,
         an open's code, `KEYS_UNAVAILABLE`)."""
@@ -120,8 +126,8 @@ class Gate:
     def bind(
         self,
         request: Any,
-        headers: Mapping[str, str],
-        cookies: Mapping[str, str],
+        headers: Lookup,
+        cookies: Lookup,
         org: Callable[[Any], Any],
         principal: Callable[[Any], Any] | None = None,
     ) -> Snapshot:
@@ -133,7 +139,7 @@ class Gate:
             raise Refusal(403, "FORBIDDEN", f"cannot bind the snapshot: {error}") from None
         return self.authenticate(headers, cookies, org_id, principal_id, bound=principal is not None)
 
-    def authenticate(self, headers: Mapping[str, str], cookies: Mapping[str, str], org: str | None, principal: str | None = None, bound: bool = False) -> Snapshot:
+    def authenticate(self, headers: Lookup, cookies: Lookup, org: str | None, principal: str | None = None, bound: bool = False) -> Snapshot:
         """[`snapshot_of`] with the refusal an HTTP answer needs: no org is
         403; `bound` (a principal function was given) with no principal is
         401."""

@@ -5,6 +5,7 @@ Python's conventions. Every answer comes from the portable policy module
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
@@ -15,8 +16,11 @@ from .errors import TesseraError
 Decision = Literal["allow", "deny", "not_found"]
 T = TypeVar("T")
 
-#: `tessera_check`'s codes (docs/abi.md §11.8).
+#: `tessera_check`'s codes (docs/abi.md §11.8); a `-1` crosses unsigned.
 _DECISIONS: dict[int, Decision] = {0: "allow", 1: "deny", 2: "not_found"}
+#: Larger than any envelope (1 MiB) or its text: refused before it is
+#: copied into the module (docs/abi.md §11.5), which judges the exact limit.
+_MAX_INPUT_BYTES = 2 << 20
 
 
 def _now(now: object) -> int:
@@ -32,16 +36,30 @@ def _now(now: object) -> int:
 class Verifier:
     """A key set (the host's `/v1/keys`), to open snapshots with."""
 
-    def __init__(self, handle: int, abi: _abi.Abi) -> None:
-        self._handle = handle
-        self._abi = abi
+    def __init__(self, jwks: str) -> None:
+        self._jwks = jwks
+        self._lock = threading.Lock()
+        abi = _abi.shared()
+        #: The instance and the key set's handle in it, replaced together.
+        self._keys = (abi, abi.verifier(jwks))
+
+    def _current(self) -> tuple[_abi.Abi, int]:
+        """The key set, made again in the process's new instance when the
+        one it was in trapped (docs/abi.md §11.9), so a long-lived
+        verifier (a gate's) outlives a trap."""
+        keys = self._keys
+        if keys[0].trapped:
+            with self._lock:
+                keys = self._keys
+                if keys[0].trapped:
+                    abi = _abi.shared()
+                    keys = self._keys = (abi, abi.verifier(self._jwks))
+        return keys
 
     @classmethod
     def from_jwks(cls, jwks: str | Mapping[str, Any]) -> Verifier:
         """A verifier for a JWKS, as text or as its parsed object."""
-        text = jwks if isinstance(jwks, str) else json.dumps(jwks)
-        abi = _abi.shared()
-        return cls(abi.verifier(text), abi)
+        return cls(jwks if isinstance(jwks, str) else json.dumps(jwks))
 
     def open(
         self,
@@ -59,17 +77,21 @@ class Verifier:
             form, data = 0, bytes(snapshot)
         else:
             raise TesseraError("BAD_ARGUMENT", "a snapshot is its tss1. text or its bytes")
+        if len(data) > _MAX_INPUT_BYTES:
+            raise TesseraError("TOO_LARGE", f"a snapshot of {len(data)} bytes is over the 1 MiB envelope")
         for name, value in (("org", org), ("principal", principal)):
             if value is not None and (not isinstance(value, str) or value == ""):
                 raise TesseraError("BAD_ARGUMENT", f"{name} must be a non-empty string")
-        handle = self._abi.open(self._handle, form, data, _now(now), org or "", principal or "")
-        return Snapshot(handle, self._abi)
+        abi, keys = self._current()
+        return Snapshot(abi.open(keys, form, data, _now(now), org or "", principal or ""), abi)
 
     def close(self) -> None:
         """Frees the key set (snapshots opened with it stay open)."""
-        if self._handle:
-            self._abi.close("tessera_verifier_close", self._handle)
-            self._handle = 0
+        with self._lock:
+            abi, keys = self._keys
+            if keys:
+                self._keys = (abi, 0)
+                abi.close("tessera_verifier_close", keys)
 
     def __del__(self) -> None:
         try:
@@ -98,17 +120,17 @@ class Permission:
             pass
 
 
-def _path_text(path: Sequence[str]) -> str | None:
-    """The path in text form, or `None` when a segment has a `,` (then the
-    JSON query answers, so the module judges the path as given)."""
+def _segments(path: Sequence[str]) -> Sequence[str]:
+    """The path as a list or tuple (a `str` is refused: it is not one)."""
+    if isinstance(path, (list, tuple)):
+        return path
     if isinstance(path, str):
-        raise TesseraError("BAD_ARGUMENT", "a path is a sequence of `type:id` strings")
-    segments = list(path)
-    if not all(isinstance(segment, str) for segment in segments):
-        raise TesseraError("BAD_ARGUMENT", "a path is a sequence of `type:id` strings")
-    if any("," in segment for segment in segments):
-        return None
-    return ",".join(segments)
+        raise _bad_path()
+    return list(path)
+
+
+def _bad_path() -> TesseraError:
+    return TesseraError("BAD_ARGUMENT", "a path is a sequence of `type:id` strings")
 
 
 class Snapshot:
@@ -186,20 +208,39 @@ class Snapshot:
         return Permission(key, handle, self._abi) if handle else None
 
     def check(self, permission: str | Permission, path: Sequence[str] = (), owner: str | None = None) -> Decision:
-        """`"allow"`, `"deny"` or `"not_found"` (a hidden thing: answer 404)."""
-        text = _path_text(path)
-        key = permission.key if isinstance(permission, Permission) else permission
-        if not isinstance(key, str):
+        """`"allow"`, `"deny"` or `"not_found"` (a hidden thing: answer 404).
+        Asked through `tessera_check` with the path in text form; a
+        segment with a `,` (which no node id has) or an empty one goes to
+        the JSON query instead, so the module judges the path as given."""
+        # Plain type tests and no calls of our own: this is the hot path.
+        if type(permission) is Permission and permission._abi is self._abi:
+            handle, key = permission._handle, b""
+        elif type(permission) is str:
+            handle, key = 0, permission.encode()
+        elif isinstance(permission, (str, Permission)):
+            # A subclass, or a handle of another instance (one that
+            # trapped, which means nothing here): asked by its key.
+            handle, key = 0, (permission.key if isinstance(permission, Permission) else str(permission)).encode()
+        else:
             raise TesseraError("BAD_ARGUMENT", "a permission is a key or a Permission")
-        if owner is not None and not isinstance(owner, str):
+        if owner is None:
+            owner_bytes = b""
+        elif isinstance(owner, str):
+            owner_bytes = owner.encode()
+        else:
             raise TesseraError("BAD_ARGUMENT", "an owner is a user id or None")
-        if text is None:
-            return self._ask("check", {"permission": key, "path": list(path), "owner": owner})["decision"]
-        handle = permission._handle if isinstance(permission, Permission) else 0
-        code = self._abi.check(self._handle, handle, key, text, owner or "")
-        if code not in _DECISIONS:
+        segments = path if type(path) is list or type(path) is tuple else _segments(path)
+        try:
+            text = ",".join(segments)
+        except TypeError:
+            raise _bad_path() from None
+        if text.count(",") != (len(segments) - 1 if segments else 0) or "" in segments:
+            name = permission.key if isinstance(permission, Permission) else str(permission)
+            return self._ask("check", {"permission": name, "path": list(segments), "owner": owner})["decision"]
+        decision = _DECISIONS.get(self._abi.check(self._handle, handle, key, text.encode(), owner_bytes))
+        if decision is None:
             raise TesseraError("BAD_ARGUMENT", "the snapshot or permission is closed")
-        return _DECISIONS[code]
+        return decision
 
     def check_many(self, checks: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Many checks (`{"permission", "path", "owner"?}`), answered in order
