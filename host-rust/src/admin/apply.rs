@@ -671,10 +671,12 @@ fn plan_creates(
     }
     let assignments: BTreeSet<_> = current.assignments.iter().map(says_assignment).collect();
     let mut seen = BTreeMap::new();
+    let mut ids = FreeIds::held(current.assignments.iter().map(|a| a.id.as_str()));
     for (i, a) in document.assignments.iter().enumerate() {
         let pointer = format!("/assignments/{i}");
         once(&mut seen, says_assignment(a), &pointer)?;
         if !assignments.contains(&says_assignment(a)) {
+            ids.claim(&a.id, &pointer)?;
             let subject = parse(&a.subject, &format!("{pointer}/subject"))?;
             let scope = parse_opt(a.scope.as_deref(), &format!("{pointer}/scope"))?;
             plan.push(
@@ -688,10 +690,12 @@ fn plan_creates(
     }
     let hidden: BTreeSet<_> = current.hidden.iter().map(says_hidden).collect();
     let mut seen = BTreeMap::new();
+    let mut ids = FreeIds::held(current.hidden.iter().map(|h| h.id.as_str()));
     for (i, h) in document.hidden.iter().enumerate() {
         let pointer = format!("/hidden/{i}");
         once(&mut seen, says_hidden(h), &pointer)?;
         if !hidden.contains(&says_hidden(h)) {
+            ids.claim(&h.id, &pointer)?;
             let selector = parse(&h.selector, &format!("{pointer}/selector"))?;
             let node = parse(&h.node, &format!("{pointer}/node"))?;
             plan.push(
@@ -704,9 +708,11 @@ fn plan_creates(
         }
     }
     let caps: BTreeSet<_> = current.caps.iter().map(says_cap).collect();
+    let mut ids = FreeIds::held(current.caps.iter().map(|c| c.id.as_str()));
     for (i, c) in document.caps.iter().enumerate() {
         if !caps.contains(&says_cap(c)) {
             let pointer = format!("/caps/{i}");
+            ids.claim(&c.id, &pointer)?;
             let selector = parse(&c.selector, &format!("{pointer}/selector"))?;
             let scope = parse_opt(c.scope.as_deref(), &format!("{pointer}/scope"))?;
             plan.push(
@@ -741,6 +747,42 @@ fn once<K: Ord>(seen: &mut BTreeMap<K, String>, says: K, pointer: &str) -> Resul
     }
     seen.insert(says, pointer.to_owned());
     Ok(())
+}
+
+/// The ids a list's new entries take, each one free when its create runs:
+/// creates run before deletes, so the id of an entry the store holds is
+/// taken even when the document leaves that entry out (it says something
+/// else, or nothing would be created), and two new entries cannot share
+/// one.
+struct FreeIds<'a> {
+    held: BTreeSet<&'a str>,
+    claimed: BTreeMap<&'a str, String>,
+}
+
+impl<'a> FreeIds<'a> {
+    fn held(ids: impl Iterator<Item = &'a str>) -> Self {
+        FreeIds {
+            held: ids.collect(),
+            claimed: BTreeMap::new(),
+        }
+    }
+
+    /// Takes `id` for the entry at `pointer`: `NAME_TAKEN` when the store
+    /// holds it, `BAD_REQUEST` when an earlier new entry took it.
+    fn claim(&mut self, id: &'a str, pointer: &str) -> Result<(), ApplyError> {
+        let at_id = format!("{pointer}/id");
+        if self.held.contains(id) {
+            return Err(at(&at_id)(AdminError::NameTaken(id.to_owned())));
+        }
+        if let Some(first) = self.claimed.get(id) {
+            return Err(at(&at_id)(AdminError::bad(
+                "document",
+                format!("the id `{id}` is also {first}'s: an id names one entry"),
+            )));
+        }
+        self.claimed.insert(id, pointer.to_owned());
+        Ok(())
+    }
 }
 
 /// The deletes, in the order they run: caps, hidden entries, assignments,

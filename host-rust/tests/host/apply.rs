@@ -242,6 +242,7 @@ async fn refusals(db: &common::TestDb) {
         .iter()
         .position(|a| a["role"] == "SUPER_ADMIN")
         .unwrap();
+    let other_assignment = (super_admin + 1) % base["assignments"].as_array().unwrap().len();
     let viewer = base["roles"]
         .as_array()
         .unwrap()
@@ -386,6 +387,51 @@ async fn refusals(db: &common::TestDb) {
             Some(format!(
                 "/assignments/{}",
                 base["assignments"].as_array().unwrap().len() + 2
+            )),
+        ),
+        (
+            // Creates run before deletes: the changed entry's old self
+            // still holds the id when it would be created.
+            "a changed assignment that keeps its id",
+            None,
+            edit(&|d| {
+                let changed = &mut d["assignments"][other_assignment]["owner_only"];
+                *changed = json!(!changed.as_bool().unwrap());
+            }),
+            409,
+            "NAME_TAKEN",
+            Some(format!("/assignments/{other_assignment}/id")),
+        ),
+        (
+            "two new assignments with one id",
+            None,
+            edit(&|d| {
+                let assignments = d["assignments"].as_array_mut().unwrap();
+                for node in ["site:1", "site:2"] {
+                    assignments.push(json!({"id": "a-twice", "subject": "user:carol", "role": viewer_id, "scope": node, "owner_only": true}));
+                }
+            }),
+            400,
+            "BAD_REQUEST",
+            Some(format!(
+                "/assignments/{}/id",
+                base["assignments"].as_array().unwrap().len() + 1
+            )),
+        ),
+        (
+            "two new hidden entries with one id",
+            None,
+            edit(&|d| {
+                let hidden = d["hidden"].as_array_mut().unwrap();
+                for node in ["miner:11", "miner:21"] {
+                    hidden.push(json!({"id": "h-twice", "selector": "user:carol", "node": node}));
+                }
+            }),
+            400,
+            "BAD_REQUEST",
+            Some(format!(
+                "/hidden/{}/id",
+                base["hidden"].as_array().unwrap().len() + 1
             )),
         ),
         (
