@@ -26,7 +26,7 @@ use super::lookup::{
 };
 use super::names::{display_name, name_key};
 use super::quotas::Counted;
-use super::write::{Actor, Admin, AdminKey, Affects, Audit};
+use super::write::{Actor, Admin, AdminKey, Affects, Audit, unchanged};
 use crate::changes::{Change, WriteKind};
 use crate::ids::random_id;
 use crate::missing::Missing;
@@ -207,6 +207,7 @@ impl Admin {
             after.is_default = i64::from(default);
         }
         if after.name == before.name && after.is_default == before.is_default {
+            unchanged(tx)?;
             return Ok(before.view());
         }
         if id == ADMIN_GROUP {
@@ -370,7 +371,7 @@ impl Admin {
         }
         require_member(&mut tx, org, member).await?;
         if has_membership(&mut tx, org, group, member).await? {
-            return Ok(());
+            return unchanged(tx);
         }
         if let Member::Group(nested) = member {
             // `nested` joins `group` and every group containing it: a cycle

@@ -8,7 +8,7 @@ use super::AdminError;
 use super::export::{DocNode, registered_nodes};
 use super::lookup::{may_be_cut, node_path};
 use super::quotas::Counted;
-use super::write::{Actor, Admin, AdminKey, Affects, Audit};
+use super::write::{Actor, Admin, AdminKey, Affects, Audit, unchanged};
 use crate::changes::{Change, Delta, WriteKind};
 use crate::missing::Missing;
 
@@ -85,7 +85,7 @@ impl Admin {
             Some((parent_type, parent_id)) => {
                 let before = parent_type.zip(parent_id);
                 if before == wanted {
-                    return Ok(());
+                    return unchanged(tx);
                 }
                 // Re-parenting changes which caps and hidden entries apply
                 // below the node: only the backend or a superuser may.

@@ -5,7 +5,7 @@ use serde_json::json;
 use tessera_core::Reach;
 
 use super::AdminError;
-use super::write::{Actor, Admin, AdminKey, Affects, Audit};
+use super::write::{Actor, Admin, AdminKey, Affects, Audit, unchanged};
 use crate::changes::{Change, Delta, WriteKind};
 
 impl Admin {
@@ -35,7 +35,7 @@ impl Admin {
             .fetch_one(&mut *tx)
             .await?;
         if (before == 1) == kiosk {
-            return Ok(());
+            return unchanged(tx);
         }
         if !kiosk {
             self.require_kiosk_lift(holder.as_ref())?;

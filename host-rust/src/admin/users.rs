@@ -6,7 +6,7 @@ use serde_json::json;
 use tessera_core::{Reach, is_valid_user_id};
 
 use super::AdminError;
-use super::write::{Actor, Admin, AdminKey, Affects, Audit};
+use super::write::{Actor, Admin, AdminKey, Affects, Audit, unchanged};
 use crate::changes::{Change, Delta, WriteKind};
 use crate::missing::Missing;
 use crate::store::Tx;
@@ -159,7 +159,7 @@ impl Admin {
             ),
         };
         if before.as_ref() == Some(&after) {
-            return Ok(());
+            return unchanged(tx);
         }
         if let Some(row) = &before {
             let was_active_superuser = row.superuser == 1 && row.active == 1;
@@ -220,7 +220,7 @@ impl Admin {
         .await?;
         if inserted.rows_affected() == 0 {
             require_user(&mut tx, user).await?;
-            return Ok(());
+            return unchanged(tx);
         }
         // Joining gives the @members and default-group grants: the actor must
         // hold what the default groups grant (docs/admin.md §5: joining a group counts as

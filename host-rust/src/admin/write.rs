@@ -440,6 +440,17 @@ pub(crate) fn audit_row(
 }
 
 /// Appends one audit row in the write's transaction.
+/// Ends a write that changes nothing (no row, no audit, no bump). Alone,
+/// its transaction is dropped: nothing was written. Inside an apply the
+/// transaction goes back to it: dropping it would roll back the apply's
+/// earlier steps and leave the next without one.
+pub(crate) fn unchanged(tx: Tx) -> Result<(), AdminError> {
+    match super::batch::current() {
+        Some(batch) => batch.give_back(tx),
+        None => Ok(()),
+    }
+}
+
 async fn insert_audit(
     tx: &mut Tx,
     org: Option<&str>,

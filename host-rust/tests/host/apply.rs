@@ -632,6 +632,55 @@ async fn quotas(db: &common::TestDb) {
 
 both_backends!(an_apply_over_a_quota_writes_nothing, quotas);
 
+/// An entry listed twice where the document does not refuse it (a user,
+/// a member, a node, a group's member): its second step finds the write
+/// done and changes nothing, and the apply goes on in its transaction.
+async fn repeats(db: &common::TestDb) {
+    http_util::import_fleet(db).await;
+    let server = TestServer::start(db, FLEET).await;
+    let base: Value = serde_json::from_str(&export(&server, "acme").await).unwrap();
+    let mut document = base.clone();
+    let twice = |list: &mut Value, entry: Value| {
+        let list = list.as_array_mut().unwrap();
+        list.push(entry.clone());
+        list.push(entry);
+    };
+    twice(
+        &mut document["users"],
+        json!({"id": "erin", "name": "Erin", "superuser": false, "active": true}),
+    );
+    twice(&mut document["members"], json!("erin"));
+    twice(
+        &mut document["nodes"],
+        json!({"node": "site:77", "parent": null}),
+    );
+    twice(&mut document["groups"][0]["members"], json!("user:erin"));
+    let (status, applied) = apply(&server, "acme", &document, false).await;
+    assert_eq!(
+        (status, &applied["applied"]),
+        (200, &json!(true)),
+        "{applied}"
+    );
+    let after: Value = serde_json::from_str(&export(&server, "acme").await).unwrap();
+    let count = |list: &Value, wanted: &Value| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .filter(|entry| *entry == wanted || entry.get("node") == Some(wanted))
+            .count()
+    };
+    assert_eq!(count(&after["members"], &json!("erin")), 1, "{after}");
+    assert_eq!(count(&after["nodes"], &json!("site:77")), 1, "{after}");
+    assert_eq!(
+        count(&after["groups"][0]["members"], &json!("user:erin")),
+        1,
+        "{after}"
+    );
+    server.stop().await;
+}
+
+both_backends!(an_entry_listed_twice_is_written_once, repeats);
+
 /// The CLI's progress without a terminal: a line per tenth on stderr for
 /// an apply of 200 steps or more and for an export of 200 entries or
 /// more, none for a short one; stdout keeps the table and the document.
