@@ -202,7 +202,8 @@ test('an org admin builds a role in the matrix, assigns it, previews a revocatio
   await page.check('[data-cell="new|miner:reboot"] input');
   assert.equal(await page.isChecked('[data-cell="new|miner:read"] input'), true, 'the read key ticks itself');
   assert.match(await previewOf(page, 'role'), /This changes no decision/);
-  await save(page, 'role', '[data-page="roles"] [data-mode="custom"]');
+  // The new row itself: the demo org has a custom role already.
+  await save(page, 'role', '[data-page="roles"] tr:has-text("Rebooter") [data-mode="custom"]');
   const rebooter = (await admin.listRoles('acme')).find((role) => role.name === 'Rebooter');
   assert.deepEqual(rebooter.permissions, ['miner:read', 'miner:reboot']);
   assert.deepEqual(await violations(page), [], 'roles screen');
@@ -229,7 +230,8 @@ test('an org admin builds a role in the matrix, assigns it, previews a revocatio
   await page.fill('[data-panel="site:1"] [data-field="subject"]', 'user:vic');
   await page.selectOption('[data-panel="site:1"] [data-field="role"]', rebooter.id);
   assert.match(await previewOf(page, 'assign'), /gives miner:reboot at site:1 to 1 principal: vic/);
-  await save(page, 'assign', '[data-panel="site:1"] [data-row^="assignment:"]');
+  // The new row itself: site:1 carries assignments already.
+  await save(page, 'assign', '[data-panel="site:1"] [data-row^="assignment:"]:has-text("Rebooter for user:vic")');
   assert.deepEqual(await violations(page), [], 'node tree');
   await page.screenshot({ path: path.join(dir, 'ada-nodes.png'), fullPage: true });
   await page.click('[data-screen="tools"]');
@@ -262,7 +264,7 @@ test('an org admin builds a role in the matrix, assigns it, previews a revocatio
   const revisionBefore = (await admin.check({ principal: 'vic', org: 'acme', permission: 'miner:reboot', path: ['site:1'] })).revision;
   await page.click('[data-screen="nodes"]');
   await page.click('[data-node="site:1"] > button');
-  const row = '[data-panel="site:1"] [data-row^="assignment:"]';
+  const row = '[data-panel="site:1"] [data-row^="assignment:"]:has-text("Rebooter for user:vic")';
   await page.click(`${row} [data-action="preview"]`);
   await page.waitForSelector(`${row} [data-preview]`);
   assert.match(await page.textContent(`${row} [data-preview]`), /removes miner:reboot at site:1 from 1 principal: vic/);
